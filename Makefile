@@ -1,0 +1,61 @@
+# Caredesk — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CAREDESK := $(BIN)/caredesk
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.installed node_modules/.installed ## Create .venv and install Python and npm packages
+
+.PHONY: run
+run: install ## Migrate the SQLite database under var/, load the demo clinic once, serve on http://127.0.0.1:8000
+	$(CAREDESK) migrate --no-input -v0
+	$(CAREDESK) seed_demo --if-empty
+	$(CAREDESK) demo_logins
+	$(CAREDESK) runserver $(HOST):$(PORT)
+
+.PHONY: lint
+lint: install ## ruff, mypy and import-linter
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/lint-imports
+
+.PHONY: test
+test: lint ## Lint, then the whole test suite (browser tests included). DATABASE_URL=postgres://… for PostgreSQL
+	$(CAREDESK) makemigrations --check --dry-run -v0
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: install ## Benchmarks (print their figures; not part of the test suite)
+	$(BIN)/python -m bench.run_all
+
+.PHONY: fmt
+fmt: install ## Format and auto-fix
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+.PHONY: clean
+clean: ## Remove the local database, media and caches (keeps .venv)
+	rm -rf var/caredesk.sqlite3* var/media .pytest_cache .mypy_cache .ruff_cache

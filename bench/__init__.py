@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): speed targets, printed, never part of the test suite."""

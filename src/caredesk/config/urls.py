@@ -1,0 +1,20 @@
+"""Root URL map. Each app owns its own urls.py; the JSON API and FHIR live in interop."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from caredesk.core import views as core_views
+
+urlpatterns = [
+    path("", include("caredesk.core.urls")),
+    path("accounts/", include("caredesk.accounts.urls")),
+    path("patients/", include("caredesk.patients.urls")),
+    path("practitioners/", include("caredesk.practitioners.urls")),
+    path("audit/", include("caredesk.audit.urls")),
+    path("", include("caredesk.interop.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = core_views.forbidden
+handler404 = core_views.not_found
+handler500 = core_views.server_error

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PractitionersConfig(AppConfig):
+    name = "caredesk.practitioners"
+    label = "practitioners"

@@ -1,0 +1,77 @@
+"""Shared fixtures: two organizations, a user per role in each, clients signed in as them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from caredesk.accounts.models import Location, Organization, User
+from caredesk.accounts.permissions import Role
+from caredesk.accounts.services import actor_for_user
+from caredesk.core.context import Actor
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def org(db) -> Organization:
+    organization = Organization.objects.create(name="Riverside Health", short_code="RSH")
+    Location.objects.create(organization=organization, name="Riverside Main Clinic", state="NY")
+    return organization
+
+
+@pytest.fixture
+def other_org(db) -> Organization:
+    organization = Organization.objects.create(name="Hilltop Medical Group", short_code="HMG")
+    Location.objects.create(organization=organization, name="Hilltop Clinic", state="NJ")
+    return organization
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., User]:
+    counter = {"n": 0}
+
+    def make(role: str = Role.COORDINATOR, organization: Organization | None = None, *, patient=None,
+             username: str | None = None, password: str = PASSWORD) -> User:
+        counter["n"] += 1
+        name = username or f"{role}{counter['n']}"
+        return User.objects.create_user(
+            username=name, password=password, organization=organization, role=role, patient=patient,
+            first_name=name.capitalize(), last_name="Tester",
+        )
+
+    return make
+
+
+@pytest.fixture
+def coordinator(make_user, org) -> User:
+    return make_user(Role.COORDINATOR, org, username="coord")
+
+
+@pytest.fixture
+def coordinator_actor(coordinator) -> Actor:
+    return actor_for_user(coordinator, ip="127.0.0.1")
+
+
+@pytest.fixture
+def actor_of() -> Callable[[User], Actor]:
+    return lambda user: actor_for_user(user, ip="127.0.0.1")
+
+
+def sign_in(client: Client, user: User) -> Client:
+    """Sign `user` in on `client`, with a verified second factor for roles that require one."""
+    client.force_login(user)
+    if user.role == Role.ADMINISTRATOR:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def client_as(db) -> Callable[[User], Client]:
+    return lambda user: sign_in(Client(), user)
