@@ -356,7 +356,7 @@ def _plan(sql: str, params: tuple) -> str:
 @pytest.mark.parametrize("text", ["smi", "john smi", "smith, jo"])
 def test_name_search_uses_the_key_indexes(coordinator_actor, people, text):
     if connection.vendor == "postgresql":
-        pytest.skip("PostgreSQL's planner chooses by table statistics; bench/patient_search.py measures 100k rows")
+        pytest.skip("PostgreSQL plans by table statistics; bench/patient_search.py measures 100k rows")
     matching, branches = selectors._matching(coordinator_actor, PatientQuery(text=text))
     assert branches
     for branch in branches:

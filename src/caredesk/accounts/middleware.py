@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -11,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp import user_has_device
+
+from .services import actor_for_request, record_sign_out
 
 SESSION_LAST_SEEN = "caredesk_last_seen"
 
@@ -29,6 +32,7 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last_seen = request.session.get(SESSION_LAST_SEEN)
             if last_seen is not None and now - float(last_seen) > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+                record_sign_out(actor=actor_for_request(request), idle=True)
                 logout(request)
                 if request.headers.get("HX-Request") == "true":
                     response = HttpResponse(status=401)
@@ -51,8 +55,9 @@ class TwoFactorRequiredMiddleware:
         if user.is_authenticated and not request.path.startswith(_OTP_EXEMPT_PREFIXES):
             verified = getattr(user, "is_verified", lambda: False)()
             if not verified:
+                back = "?" + urlencode({"next": request.get_full_path()})
                 if user_has_device(user):
-                    return redirect(reverse("accounts:otp_verify") + f"?next={request.get_full_path()}")
+                    return redirect(reverse("accounts:otp_verify") + back)
                 if getattr(user, "role", None) in settings.CAREDESK_2FA_REQUIRED_ROLES:
-                    return redirect(reverse("accounts:otp_enroll"))
+                    return redirect(reverse("accounts:otp_enroll") + back)
         return self.get_response(request)

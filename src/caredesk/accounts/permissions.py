@@ -25,6 +25,24 @@ class Permission(StrEnum):
     # practitioners and organization directory
     PRACTITIONER_VIEW = "practitioners:practitioner:view"
     PRACTITIONER_EDIT = "practitioners:practitioner:edit"
+    # scheduling: calendars and appointments; booking and changing them; resources, visit types, templates
+    SCHEDULE_VIEW = "scheduling:appointment:view"
+    APPOINTMENT_BOOK = "scheduling:appointment:book"
+    SCHEDULE_MANAGE = "scheduling:schedule:manage"
+    # worklist: see tasks; work them (status, comments, snooze, take); assign to others; every queue
+    TASK_VIEW = "worklist:task:view"
+    TASK_WORK = "worklist:task:work"
+    TASK_ASSIGN = "worklist:task:assign"
+    TASK_ALL_QUEUES = "worklist:queue:all"
+    # transitions of care: encounters from ADT feeds and TCM; linking / TCM settings; the HL7 message log
+    ENCOUNTER_VIEW = "transitions:encounter:view"
+    ENCOUNTER_MANAGE = "transitions:encounter:manage"
+    INTERFACE_MESSAGE_VIEW = "transitions:message:view"
+    # coverage: payers, plans and a patient's coverages; eligibility checks (270/271)
+    COVERAGE_VIEW = "coverage:coverage:view"
+    COVERAGE_MANAGE = "coverage:coverage:manage"
+    ELIGIBILITY_CHECK = "coverage:eligibility:check"
+    PAYER_MANAGE = "coverage:payer:manage"
     # audit and administration
     AUDIT_VIEW = "audit:event:view"
     AUDIT_EXPORT = "audit:event:export"
@@ -50,6 +68,7 @@ P = Permission
 
 _CLINICAL_READ = {P.PATIENT_SEARCH, P.PATIENT_VIEW, P.CLINICAL_VIEW, P.PRACTITIONER_VIEW}
 _STAFF = {P.SIGNED_IN}
+_SCHEDULE_BOOK = {P.SCHEDULE_VIEW, P.APPOINTMENT_BOOK}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(set(Permission) - {P.PORTAL_OWN_RECORD}),
@@ -63,7 +82,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.CLINICAL_EDIT,
             P.DOCUMENT_UPLOAD,
             P.NOTE_WRITE,
+            P.SCHEDULE_MANAGE,
         }
+        | _SCHEDULE_BOOK
     ),
     Role.FRONT_DESK: frozenset(
         _STAFF
@@ -75,12 +96,43 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.DOCUMENT_UPLOAD,
             P.PRACTITIONER_VIEW,
         }
+        | _SCHEDULE_BOOK
     ),
     Role.BILLING: frozenset(_STAFF | {P.PATIENT_SEARCH, P.PATIENT_VIEW, P.PRACTITIONER_VIEW}),
-    Role.NURSE: frozenset(_STAFF | _CLINICAL_READ | {P.CLINICAL_EDIT, P.DOCUMENT_UPLOAD, P.NOTE_WRITE}),
-    Role.PHYSICIAN: frozenset(_STAFF | _CLINICAL_READ | {P.CLINICAL_EDIT, P.DOCUMENT_UPLOAD, P.NOTE_WRITE}),
+    Role.NURSE: frozenset(
+        _STAFF | _CLINICAL_READ | {P.CLINICAL_EDIT, P.DOCUMENT_UPLOAD, P.NOTE_WRITE, P.SCHEDULE_VIEW}
+    ),
+    Role.PHYSICIAN: frozenset(
+        _STAFF | _CLINICAL_READ | {P.CLINICAL_EDIT, P.DOCUMENT_UPLOAD, P.NOTE_WRITE, P.SCHEDULE_VIEW}
+    ),
     Role.PATIENT: frozenset({P.SIGNED_IN, P.PORTAL_OWN_RECORD}),
 }
+
+# Worklist and transitions of care. Clinical roles work every queue; front desk and billing see their own
+# queue (worklist.rules.ROLE_QUEUES) and whatever is assigned to them.
+_TASKS_ALL = {P.TASK_VIEW, P.TASK_WORK, P.TASK_ASSIGN, P.TASK_ALL_QUEUES}
+_TASKS_OWN_QUEUE = {P.TASK_VIEW, P.TASK_WORK}
+_CARE_COORDINATION_GRANTS: dict[str, set[Permission]] = {
+    Role.COORDINATOR: _TASKS_ALL | {P.ENCOUNTER_VIEW, P.ENCOUNTER_MANAGE, P.INTERFACE_MESSAGE_VIEW},
+    Role.NURSE: _TASKS_ALL | {P.ENCOUNTER_VIEW},
+    Role.PHYSICIAN: _TASKS_ALL | {P.ENCOUNTER_VIEW, P.ENCOUNTER_MANAGE},
+    Role.FRONT_DESK: _TASKS_OWN_QUEUE,
+    Role.BILLING: _TASKS_OWN_QUEUE,
+}
+for _role, _granted in _CARE_COORDINATION_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+
+# Coverage and eligibility: front desk and billing keep a patient's insurance and check eligibility; billing
+# also keeps the payer list; coordinators see coverage (and eligibility results) to plan care.
+_COVERAGE_WORK = {P.COVERAGE_VIEW, P.COVERAGE_MANAGE, P.ELIGIBILITY_CHECK}
+_COVERAGE_GRANTS: dict[str, set[Permission]] = {
+    Role.FRONT_DESK: _COVERAGE_WORK,
+    Role.BILLING: _COVERAGE_WORK | {P.PAYER_MANAGE},
+    Role.COORDINATOR: {P.COVERAGE_VIEW},
+}
+for _role, _granted in _COVERAGE_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
 
 
 def permissions_for(role: str) -> frozenset[str]:

@@ -35,6 +35,22 @@ def _actor(request: HttpRequest) -> Actor:
     )
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """Filter by audit action, labelled from the code registry (the column stores bare codes)."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(str(code.value), f"{code.value} {code.label}") for code in AuditAction]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(action=int(value))
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = (
@@ -48,7 +64,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "channel",
         "ip",
     )
-    list_filter = ("action", "channel", "actor_role")
+    list_filter = (ActionFilter, "channel", "actor_role")
     search_fields = ("=actor_username", "=request_id", "=object_id")
     date_hierarchy = "occurred_at"
     show_full_result_count = False

@@ -2,7 +2,9 @@
 
 1xx accounts and sessions   2xx patients (demographics)   3xx clinical entries
 4xx documents and notes     5xx practitioners              6xx interoperability (API/FHIR)
-9xx the audit trail itself
+7xx scheduling              8xx worklist (tasks)           9xx the audit trail itself
+10xx transitions of care (encounters, HL7 v2 messages, TCM)
+11xx coverage (payers, plans, patient coverages, eligibility checks)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class AuditAction(IntEnum):
     TWO_FACTOR_ENROLLED = 104
     TWO_FACTOR_VERIFIED = 105
     TWO_FACTOR_FAILED = 106
+    TWO_FACTOR_REMOVED = 107
     API_TOKEN_CREATED = 110
     USER_ROLE_CHANGED = 111
 
@@ -43,9 +46,57 @@ class AuditAction(IntEnum):
     PRACTITIONER_CREATE = 502
     PRACTITIONER_UPDATE = 503
 
+    APPOINTMENT_SEARCH = 700  # calendars and lists (criteria and the appointment ids shown)
+    APPOINTMENT_VIEW = 701
+    APPOINTMENT_CREATE = 702
+    APPOINTMENT_SERIES_CREATE = 703
+    APPOINTMENT_RESCHEDULE = 704
+    APPOINTMENT_CANCEL = 705
+    APPOINTMENT_CHECK_IN = 706
+    APPOINTMENT_NO_SHOW = 707
+    APPOINTMENT_STATUS_CHANGED = 708  # confirmed, started, fulfilled
+    SCHEDULE_RESOURCE_CREATE = 720
+    SCHEDULE_VISIT_TYPE_CREATE = 721
+    SCHEDULE_TEMPLATE_CREATE = 722
+    SCHEDULE_EXCEPTION_CREATE = 723
+
+    TASK_SEARCH = 800  # the worklist (criteria, the task ids and patient ids shown)
+    TASK_VIEW = 801
+    TASK_CREATE = 802
+    TASK_ASSIGNMENT_CHANGED = 803
+    TASK_STATUS_CHANGED = 804
+    TASK_DUE_CHANGED = 805  # snoozed, woken, due time moved
+    TASK_COMMENT_ADD = 806  # comments and documented contact attempts
+
     AUDIT_VIEW = 900
     AUDIT_EXPORT = 901
     DEMO_SEEDED = 990
+
+    ENCOUNTER_SEARCH = 1000  # encounter lists and the TCM compliance report (ids shown)
+    ENCOUNTER_VIEW = 1001
+    ENCOUNTER_CREATE = 1002
+    ENCOUNTER_UPDATE = 1003
+    ENCOUNTER_CANCEL = 1004  # A11 cancel admit, A13 cancel discharge
+    ENCOUNTER_PATIENT_CHANGED = 1005  # an unmatched encounter linked to a patient, or moved by A40
+    TCM_EPISODE_CREATE = 1010
+    TCM_EPISODE_CANCEL = 1011
+    TCM_EPISODE_UPDATE = 1012
+    HL7_MESSAGE_CREATE = 1020  # an inbound HL7 v2 message stored (whatever its outcome)
+    HL7_MESSAGE_VIEW = 1021
+    HL7_MESSAGE_SEARCH = 1022
+
+    COVERAGE_VIEW = 1100  # a patient's coverages and their eligibility results
+    COVERAGE_CREATE = 1101
+    COVERAGE_UPDATE = 1102
+    COVERAGE_STATUS_CHANGED = 1103  # ended
+    COVERAGE_SEARCH = 1104  # lists across patients (criteria and ids shown)
+    PAYER_CREATE = 1110
+    PLAN_CREATE = 1111
+    ELIGIBILITY_CHECK_CREATE = 1120  # a 270 requested (one patient, or one of a batch)
+    ELIGIBILITY_CHECK_UPDATE = 1121  # sent, answered (271), failed
+    ELIGIBILITY_CHECK_VIEW = 1122
+    ELIGIBILITY_BATCH_CREATE = 1123
+    ELIGIBILITY_BATCH_VIEW = 1124  # batch progress (the check and patient ids shown)
 
     @property
     def kind(self) -> str:
@@ -53,9 +104,11 @@ class AuditAction(IntEnum):
         name = self.name
         if name.endswith(("_CREATE", "_ADD", "_UPLOAD", "_ENROLLED", "_CREATED", "SEEDED")):
             return "C"
-        if name.endswith(("_UPDATE", "_CORRECT", "_MERGE", "_CHANGED")):
+        if name.endswith(
+            ("_UPDATE", "_CORRECT", "_MERGE", "_CHANGED", "_RESCHEDULE", "_CANCEL", "_CHECK_IN", "_NO_SHOW")
+        ):
             return "U"
-        if name.endswith("_RETRACT"):
+        if name.endswith(("_RETRACT", "_REMOVED")):
             return "D"
         if name.startswith(("LOGIN", "LOGOUT", "SESSION", "TWO_FACTOR")):
             return "E"

@@ -38,7 +38,9 @@ class AuditEvent(models.Model):
         "accounts.Organization", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
     )
     # What and which patient.
-    action = models.PositiveSmallIntegerField(choices=[(a.value, a.label) for a in AuditAction])
+    # A code of the AuditAction registry. Deliberately without `choices`: every app adds codes, and codes are
+    # stable numbers, so a new code must not need a migration of this table.
+    action = models.PositiveSmallIntegerField()
     patient = models.ForeignKey(
         "patients.Patient", on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
     )
@@ -75,3 +77,10 @@ class AuditEvent(models.Model):
     @property
     def action_enum(self) -> AuditAction:
         return AuditAction(self.action)
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return AuditAction(self.action).label
+        except ValueError:
+            return f"Unknown action {self.action}"

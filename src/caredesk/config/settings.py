@@ -77,11 +77,17 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "ninja",
+    "django_tasks",
+    "django_tasks_db",
     "caredesk.core",
     "caredesk.audit",
     "caredesk.accounts",
     "caredesk.practitioners",
     "caredesk.patients",
+    "caredesk.scheduling",
+    "caredesk.worklist",
+    "caredesk.transitions",
+    "caredesk.coverage",
     "caredesk.interop",
     "caredesk.demo",
 ]
@@ -162,7 +168,8 @@ AXES_FAILURE_LIMIT = env_int("CAREDESK_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("CAREDESK_LOGIN_COOLOFF_MINUTES", 30) / 60
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+# The "account locked" page (429 with Retry-After); the sign-in view writes the attempt's audit row.
+AXES_LOCKOUT_CALLABLE = "caredesk.accounts.views.locked_out"
 AXES_VERBOSE = False
 # Locking by username is the account lockout the HIPAA log-in monitoring asks for. Locking by IP as well
 # would lock a whole clinic behind one NAT address after five typos, so axes' warning about it is silenced.
@@ -208,6 +215,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from finders; an empty root is fine
 STATICFILES_DIRS = [
     SRC_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
@@ -231,6 +239,35 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CAREDESK_PAGE_SIZE = env_int("CAREDESK_PAGE_SIZE", 25)
 CAREDESK_API_TOKEN_IDLE_DAYS = env_int("CAREDESK_API_TOKEN_IDLE_DAYS", 90)
+
+# Transitional Care Management (transitions app): business days skip weekends, the holiday calendar
+# ("us-federal" or "none") and extra closed days (YYYY-MM-DD, comma separated); the discharge date is day 0
+# (or 1) of the 7/14-day visit window; discharges of these encounter classes with these PV1-36 codes
+# (UB-04 patient status: home or self care, home health, either with a planned readmission) start TCM.
+CAREDESK_HOLIDAY_CALENDAR = env_str("CAREDESK_HOLIDAY_CALENDAR", "us-federal")
+CAREDESK_HOLIDAYS = env_list("CAREDESK_HOLIDAYS", [])
+CAREDESK_TCM_DISCHARGE_DAY_NUMBER = env_int("CAREDESK_TCM_DISCHARGE_DAY_NUMBER", 0)
+CAREDESK_TCM_DEFAULT_COMPLEXITY = env_str("CAREDESK_TCM_DEFAULT_COMPLEXITY", "high")
+CAREDESK_TCM_ENCOUNTER_CLASSES = env_list("CAREDESK_TCM_ENCOUNTER_CLASSES", ["inpatient"])
+CAREDESK_TCM_COMMUNITY_DISPOSITIONS = env_list(
+    "CAREDESK_TCM_COMMUNITY_DISPOSITIONS", ["01", "06", "81", "86"]
+)
+
+# Background work (django-tasks): the database backend, run by `caredesk db_worker`. Tests run tasks at once.
+TASKS = {
+    "default": {
+        "BACKEND": env_str("CAREDESK_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# Eligibility (X12 270/271, coverage app): interop.x12 provides the exchange the coverage app calls; the
+# file-drop clearinghouse uses <CAREDESK_X12_DIR>/<organization id>/outbox and inbox; ISA06/ISA08 ids.
+CAREDESK_ELIGIBILITY_EXCHANGE = "caredesk.interop.x12.exchange.X12EligibilityExchange"
+CAREDESK_X12_DIR = Path(env_str("CAREDESK_X12_DIR", str(VAR_DIR / "x12")))
+CAREDESK_X12_SENDER_ID = env_str("CAREDESK_X12_SENDER_ID", "CAREDESK")
+CAREDESK_X12_RECEIVER_ID = env_str("CAREDESK_X12_RECEIVER_ID", "CLEARINGHOUSE")
+CAREDESK_X12_PRODUCTION = env_bool("CAREDESK_X12_PRODUCTION", False)
 
 EMAIL_BACKEND = env_str("CAREDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

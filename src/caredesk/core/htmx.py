@@ -9,7 +9,12 @@ from django.shortcuts import render
 
 
 def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        # htmx restoring a pushed URL after a history-cache miss needs the whole page
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render_page_or_partial(

@@ -29,6 +29,8 @@ from caredesk.patients.bulk import PatientRecord, import_patients, refresh_plann
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 
 from .generator import DEMO_USERNAMES, Network, generate_patients, network
+from .insurance import load_insurance
+from .schedule import load_schedules
 
 DEMO_PASSWORD = "caredesk-demo"  # noqa: S105 (the published password of the local demo accounts)
 ADMIN_DEVICE_NAME = "Demo authenticator"
@@ -201,6 +203,10 @@ def seed_demo(
     for org_index in range(len(organizations)):
         flush(org_index)
     refresh_planner_statistics()
+    schedule = load_schedules(organizations, seed, patients)
+    totals["appointments"] = schedule.appointments
+    insurance = load_insurance(organizations, seed, patients)
+    totals["coverages"] = insurance.coverages
 
     with transaction.atomic():
         portal_spec = next(u for u in net.users if u.portal)

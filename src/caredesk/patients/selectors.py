@@ -3,7 +3,7 @@ here, before the data leaves the selector.
 
 CONTRACT (implemented by the patients work; other apps and interop call exactly these):
 `patient_queryset` (not audited, for building queries), `search_patients`, `get_patient`,
-`get_patient_by_mrn`, `get_chart`, `entry_history`, `open_document`, `portal_summary`.
+`get_patient_by_mrn`, `get_chart`, `entry_history`, `open_document`, `portal_summary`, `list_entries`.
 
 Scope: the actor's organization; a portal user sees only their own record; staff without PATIENT_VIEW or
 PATIENT_SEARCH see nothing. A record outside the scope answers PatientNotFound / EntryNotFound, exactly
@@ -584,3 +584,66 @@ def open_document(*, actor: Actor, document_id: int) -> Document:
             detail={"sha256": document.sha256, "size_bytes": document.size_bytes},
         )
     return document
+
+
+# ---------------------------------------------------------------------------------------------------
+# One chart list, a page at a time (the JSON API and FHIR searches by patient)
+# ---------------------------------------------------------------------------------------------------
+
+LISTABLE_ENTRY_TYPES: tuple[str, ...] = ("problem", "allergy", "medication", "observation")
+
+
+@dataclass
+class EntryPage:
+    patient: Patient
+    entry_type: str
+    results: list[Any]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+def list_entries(
+    *, actor: Actor, patient_id: int, entry_type: str, page: int = 1, page_size: int = 50
+) -> EntryPage:
+    """The current entries of one chart list (problem, allergy, medication, observation), newest first
+    (observations by the time they were taken), `page_size` at a time; one CLINICAL_VIEW audit row
+    (detail {"view": "list", "entry_type", "page", "entry_ids"}). Staff need CLINICAL_VIEW (Forbidden
+    otherwise); a portal user reads the lists of their own record. PatientNotFound outside the scope."""
+    if entry_type not in LISTABLE_ENTRY_TYPES:
+        allowed = ", ".join(LISTABLE_ENTRY_TYPES)
+        raise ValidationFailed(
+            f"{entry_type!r} is not a chart list; use one of {allowed}.", field="entry_type"
+        )
+    if not (_can_see_clinical(actor) or (actor.is_portal and actor.has(Permission.PORTAL_OWN_RECORD))):
+        raise Forbidden(f"This needs the permission {Permission.CLINICAL_VIEW}.")
+    page = max(1, _as_id(page) or 1)
+    page_size = min(max(1, _as_id(page_size) or 50), MAX_PAGE_SIZE)
+    offset = (page - 1) * page_size
+    model = _ENTRY_MODELS[entry_type]
+    order = ("-effective_at", "-pk") if model is Observation else ("-created_at", "-pk")
+    with transaction.atomic():
+        patient = _patient_in_scope(actor, patient_id)
+        current = model._default_manager.filter(patient=patient, status=EntryStatus.CURRENT)
+        rows = list(current.order_by(*order)[offset : offset + page_size + 1])
+        results = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLINICAL_VIEW,
+            patient_id=patient.pk,
+            obj=patient,
+            detail={
+                "view": "list",
+                "entry_type": entry_type,
+                "page": page,
+                "entry_ids": [entry.pk for entry in results],
+            },
+        )
+    return EntryPage(
+        patient=patient,
+        entry_type=entry_type,
+        results=results,
+        page=page,
+        page_size=page_size,
+        has_next=len(rows) > page_size,
+    )

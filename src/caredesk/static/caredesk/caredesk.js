@@ -6,3 +6,23 @@ document.addEventListener("htmx:responseError", function (event) {
     target.hidden = false;
   }
 });
+
+// Forms inside [data-swap-errors] render their own 400/409 answers (field messages, conflicts):
+// swap them in place like a success instead of reporting a failed request.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  const status = event.detail.xhr.status;
+  const source = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if ((status === 400 || status === 409) && source && source.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Patient chart: a "Cancel"/"Close" button empties the entry's action panel (correct, retract, history).
+document.addEventListener("click", function (event) {
+  const button = event.target.closest("[data-close-panel]");
+  const panel = button && button.closest(".entry-panel");
+  if (panel) {
+    panel.replaceChildren();
+  }
+});

@@ -87,6 +87,7 @@ class Command(BaseCommand):
                 f"{report.departments} departments, {report.practitioners} practitioners, "
                 f"{report.users} users, {counts.get('patients', 0)} patients "
                 f"({counts.get('problems', 0)} problems, {counts.get('allergies', 0)} allergies, "
-                f"{counts.get('medications', 0)} medications, {counts.get('observations', 0)} observations)."
+                f"{counts.get('medications', 0)} medications, {counts.get('observations', 0)} observations), "
+                f"{counts.get('appointments', 0)} appointments, {counts.get('coverages', 0)} coverages."
             )
         )

@@ -1,0 +1,99 @@
+"""Coded errors of the scheduling app. The JSON API and the pages switch on `code`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from caredesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+
+class AppointmentNotFound(NotFound):
+    """Missing, or outside the actor's scope (the same answer for both)."""
+
+    code = "appointment_not_found"
+
+
+class VisitTypeNotFound(NotFound):
+    code = "visit_type_not_found"
+
+
+class ResourceNotFound(NotFound):
+    code = "resource_not_found"
+
+
+class LocationNotFound(NotFound):
+    code = "location_not_found"
+
+
+class InvalidTime(ValidationFailed):
+    """Naive or misaligned datetimes, end before start, an unknown time zone, a time in the past."""
+
+    code = "invalid_time"
+
+
+class InvalidTemplate(ValidationFailed):
+    """An availability template or exception that contradicts itself or another one."""
+
+    code = "invalid_template"
+
+
+class BookingRuleViolation(ValidationFailed):
+    """The visit type's booking rules say no: minimum notice, maximum days ahead, new vs established."""
+
+    code = "booking_rule"
+
+
+class ResourcesUnavailable(Conflict):
+    """The resources asked for do not work then (outside their hours, on leave, block reserved), or do not
+    fit the visit type's requirements."""
+
+    code = "resources_unavailable"
+
+
+class SlotConflict(Conflict):
+    """Another active appointment holds one of the resources at an overlapping time. `details` lists the
+    conflicts (resource, start, end); `details["detected_by"]` says whether the check inside the booking
+    transaction saw it ("check") or the database constraint refused the write ("database")."""
+
+    code = "slot_conflict"
+
+
+class SeriesConflict(Conflict):
+    """A recurring series could not be booked whole; nothing was booked. `details["occurrences"]` lists
+    every occurrence that failed and why."""
+
+    code = "series_conflict"
+
+    def __init__(self, message: str, *, occurrences: list[dict[str, Any]]) -> None:
+        super().__init__(message, details={"occurrences": occurrences})
+        self.occurrences = occurrences
+
+
+class InvalidTransition(Conflict):
+    """The appointment's status does not allow this step (e.g. checking in a cancelled appointment)."""
+
+    code = "invalid_transition"
+
+
+class StaleAppointment(Conflict):
+    """Someone changed the appointment since the form was opened."""
+
+    code = "stale_appointment"
+
+
+__all__ = [
+    "AppointmentNotFound",
+    "BookingRuleViolation",
+    "DomainError",
+    "InvalidTemplate",
+    "InvalidTime",
+    "InvalidTransition",
+    "LocationNotFound",
+    "ResourceNotFound",
+    "ResourcesUnavailable",
+    "SeriesConflict",
+    "SlotConflict",
+    "StaleAppointment",
+    "ValidationFailed",
+    "VisitTypeNotFound",
+]

@@ -1,0 +1,368 @@
+"""Scheduling: what can be booked (resources), what is booked (visit types, appointments), when it can be
+(weekly availability templates, their exceptions and reserved blocks) and what happened (the history).
+
+Times: `DateTimeField`s are stored in UTC and shown in the location's time zone (`Location.timezone`);
+template windows are local wall-clock times of their location, expanded day by day (so 08:00 stays
+08:00 across daylight-saving changes).
+
+No resource is ever double-booked. Each appointment holds one `AppointmentResource` row per resource,
+carrying the resource and the time range it blocks (the visit plus the visit type's buffers) and an
+`active` flag that the services keep equal to "the appointment's status holds time" (choices.
+ACTIVE_STATUSES). Migration 0002 makes the database refuse two active rows of one resource whose ranges
+overlap: an exclusion constraint on PostgreSQL, triggers on SQLite (where writers are also serialized,
+see settings). Neither is declared in Meta: they are vendor-specific and live in that migration only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.db import models
+from django.db.models import Q
+
+from caredesk.core.models import OrganizationScopedModel
+
+from .choices import (
+    AppointmentEventKind,
+    AppointmentSource,
+    AppointmentStatus,
+    CancelReason,
+    ExceptionKind,
+    Modality,
+    PatientEligibility,
+    ResourceKind,
+    VisitModality,
+)
+
+# The name of the database's no-double-booking guard (migration 0002), as errors report it.
+OVERLAP_CONSTRAINT = "sched_booking_no_overlap"
+MAX_DURATION_MINUTES = 24 * 60
+MAX_BUFFER_MINUTES = 240
+# The longest range one booking row can block: lets "busy between A and B" queries bound their index scan.
+MAX_BLOCK = dt.timedelta(minutes=MAX_DURATION_MINUTES + 2 * MAX_BUFFER_MINUTES)
+
+
+class Resource(OrganizationScopedModel):
+    """Something an appointment occupies: a practitioner, a room or a piece of equipment.
+
+    A practitioner has at most one resource, whatever the number of sites they work at: their templates
+    say where they are on which day, so one person is never booked at two sites at once. `location` is
+    the resource's home site (where a room or device is; a practitioner's main site)."""
+
+    kind = models.CharField(max_length=20, choices=ResourceKind.choices)
+    name = models.CharField(max_length=120)
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        "practitioners.Practitioner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    category = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="What a visit type may ask for: exam, procedure, operating, ultrasound, anesthesia …",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind=ResourceKind.PRACTITIONER) & Q(practitioner__isnull=False))
+                | (~Q(kind=ResourceKind.PRACTITIONER) & Q(practitioner__isnull=True)),
+                name="sched_resource_practitioner_iff_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["practitioner"],
+                condition=Q(practitioner__isnull=False),
+                name="sched_resource_one_per_practitioner",
+            ),
+            models.UniqueConstraint(
+                fields=["location", "kind", "name"], name="sched_resource_name_unique_at_location"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "kind", "location"], name="sched_resource_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VisitType(OrganizationScopedModel):
+    """A kind of appointment: how long, what it needs, who offers it and who may book it when."""
+
+    name = models.CharField(max_length=120)
+    code = models.SlugField(max_length=40, help_text="Stable short name (API, FHIR service type)")
+    duration_minutes = models.PositiveSmallIntegerField()
+    buffer_before_minutes = models.PositiveSmallIntegerField(default=0)
+    buffer_after_minutes = models.PositiveSmallIntegerField(default=0)
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        default=15, help_text="Start times fall on this grid, counted from local midnight"
+    )
+    modality = models.CharField(max_length=20, choices=VisitModality.choices, default=VisitModality.IN_PERSON)
+    eligibility = models.CharField(
+        max_length=20, choices=PatientEligibility.choices, default=PatientEligibility.ANY
+    )
+    min_notice_minutes = models.PositiveIntegerField(default=0)
+    max_days_ahead = models.PositiveSmallIntegerField(default=180)
+    practitioners = models.ManyToManyField(
+        "practitioners.Practitioner",
+        related_name="+",
+        blank=True,
+        help_text="Who offers this visit type (a practitioner requirement picks among them)",
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="sched_visit_type_code_unique"),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=MAX_DURATION_MINUTES),
+                name="sched_visit_type_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_step_minutes__gte=5) & Q(slot_step_minutes__lte=240),
+                name="sched_visit_type_step_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(buffer_before_minutes__lte=MAX_BUFFER_MINUTES)
+                & Q(buffer_after_minutes__lte=MAX_BUFFER_MINUTES),
+                name="sched_visit_type_buffer_range",
+            ),
+            models.CheckConstraint(condition=Q(max_days_ahead__gte=1), name="sched_visit_type_horizon"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def blocked_minutes(self) -> int:
+        return self.buffer_before_minutes + self.duration_minutes + self.buffer_after_minutes
+
+
+class VisitTypeRequirement(models.Model):
+    """One resource a visit type needs. Either a specific `resource`, or any active resource of `kind`
+    (and `category`, when given) at the appointment's location. A practitioner requirement without a
+    resource or category means "one of the practitioners who offer the visit type". Rooms and equipment
+    are needed in person only; telehealth appointments need their practitioners alone."""
+
+    visit_type = models.ForeignKey(VisitType, on_delete=models.CASCADE, related_name="requirements")
+    kind = models.CharField(max_length=20, choices=ResourceKind.choices)
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    category = models.CharField(max_length=40, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resource__isnull=True) | Q(category=""),
+                name="sched_requirement_resource_or_category",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_type}: {self.kind} {self.category or self.resource or ''}".strip()
+
+
+class AvailabilityTemplate(OrganizationScopedModel):
+    """A resource's regular week at one location, in force from `effective_from` to `effective_until`
+    (inclusive; open-ended when empty). Its windows must not overlap each other nor the windows of the
+    resource's other templates in force on the same days (the services check)."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="templates")
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    effective_from = models.DateField()
+    effective_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_until__isnull=True)
+                | Q(effective_until__gte=models.F("effective_from")),
+                name="sched_template_dates_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.name}"
+
+
+class AvailabilityWindow(models.Model):
+    """Working hours on one weekday (0 = Monday), every `week_interval` weeks counted from the week of
+    the template's `effective_from`. `reserved_for` makes it a block only that visit type may use
+    (new-patient block, operating-room block time)."""
+
+    template = models.ForeignKey(AvailabilityTemplate, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField()
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    week_interval = models.PositiveSmallIntegerField(default=1)
+    reserved_for = models.ForeignKey(
+        VisitType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="sched_window_weekday"),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")), name="sched_window_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(week_interval__gte=1) & Q(week_interval__lte=8), name="sched_window_interval"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class AvailabilityException(OrganizationScopedModel):
+    """Time taken away from the templates: a resource's time off, a location's closure, or (neither set)
+    an organization-wide holiday. A partial day is an exception covering part of a day."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    location = models.ForeignKey(
+        "accounts.Location", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=ExceptionKind.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="sched_exception_order"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "ends_at"], name="sched_exception_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class AppointmentSeries(OrganizationScopedModel):
+    """Appointments booked together, all or nothing (weekly physical therapy, 8 times)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    visit_type = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="+")
+    interval_weeks = models.PositiveSmallIntegerField()
+    occurrences = models.PositiveSmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.visit_type}, {self.occurrences} times"
+
+
+class Appointment(OrganizationScopedModel):
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    visit_type = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    modality = models.CharField(max_length=20, choices=Modality.choices, default=Modality.IN_PERSON)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    source = models.CharField(
+        max_length=20, choices=AppointmentSource.choices, default=AppointmentSource.DESK
+    )
+    booked_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    booked_by_name = models.CharField(max_length=150)
+    notes = models.TextField(blank=True)
+    cancel_reason = models.CharField(max_length=40, choices=CancelReason.choices, blank=True)
+    cancel_note = models.CharField(max_length=300, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    series = models.ForeignKey(
+        AppointmentSeries, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    join_url = models.URLField(blank=True, help_text="Telehealth join link")
+    version = models.PositiveIntegerField(default=1, help_text="Optimistic lock: bumped on every change")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="sched_appointment_order"
+            ),
+            models.CheckConstraint(
+                condition=(Q(status=AppointmentStatus.CANCELLED) & ~Q(cancel_reason=""))
+                | (~Q(status=AppointmentStatus.CANCELLED) & Q(cancel_reason="")),
+                name="sched_appointment_cancel_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=AppointmentStatus.ARRIVED) | Q(arrived_at__isnull=False),
+                name="sched_appointment_arrival_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "starts_at"], name="sched_appointment_org_time"),
+            models.Index(fields=["location", "starts_at"], name="sched_appointment_loc_time"),
+            models.Index(fields=["patient", "starts_at"], name="sched_appointment_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_type} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.location.timezone)
+
+    @property
+    def local_start(self) -> dt.datetime:
+        return self.starts_at.astimezone(self.zone)
+
+    @property
+    def local_end(self) -> dt.datetime:
+        return self.ends_at.astimezone(self.zone)
+
+
+class AppointmentResource(models.Model):
+    """One resource held by one appointment, over the range it blocks (the visit and its buffers).
+    The database refuses two `active` rows of one resource with overlapping ranges (migration 0002)."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="bookings")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="bookings")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="sched_booking_order"
+            ),
+            models.UniqueConstraint(fields=["appointment", "resource"], name="sched_booking_resource_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["resource", "starts_at"], condition=Q(active=True), name="sched_booking_busy"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+
+
+class AppointmentEvent(models.Model):
+    """The appointment's history as people see it: every change, who made it and what it was. (The
+    security audit trail is separate: audit.AuditEvent.)"""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    occurred_at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=AppointmentEventKind.choices)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    from_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=AppointmentStatus.choices, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["appointment", "occurred_at"], name="sched_event_appointment")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,565 @@
+"""Pure scheduling logic on values (no ORM): interval arithmetic, weekly templates, slot finding, booking
+rules and status transitions. Selectors and services load rows, turn them into these values and ask.
+
+Time is counted in whole minutes since the Unix epoch (UTC) — `Minute` — so interval arithmetic is
+integer arithmetic. An `Interval` is half-open, [start, end). A list of intervals is "normalized" when it
+is sorted, holds no empty interval, and no two intervals overlap or touch.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from .choices import ACTIVE_STATUSES, AppointmentStatus, Modality, PatientEligibility, ResourceKind
+
+Minute = int
+Interval = tuple[Minute, Minute]
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# A patient seen within this many years counts as established (the CPT new/established rule).
+ESTABLISHED_WITHIN_YEARS = 3
+
+
+# --- minutes and datetimes ----------------------------------------------------------------------------
+
+
+def to_minute(moment: dt.datetime) -> Minute:
+    """Whole minutes since the epoch; `moment` must be timezone-aware (seconds are dropped)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a naive datetime has no place on the time line")
+    return int((moment - EPOCH).total_seconds() // 60)
+
+
+def to_minute_ceil(moment: dt.datetime) -> Minute:
+    """Like `to_minute`, rounding a part-minute up (for ends of ranges)."""
+    seconds = (moment - EPOCH).total_seconds()
+    return to_minute(moment) + (1 if seconds % 60 else 0)
+
+
+def from_minute(minute: Minute) -> dt.datetime:
+    """The aware UTC datetime of a minute."""
+    return EPOCH + dt.timedelta(minutes=minute)
+
+
+def local_datetime(day: dt.date, time: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """Wall-clock `time` on `day` in `zone`. A time skipped by a daylight-saving change (02:30 on the
+    spring-forward night) lands just after the gap; a repeated one takes its first occurrence."""
+    return dt.datetime.combine(day, time, tzinfo=zone).astimezone(dt.UTC)
+
+
+def local_day_bounds(day: dt.date, zone: ZoneInfo) -> Interval:
+    """The minutes of one local calendar day (23 or 25 hours long on daylight-saving days)."""
+    return (
+        to_minute(local_datetime(day, dt.time(0), zone)),
+        to_minute(local_datetime(day + dt.timedelta(days=1), dt.time(0), zone)),
+    )
+
+
+# --- interval arithmetic --------------------------------------------------------------------------------
+
+
+def normalize(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, non-empty, merged (overlapping or touching intervals become one)."""
+    merged: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(base: Sequence[Interval], remove: Sequence[Interval]) -> list[Interval]:
+    """`base` minus `remove` (both normalized); the result is normalized."""
+    result: list[Interval] = []
+    j = 0
+    for start, end in base:
+        cursor = start
+        while j < len(remove) and remove[j][1] <= cursor:
+            j += 1
+        k = j
+        while k < len(remove) and remove[k][0] < end:
+            cut_start, cut_end = remove[k]
+            if cut_start > cursor:
+                result.append((cursor, cut_start))
+            cursor = max(cursor, cut_end)
+            if cursor >= end:
+                break
+            k += 1
+        if cursor < end:
+            result.append((cursor, end))
+    return result
+
+
+def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
+    """The minutes in both (both normalized); the result is normalized."""
+    result: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            result.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return result
+
+
+def contains(intervals: Sequence[Interval], minute: Minute) -> bool:
+    """Whether `minute` lies in one of the (normalized) intervals."""
+    index = bisect.bisect_right(intervals, (minute, math.inf)) - 1
+    return index >= 0 and intervals[index][0] <= minute < intervals[index][1]
+
+
+def covers(intervals: Sequence[Interval], start: Minute, end: Minute) -> bool:
+    """Whether [start, end) lies inside one of the (normalized) intervals."""
+    index = bisect.bisect_right(intervals, (start, math.inf)) - 1
+    return index >= 0 and intervals[index][0] <= start and end <= intervals[index][1]
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+# --- weekly templates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyWindow:
+    """Local hours on one weekday (0 = Monday), every `week_interval` weeks counted from the week its
+    template takes effect; `reserved_for` is the only visit type that may use it (None: any)."""
+
+    weekday: int
+    start: dt.time
+    end: dt.time
+    week_interval: int = 1
+    reserved_for: int | None = None
+
+
+@dataclass(frozen=True)
+class WeeklyTemplate:
+    effective_from: dt.date
+    effective_until: dt.date | None  # inclusive; None = open-ended
+    windows: tuple[WeeklyWindow, ...]
+
+
+def week_number(day: dt.date) -> int:
+    """Weeks (Monday to Sunday) since 1 January of year 1, which was a Monday."""
+    return (day.toordinal() - 1) // 7
+
+
+def in_force(template: WeeklyTemplate, day: dt.date) -> bool:
+    return template.effective_from <= day and (
+        template.effective_until is None or day <= template.effective_until
+    )
+
+
+def occurs_on(template: WeeklyTemplate, window: WeeklyWindow, day: dt.date) -> bool:
+    return (
+        day.weekday() == window.weekday
+        and in_force(template, day)
+        and (week_number(day) - week_number(template.effective_from)) % window.week_interval == 0
+    )
+
+
+def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def expand(
+    template: WeeklyTemplate,
+    first_day: dt.date,
+    last_day: dt.date,
+    zone: ZoneInfo,
+    visit_type_id: int | None = None,
+    *,
+    any_use: bool = False,
+) -> list[Interval]:
+    """The template's working minutes on the local days `first_day`..`last_day` (inclusive), normalized.
+
+    Windows reserved for a visit type count only for that visit type (`visit_type_id`), unless
+    `any_use` (the calendar shows all working hours)."""
+    out: list[Interval] = []
+    for day in days(max(first_day, template.effective_from), last_day):
+        if template.effective_until is not None and day > template.effective_until:
+            break
+        for window in template.windows:
+            if not occurs_on(template, window, day):
+                continue
+            if not any_use and window.reserved_for is not None and window.reserved_for != visit_type_id:
+                continue
+            out.append(
+                (
+                    to_minute(local_datetime(day, window.start, zone)),
+                    to_minute(local_datetime(day, window.end, zone)),
+                )
+            )
+    return normalize(out)
+
+
+def _times_overlap(a: WeeklyWindow, b: WeeklyWindow) -> bool:
+    return a.weekday == b.weekday and a.start < b.end and b.start < a.end
+
+
+def window_errors(windows: Sequence[WeeklyWindow]) -> list[str]:
+    """What is wrong with one template's windows, in words (empty when nothing is)."""
+    errors: list[str] = []
+    for index, window in enumerate(windows, start=1):
+        if not 0 <= window.weekday <= 6:
+            errors.append(f"Window {index}: the weekday must be 0 (Monday) to 6 (Sunday).")
+        if window.end <= window.start:
+            errors.append(f"Window {index}: it ends at {window.end:%H:%M}, not after {window.start:%H:%M}.")
+        if not 1 <= window.week_interval <= 8:
+            errors.append(f"Window {index}: repeat every 1 to 8 weeks.")
+    for i, a in enumerate(windows):
+        for j in range(i + 1, len(windows)):
+            if _times_overlap(a, windows[j]):
+                errors.append(f"Windows {i + 1} and {j + 1} overlap.")
+    return errors
+
+
+def first_shared_day(
+    a: WeeklyTemplate, window_a: WeeklyWindow, b: WeeklyTemplate, window_b: WeeklyWindow
+) -> dt.date | None:
+    """The first day both windows occur on with overlapping hours, or None if they never do (different
+    weekdays or hours, effective dates apart, or alternating weeks that never meet)."""
+    if not _times_overlap(window_a, window_b):
+        return None
+    start = max(a.effective_from, b.effective_from)
+    ends = [d for d in (a.effective_until, b.effective_until) if d is not None]
+    end = min(ends) if ends else None
+    day = start + dt.timedelta(days=(window_a.weekday - start.weekday()) % 7)
+    # The pattern of both repeats every lcm(intervals) weeks: looking that far is enough.
+    for _ in range(math.lcm(window_a.week_interval, window_b.week_interval)):
+        if end is not None and day > end:
+            return None
+        if occurs_on(a, window_a, day) and occurs_on(b, window_b, day):
+            return day
+        day += dt.timedelta(days=7)
+    return None
+
+
+# --- resources and requirements -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    id: int
+    kind: str
+    name: str
+    location_id: int
+    practitioner_id: int | None = None
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What one requirement of a visit type asks for (see models.VisitTypeRequirement)."""
+
+    kind: str
+    resource_id: int | None = None
+    category: str = ""
+
+    @property
+    def is_offering_practitioner(self) -> bool:
+        """ "One of the practitioners who offer the visit type" (no specific resource, no category)."""
+        return self.kind == ResourceKind.PRACTITIONER and self.resource_id is None and not self.category
+
+
+def needed(requirements: Sequence[Requirement], modality: str) -> list[Requirement]:
+    """The requirements that apply: a telehealth visit needs its practitioners only."""
+    if modality == Modality.TELEHEALTH:
+        return [r for r in requirements if r.kind == ResourceKind.PRACTITIONER]
+    return list(requirements)
+
+
+def candidates(
+    requirement: Requirement,
+    resources: Sequence[ResourceInfo],
+    *,
+    location_id: int,
+    offered_by: frozenset[int],
+    practitioner_id: int | None = None,
+) -> list[int]:
+    """The (active) `resources` that can meet `requirement` for a visit at `location_id`, in order.
+
+    Rooms and equipment must be at that location; practitioners may be based anywhere (their templates
+    say whether they work there then). A requirement for "one of the practitioners who offer it" picks
+    among `offered_by` (practitioner ids), narrowed to `practitioner_id` when the caller asked for one."""
+    out: list[int] = []
+    for resource in resources:
+        if resource.kind != requirement.kind:
+            continue
+        if resource.kind != ResourceKind.PRACTITIONER and resource.location_id != location_id:
+            continue
+        if requirement.resource_id is not None:
+            if resource.id == requirement.resource_id:
+                out.append(resource.id)
+            continue
+        if requirement.category and resource.category != requirement.category:
+            continue
+        if requirement.is_offering_practitioner:
+            if resource.practitioner_id not in offered_by:
+                continue
+            if practitioner_id is not None and resource.practitioner_id != practitioner_id:
+                continue
+        out.append(resource.id)
+    return out
+
+
+def available_minutes(
+    templates: Iterable[WeeklyTemplate],
+    exceptions: Iterable[Interval],
+    first_day: dt.date,
+    last_day: dt.date,
+    zone: ZoneInfo,
+    visit_type_id: int | None = None,
+    *,
+    any_use: bool = False,
+) -> list[Interval]:
+    """A resource's working minutes at one location: its templates there, minus the exceptions."""
+    working = normalize(
+        i
+        for template in templates
+        for i in expand(template, first_day, last_day, zone, visit_type_id, any_use=any_use)
+    )
+    return subtract(working, normalize(exceptions))
+
+
+# --- slots ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """How much time a visit takes and blocks: the visit itself, and the buffers around it that must be
+    free of other bookings too."""
+
+    duration: int
+    before: int = 0
+    after: int = 0
+
+    def blocked(self, start: Minute) -> Interval:
+        return (start - self.before, start + self.duration + self.after)
+
+
+def allowed_starts(
+    available: Sequence[Interval], busy: Iterable[Interval], footprint: Footprint
+) -> list[Interval]:
+    """Start minutes s (as normalized intervals) at which the visit [s, s + duration) lies within the
+    resource's `available` minutes (normalized) and its blocked range [s - before, s + duration + after)
+    meets none of the `busy` ranges (other bookings' blocked ranges)."""
+    d, b, a = footprint.duration, footprint.before, footprint.after
+    starts = [(x, y - d + 1) for x, y in available if y - x >= d]
+    forbidden = normalize((p - d - a + 1, q + b) for p, q in busy if q > p)
+    return subtract(starts, forbidden)
+
+
+def _first_on_grid(minute: Minute, step: int, zone: ZoneInfo) -> Minute:
+    """The first minute >= `minute` that falls on a multiple of `step` minutes after local midnight."""
+    offset = int(from_minute(minute).astimezone(zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    local = minute + offset
+    return math.ceil(local / step) * step - offset
+
+
+def grid_points(intervals: Sequence[Interval], step: int, zone: ZoneInfo) -> Iterator[Minute]:
+    """Every minute on the local `step` grid inside the (normalized) intervals, in order."""
+    for start, end in intervals:
+        point = _first_on_grid(start, step, zone)
+        while point < end:
+            yield point
+            point = _first_on_grid(point + 1, step, zone)
+
+
+def assign(options: Sequence[Sequence[int]], prefer: Sequence[int] = ()) -> tuple[int, ...] | None:
+    """Pick one resource per requirement, all different: `options[i]` lists the resources that can meet
+    requirement i (in order of preference). Returns the picks in requirement order, or None when no
+    assignment exists. Resources in `prefer` are tried first. Small backtracking search: requirements
+    with the fewest options are decided first."""
+    order = sorted(range(len(options)), key=lambda i: len(options[i]))
+    preferred = set(prefer)
+    ranked = [sorted(opts, key=lambda r: r not in preferred) for opts in options]
+    picks: dict[int, int] = {}
+    used: set[int] = set()
+
+    def search(position: int) -> bool:
+        if position == len(order):
+            return True
+        requirement = order[position]
+        for resource in ranked[requirement]:
+            if resource in used:
+                continue
+            picks[requirement] = resource
+            used.add(resource)
+            if search(position + 1):
+                return True
+            used.discard(resource)
+        return False
+
+    if not search(0):
+        return None
+    return tuple(picks[i] for i in range(len(options)))
+
+
+@dataclass(frozen=True)
+class FoundSlot:
+    start: Minute
+    resources: tuple[int, ...]  # one per requirement, in requirement order
+
+
+def find_slots(
+    requirements: Sequence[dict[int, list[Interval]]],
+    *,
+    within: Sequence[Interval],
+    step: int,
+    zone: ZoneInfo,
+    limit: int,
+    prefer: Sequence[int] = (),
+) -> list[FoundSlot]:
+    """The first `limit` start minutes, on the local `step` grid and inside `within` (normalized), at
+    which every requirement can be met by a different resource. `requirements[i]` maps each resource
+    that could meet requirement i to its allowed starts (see `allowed_starts`)."""
+    if limit <= 0 or not requirements:
+        return []
+    coarse = list(within)
+    for candidates in requirements:
+        coarse = intersect(coarse, normalize(i for starts in candidates.values() for i in starts))
+        if not coarse:
+            return []
+    found: list[FoundSlot] = []
+    for point in grid_points(coarse, step, zone):
+        options = [
+            [resource for resource, starts in candidates.items() if contains(starts, point)]
+            for candidates in requirements
+        ]
+        picked = assign(options, prefer)
+        if picked is not None:
+            found.append(FoundSlot(point, picked))
+            if len(found) >= limit:
+                break
+    return found
+
+
+def weekly_mask(
+    first_day: dt.date,
+    last_day: dt.date,
+    zone: ZoneInfo,
+    weekdays: Iterable[int] | None = None,
+    earliest: dt.time | None = None,
+    latest: dt.time | None = None,
+) -> list[Interval]:
+    """The minutes of `first_day`..`last_day` (local, inclusive) on the given weekdays, between the
+    `earliest` and `latest` local start times (inclusive): a patient's "Tuesdays or Thursdays, mornings".
+    For start times: the interval for a day is [earliest, latest + 1 minute)."""
+    allowed_days = set(range(7) if weekdays is None else weekdays)
+    out: list[Interval] = []
+    for day in days(first_day, last_day):
+        if day.weekday() not in allowed_days:
+            continue
+        day_start, day_end = local_day_bounds(day, zone)
+        lo = day_start if earliest is None else to_minute(local_datetime(day, earliest, zone))
+        hi = day_end if latest is None else to_minute(local_datetime(day, latest, zone)) + 1
+        out.append((lo, min(hi, day_end)))
+    return normalize(out)
+
+
+# --- booking rules --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    min_notice_minutes: int
+    max_days_ahead: int
+    eligibility: str = PatientEligibility.ANY
+
+
+def booking_horizon(rules: BookingRules, now: Minute) -> Interval:
+    """Start minutes the rules allow: from `now` plus the minimum notice, to `now` plus the maximum days
+    ahead."""
+    return (now + rules.min_notice_minutes, now + rules.max_days_ahead * 24 * 60 + 1)
+
+
+def horizon_error(rules: BookingRules, start: Minute, now: Minute) -> str | None:
+    if start < now:
+        return "That time is in the past."
+    earliest, end = booking_horizon(rules, now)
+    if start < earliest:
+        hours = rules.min_notice_minutes / 60
+        return f"This visit type needs at least {hours:g} hours' notice."
+    if start >= end:
+        return f"This visit type can be booked at most {rules.max_days_ahead} days ahead."
+    return None
+
+
+def is_established(last_seen: dt.date | None, on: dt.date) -> bool:
+    """Seen (a fulfilled or attended visit) within the last three years before `on`."""
+    if last_seen is None or last_seen > on:
+        return False
+    try:
+        cutoff = on.replace(year=on.year - ESTABLISHED_WITHIN_YEARS)
+    except ValueError:  # 29 February
+        cutoff = on.replace(year=on.year - ESTABLISHED_WITHIN_YEARS, day=28)
+    return last_seen >= cutoff
+
+
+def eligibility_error(eligibility: str, established: bool) -> str | None:
+    if eligibility == PatientEligibility.NEW and established:
+        return "This visit type is for new patients; the patient was seen here in the last three years."
+    if eligibility == PatientEligibility.ESTABLISHED and not established:
+        return "This visit type is for established patients; the patient was not seen here in three years."
+    return None
+
+
+# --- status transitions ---------------------------------------------------------------------------------
+
+S = AppointmentStatus
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PROPOSED: frozenset({S.BOOKED, S.CANCELLED}),
+    S.BOOKED: frozenset({S.CONFIRMED, S.ARRIVED, S.CANCELLED, S.NO_SHOW}),
+    S.CONFIRMED: frozenset({S.ARRIVED, S.CANCELLED, S.NO_SHOW}),
+    S.ARRIVED: frozenset({S.IN_PROGRESS, S.FULFILLED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.FULFILLED}),
+    S.FULFILLED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.NO_SHOW: frozenset(),
+}
+RESCHEDULABLE: frozenset[str] = frozenset({S.PROPOSED, S.BOOKED, S.CONFIRMED})
+
+
+def transition_error(current: str, target: str) -> str | None:
+    if target in TRANSITIONS.get(current, frozenset()):
+        return None
+    return f"A {S(current).label.lower()} appointment cannot become {S(target).label.lower()}."
+
+
+def holds_time(status: str) -> bool:
+    return status in ACTIVE_STATUSES
+
+
+def no_show_error(status: str, start: Minute, now: Minute, grace_minutes: int) -> str | None:
+    problem = transition_error(status, S.NO_SHOW)
+    if problem:
+        return problem
+    if now < start + grace_minutes:
+        return f"A patient can be marked no-show {grace_minutes} minutes after the start time, not before."
+    return None
+
+
+def check_in_error(status: str, start: Minute, now: Minute, zone: ZoneInfo) -> str | None:
+    """Arrival is recorded on the appointment's local day only."""
+    problem = transition_error(status, S.ARRIVED)
+    if problem:
+        return problem
+    if from_minute(start).astimezone(zone).date() != from_minute(now).astimezone(zone).date():
+        return "A patient can be checked in on the day of the appointment only."
+    return None

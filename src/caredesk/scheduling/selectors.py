@@ -1,0 +1,764 @@
+"""Read queries for scheduling, restricted to what the actor may see, and the slot search.
+
+Scope: the actor's organization. Staff need SCHEDULE_VIEW to see appointments; a portal user sees only
+their own patient's. An appointment outside the scope answers AppointmentNotFound, like one that does not
+exist. Appointments are patient data: every read that returns them writes its audit row here, before the
+data leaves (APPOINTMENT_VIEW for one, APPOINTMENT_SEARCH for a calendar or list, with the ids shown).
+
+Resources, visit types and free slots are not patient data and are not audited; a slot search for a
+named patient (new vs established) is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import BigIntegerField, Func, Max, Prefetch, Q, QuerySet
+
+from caredesk.accounts.models import Location
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.core.errors import ValidationFailed
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.errors import PatientNotFound
+
+from . import clock, rules
+from .choices import AppointmentStatus, Modality, ResourceKind, VisitModality
+from .errors import (
+    AppointmentNotFound,
+    BookingRuleViolation,
+    InvalidTime,
+    LocationNotFound,
+    VisitTypeNotFound,
+)
+from .models import (
+    MAX_BLOCK,
+    Appointment,
+    AppointmentEvent,
+    AppointmentResource,
+    AvailabilityException,
+    AvailabilityTemplate,
+    AvailabilityWindow,
+    Resource,
+    VisitType,
+)
+
+MAX_SLOTS = 50
+FIRST_CHUNK_DAYS = 3  # the slot search reads bookings 3 days at a time, then 6, 12, up to 28
+MAX_CHUNK_DAYS = 28
+MAX_SEARCH_DAYS = 400
+# Statuses that make a patient "seen" for the new/established rule.
+ATTENDED = (AppointmentStatus.ARRIVED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.FULFILLED)
+
+
+# --- scope ------------------------------------------------------------------------------------------------
+
+
+def appointment_queryset(actor: Actor) -> QuerySet[Appointment]:
+    """Appointments the actor may see (not audited: for building queries that are)."""
+    if actor.organization_id is None:
+        return Appointment.objects.none()
+    appointments = Appointment.objects.filter(organization_id=actor.organization_id)
+    if actor.is_portal:
+        if not actor.has(Permission.PORTAL_OWN_RECORD):
+            return Appointment.objects.none()
+        return appointments.filter(patient_id=actor.patient_id or 0)
+    if not actor.has(Permission.SCHEDULE_VIEW):
+        return Appointment.objects.none()
+    return appointments
+
+
+def location_queryset(actor: Actor) -> QuerySet[Location]:
+    if actor.organization_id is None:
+        return Location.objects.none()
+    return Location.objects.filter(organization_id=actor.organization_id).order_by("name")
+
+
+def get_location(*, actor: Actor, location_id: int) -> Location:
+    location = location_queryset(actor).filter(pk=location_id).first()
+    if location is None:
+        raise LocationNotFound(f"No location with id {location_id}.", field="location_id")
+    return location
+
+
+def zone_of(location: Location) -> ZoneInfo:
+    """The location's time zone. A location with an unknown zone cannot be scheduled (clear error)."""
+    try:
+        return ZoneInfo(location.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidTime(
+            f"The location {location.name} has an unknown time zone {location.timezone!r}.",
+            code="invalid_timezone",
+        ) from exc
+
+
+def resource_queryset(actor: Actor) -> QuerySet[Resource]:
+    if actor.organization_id is None:
+        return Resource.objects.none()
+    return Resource.objects.filter(organization_id=actor.organization_id)
+
+
+def visit_type_queryset(actor: Actor) -> QuerySet[VisitType]:
+    if actor.organization_id is None:
+        return VisitType.objects.none()
+    return VisitType.objects.filter(organization_id=actor.organization_id)
+
+
+def get_visit_type(*, actor: Actor, visit_type_id: int, active_only: bool = True) -> VisitType:
+    visit_types = visit_type_queryset(actor)
+    if active_only:
+        visit_types = visit_types.filter(active=True)
+    visit_type = visit_types.prefetch_related("requirements").filter(pk=visit_type_id).first()
+    if visit_type is None:
+        raise VisitTypeNotFound(f"No visit type with id {visit_type_id}.", field="visit_type_id")
+    return visit_type
+
+
+def resource_infos(organization_id: int) -> list[rules.ResourceInfo]:
+    """The organization's active resources as values, in a stable order (kind, name, id)."""
+    return [
+        rules.ResourceInfo(
+            id=row["id"],
+            kind=row["kind"],
+            name=row["name"],
+            location_id=row["location_id"],
+            practitioner_id=row["practitioner_id"],
+            category=row["category"],
+        )
+        for row in Resource.objects.filter(organization_id=organization_id, active=True)
+        .order_by("kind", "name", "id")
+        .values("id", "kind", "name", "location_id", "practitioner_id", "category")
+    ]
+
+
+def requirements_of(visit_type: VisitType) -> list[rules.Requirement]:
+    return [
+        rules.Requirement(kind=r.kind, resource_id=r.resource_id, category=r.category)
+        for r in visit_type.requirements.all()
+    ]
+
+
+def offered_by(visit_type: VisitType) -> frozenset[int]:
+    return frozenset(visit_type.practitioners.values_list("pk", flat=True))
+
+
+def modality_for(visit_type: VisitType, wanted: str | None) -> str:
+    """The modality to book: the one asked for, if the visit type allows it; otherwise the visit type's
+    own (in person for visit types that allow either)."""
+    allowed = {
+        VisitModality.IN_PERSON: {Modality.IN_PERSON},
+        VisitModality.TELEHEALTH: {Modality.TELEHEALTH},
+        VisitModality.EITHER: {Modality.IN_PERSON, Modality.TELEHEALTH},
+    }[VisitModality(visit_type.modality)]
+    if wanted:
+        if wanted not in allowed:
+            label = VisitModality(visit_type.modality).label.lower()
+            raise ValidationFailed(
+                f"{visit_type.name} is {label} only.", field="modality", code="invalid_modality"
+            )
+        return wanted
+    return Modality.TELEHEALTH if visit_type.modality == VisitModality.TELEHEALTH else Modality.IN_PERSON
+
+
+def last_attended(organization_id: int, patient_id: int, before: dt.datetime | None = None) -> dt.date | None:
+    """The day of the patient's latest attended visit (arrived, in progress or fulfilled), before a time."""
+    attended = Appointment.objects.filter(
+        organization_id=organization_id, patient_id=patient_id, status__in=ATTENDED
+    )
+    if before is not None:
+        attended = attended.filter(starts_at__lt=before)
+    latest = attended.aggregate(latest=Max("starts_at")).get("latest")
+    return latest.date() if latest is not None else None
+
+
+def eligibility_problem(
+    visit_type: VisitType, organization_id: int, patient_id: int, at: dt.datetime, *, seen_before: bool = True
+) -> str | None:
+    """Why the patient may not have this visit type at `at` (new vs established), or None. With
+    `seen_before`, only visits before `at` count; otherwise every attended visit does (a search)."""
+    if visit_type.eligibility == "any":
+        return None
+    last = last_attended(organization_id, patient_id, at if seen_before else None)
+    established = rules.is_established(last, at.date())
+    return rules.eligibility_error(visit_type.eligibility, established)
+
+
+# --- the schedule of some resources at one location ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Busy:
+    blocked: rules.Interval
+    appointment_id: int
+
+
+@dataclass
+class Schedule:
+    """What is known about some resources at one location over some days: their templates there, the
+    exceptions that apply to them there, and their active bookings."""
+
+    zone: ZoneInfo
+    templates: dict[int, list[rules.WeeklyTemplate]] = field(default_factory=dict)
+    exceptions: dict[int, list[rules.Interval]] = field(default_factory=dict)
+    busy: dict[int, list[Busy]] = field(default_factory=dict)
+
+    def available(
+        self,
+        resource_id: int,
+        first_day: dt.date,
+        last_day: dt.date,
+        visit_type_id: int | None,
+        *,
+        any_use: bool = False,
+    ) -> list[rules.Interval]:
+        return rules.available_minutes(
+            self.templates.get(resource_id, []),
+            self.exceptions.get(resource_id, []),
+            first_day,
+            last_day,
+            self.zone,
+            visit_type_id,
+            any_use=any_use,
+        )
+
+    def busy_intervals(self, resource_id: int) -> list[rules.Interval]:
+        return [b.blocked for b in self.busy.get(resource_id, [])]
+
+
+def weekly_template(template: AvailabilityTemplate) -> rules.WeeklyTemplate:
+    return rules.WeeklyTemplate(
+        effective_from=template.effective_from,
+        effective_until=template.effective_until,
+        windows=tuple(
+            rules.WeeklyWindow(
+                weekday=w.weekday,
+                start=w.start_time,
+                end=w.end_time,
+                week_interval=w.week_interval,
+                reserved_for=w.reserved_for_id,
+            )
+            for w in template.windows.all()
+        ),
+    )
+
+
+def load_templates(
+    organization_id: int, resource_ids: Iterable[int], location_id: int, first_day: dt.date, last_day: dt.date
+) -> dict[int, list[rules.WeeklyTemplate]]:
+    templates: dict[int, list[rules.WeeklyTemplate]] = defaultdict(list)
+    rows = (
+        AvailabilityTemplate.objects.filter(
+            organization_id=organization_id,
+            resource_id__in=list(resource_ids),
+            location_id=location_id,
+            effective_from__lte=last_day,
+        )
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=first_day))
+        .prefetch_related(
+            Prefetch("windows", queryset=AvailabilityWindow.objects.order_by("weekday", "start_time"))
+        )
+        .order_by("pk")
+    )
+    for template in rows:
+        templates[template.resource_id].append(weekly_template(template))
+    return dict(templates)
+
+
+def load_exceptions(
+    organization_id: int, resource_ids: Sequence[int], location_id: int, start: dt.datetime, end: dt.datetime
+) -> dict[int, list[rules.Interval]]:
+    """Each resource's exceptions: its own, its location's closures and the organization's holidays."""
+    rows = AvailabilityException.objects.filter(
+        organization_id=organization_id, ends_at__gt=start, starts_at__lt=end
+    ).filter(
+        Q(resource_id__in=resource_ids)
+        | Q(resource__isnull=True, location_id=location_id)
+        | Q(resource__isnull=True, location__isnull=True)
+    )
+    shared: list[rules.Interval] = []
+    own: dict[int, list[rules.Interval]] = defaultdict(list)
+    for row in rows.values("resource_id", "starts_at", "ends_at"):
+        interval = (rules.to_minute(row["starts_at"]), rules.to_minute_ceil(row["ends_at"]))
+        if row["resource_id"] is None:
+            shared.append(interval)
+        else:
+            own[row["resource_id"]].append(interval)
+    return {resource_id: own.get(resource_id, []) + shared for resource_id in resource_ids}
+
+
+class EpochMinute(Func):
+    """Whole minutes since the Unix epoch of a datetime column, computed by the database: busy ranges come
+    back as integers, without building a datetime per row (rules.Minute)."""
+
+    output_field = BigIntegerField()
+    template = "CAST(FLOOR(EXTRACT(EPOCH FROM %(expressions)s) / 60) AS BIGINT)"  # PostgreSQL
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Stored as UTC text; strftime('%s') reads it as UTC. The percent sign is doubled twice: once for
+        # the template, once for the driver's parameter style.
+        template = "(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / 60)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def load_busy(
+    resource_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    exclude_appointment_id: int | None = None,
+) -> dict[int, list[Busy]]:
+    """Active bookings of the resources whose blocked range meets [start, end)."""
+    rows = AppointmentResource.objects.filter(
+        resource_id__in=resource_ids,
+        active=True,
+        starts_at__lt=end,
+        starts_at__gt=start - MAX_BLOCK,
+        ends_at__gt=start,
+    )
+    if exclude_appointment_id is not None:
+        rows = rows.exclude(appointment_id=exclude_appointment_id)
+    busy: dict[int, list[Busy]] = defaultdict(list)
+    values = (
+        rows.annotate(first_minute=EpochMinute("starts_at"), end_minute=EpochMinute("ends_at"))
+        .order_by("starts_at")
+        .values_list("resource_id", "first_minute", "end_minute", "appointment_id")
+    )
+    for resource_id, first_minute, end_minute, appointment_id in values:
+        busy[resource_id].append(Busy(blocked=(first_minute, end_minute), appointment_id=appointment_id))
+    return dict(busy)
+
+
+def load_schedule(
+    *,
+    organization_id: int,
+    location: Location,
+    resource_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    exclude_appointment_id: int | None = None,
+) -> Schedule:
+    zone = zone_of(location)
+    first_day = start.astimezone(zone).date() - dt.timedelta(days=1)
+    last_day = end.astimezone(zone).date() + dt.timedelta(days=1)
+    ids = sorted(set(resource_ids))
+    return Schedule(
+        zone=zone,
+        templates=load_templates(organization_id, ids, location.pk, first_day, last_day),
+        exceptions=load_exceptions(organization_id, ids, location.pk, start, end),
+        busy=load_busy(ids, start, end, exclude_appointment_id=exclude_appointment_id),
+    )
+
+
+# --- slot search ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SlotQuery:
+    visit_type_id: int
+    practitioner_id: int | None = None
+    location_id: int | None = None
+    first_day: dt.date | None = None  # local to each location; default today
+    last_day: dt.date | None = None  # inclusive; default the visit type's booking horizon
+    weekdays: frozenset[int] | None = None  # 0 = Monday
+    earliest: dt.time | None = None  # earliest start, local
+    latest: dt.time | None = None  # latest start, local
+    modality: str | None = None  # in_person / telehealth; None: the visit type's own
+    patient_id: int | None = None  # checks the new/established rule
+    limit: int = 10
+    exclude_appointment_id: int | None = None  # rescheduling: this appointment's own time counts as free
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: dt.datetime  # aware, in the location's time zone
+    end: dt.datetime
+    location_id: int
+    location_name: str
+    modality: str
+    resources: tuple[rules.ResourceInfo, ...]
+
+    @property
+    def practitioner(self) -> rules.ResourceInfo | None:
+        return next((r for r in self.resources if r.kind == ResourceKind.PRACTITIONER), None)
+
+    @property
+    def resource_ids(self) -> tuple[int, ...]:
+        return tuple(r.id for r in self.resources)
+
+    @property
+    def zone_name(self) -> str:
+        return str(self.start.tzinfo)
+
+    @property
+    def token(self) -> str:
+        """The slot as one form value: start|location|resource ids."""
+        return f"{self.start.isoformat()}|{self.location_id}|{','.join(str(i) for i in self.resource_ids)}"
+
+
+def _search_plan(
+    actor: Actor, query: SlotQuery
+) -> tuple[VisitType, str, list[rules.Requirement], frozenset[int], list[Location]]:
+    if actor.organization_id is None:
+        raise VisitTypeNotFound("No visit types outside an organization.")
+    visit_type = get_visit_type(actor=actor, visit_type_id=query.visit_type_id)
+    modality = modality_for(visit_type, query.modality)
+    needs = rules.needed(requirements_of(visit_type), modality)
+    if not needs:
+        raise ValidationFailed(
+            f"{visit_type.name} has no required resources to schedule.", field="visit_type_id"
+        )
+    offering = offered_by(visit_type)
+    if query.practitioner_id is not None and (
+        query.practitioner_id not in offering or not any(r.is_offering_practitioner for r in needs)
+    ):
+        raise ValidationFailed(
+            f"That practitioner does not offer {visit_type.name}.",
+            field="practitioner_id",
+            code="not_offered",
+        )
+    if query.location_id is not None:
+        locations = [get_location(actor=actor, location_id=query.location_id)]
+    else:
+        locations = list(location_queryset(actor))
+    return visit_type, modality, needs, offering, locations
+
+
+def _check_query(query: SlotQuery) -> None:
+    if query.first_day and query.last_day and query.last_day < query.first_day:
+        raise InvalidTime("The last day is before the first day.", field="last_day")
+    if query.earliest and query.latest and query.latest < query.earliest:
+        raise InvalidTime("The latest start is before the earliest start.", field="latest")
+    if query.weekdays is not None and (not query.weekdays or not query.weekdays <= set(range(7))):
+        raise ValidationFailed("Pick at least one day of the week.", field="weekdays")
+
+
+def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
+    """The earliest `query.limit` start times at which every resource the visit type needs is free, at
+    one location, within the booking rules and the patient's preferences. Each slot names the resources
+    it would use (a booking with them then succeeds unless someone books first)."""
+    _check_query(query)
+    limit = min(max(query.limit, 1), MAX_SLOTS)
+    visit_type, modality, needs, offering, locations = _search_plan(actor, query)
+    assert actor.organization_id is not None
+    now = clock.now()
+    if query.patient_id is not None:
+        with transaction.atomic():
+            audit.record(
+                actor=actor,
+                action=AuditAction.APPOINTMENT_SEARCH,
+                patient_id=query.patient_id,
+                detail={"slot_search": {"visit_type": visit_type.code}},
+            )
+            problem = eligibility_problem(
+                visit_type, actor.organization_id, query.patient_id, now, seen_before=False
+            )
+        if problem:
+            raise BookingRuleViolation(problem, field="patient_id")
+    booking_rules = rules.BookingRules(visit_type.min_notice_minutes, visit_type.max_days_ahead)
+    horizon = rules.booking_horizon(booking_rules, rules.to_minute(now))
+    footprint = rules.Footprint(
+        visit_type.duration_minutes, visit_type.buffer_before_minutes, visit_type.buffer_after_minutes
+    )
+    resources = resource_infos(actor.organization_id)
+    by_id = {r.id: r for r in resources}
+    plans = []
+    for location in locations:
+        options = [
+            rules.candidates(
+                need,
+                resources,
+                location_id=location.pk,
+                offered_by=offering,
+                practitioner_id=query.practitioner_id,
+            )
+            for need in needs
+        ]
+        if all(options):
+            plans.append((location, zone_of(location), options))
+    if not plans:
+        return []
+
+    found: list[Slot] = []
+    first = query.first_day or now.astimezone(plans[0][1]).date()
+    last_allowed = first + dt.timedelta(days=MAX_SEARCH_DAYS)
+    final = min(query.last_day or last_allowed, last_allowed)
+    # Templates and exceptions once per location for the whole range; bookings chunk by chunk.
+    known: dict[int, Schedule] = {}
+    for location, zone, options in plans:
+        ids = sorted({i for opts in options for i in opts})
+        known[location.pk] = Schedule(
+            zone=zone,
+            templates=load_templates(actor.organization_id, ids, location.pk, first, final),
+            exceptions=load_exceptions(
+                actor.organization_id,
+                ids,
+                location.pk,
+                rules.from_minute(rules.local_day_bounds(first, zone)[0]),
+                rules.from_minute(rules.local_day_bounds(final, zone)[1]),
+            ),
+        )
+    chunk_start, chunk_days = first, FIRST_CHUNK_DAYS
+    while chunk_start <= final and len(found) < limit:
+        chunk_end = min(chunk_start + dt.timedelta(days=chunk_days - 1), final)
+        chunk_days = min(chunk_days * 2, MAX_CHUNK_DAYS)  # most searches end in the first few days
+        for location, zone, options in plans:
+            span = (
+                rules.local_day_bounds(chunk_start, zone)[0],
+                rules.local_day_bounds(chunk_end, zone)[1],
+            )
+            within = rules.intersect([span], [horizon])
+            if not within:
+                continue
+            within = rules.intersect(
+                within,
+                rules.weekly_mask(chunk_start, chunk_end, zone, query.weekdays, query.earliest, query.latest),
+            )
+            if not within:
+                continue
+            ids = sorted({i for opts in options for i in opts})
+            schedule = known[location.pk]
+            schedule.busy = load_busy(
+                ids,
+                rules.from_minute(within[0][0] - footprint.before),
+                rules.from_minute(within[-1][1] + footprint.duration + footprint.after),
+                exclude_appointment_id=query.exclude_appointment_id,
+            )
+            starts = {
+                i: rules.allowed_starts(
+                    schedule.available(i, chunk_start, chunk_end, visit_type.pk),
+                    schedule.busy_intervals(i),
+                    footprint,
+                )
+                for i in ids
+            }
+            requirement_maps = [{i: starts[i] for i in opts} for opts in options]
+            for hit in rules.find_slots(
+                requirement_maps, within=within, step=visit_type.slot_step_minutes, zone=zone, limit=limit
+            ):
+                start = rules.from_minute(hit.start).astimezone(zone)
+                found.append(
+                    Slot(
+                        start=start,
+                        end=start + dt.timedelta(minutes=visit_type.duration_minutes),
+                        location_id=location.pk,
+                        location_name=location.name,
+                        modality=modality,
+                        resources=tuple(by_id[i] for i in hit.resources),
+                    )
+                )
+        chunk_start = chunk_end + dt.timedelta(days=1)
+    found.sort(key=lambda s: (s.start, s.location_name))
+    return found[:limit]
+
+
+@dataclass(frozen=True)
+class ThirdNextAvailable:
+    start: dt.datetime | None  # None: fewer than three free slots within the booking horizon
+    days_out: int | None
+
+
+def third_next_available(
+    *, actor: Actor, visit_type_id: int, practitioner_id: int, location_id: int | None = None
+) -> ThirdNextAvailable:
+    """The access measure clinics track: the third free slot from today for a practitioner and visit type
+    (the third rather than the first, so one cancellation does not flatter it), in days from today."""
+    slots = find_slots(
+        actor=actor,
+        query=SlotQuery(
+            visit_type_id=visit_type_id, practitioner_id=practitioner_id, location_id=location_id, limit=3
+        ),
+    )
+    if len(slots) < 3:
+        return ThirdNextAvailable(None, None)
+    third = slots[2].start
+    today = clock.now().astimezone(third.tzinfo).date()
+    return ThirdNextAvailable(third, (third.date() - today).days)
+
+
+# --- appointments ---------------------------------------------------------------------------------------
+
+
+def _with_relations(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    return appointments.select_related("visit_type", "location", "patient").prefetch_related(
+        Prefetch(
+            "bookings",
+            queryset=AppointmentResource.objects.select_related("resource").order_by(
+                "resource__kind", "resource__name"
+            ),
+        )
+    )
+
+
+@dataclass
+class AppointmentDetail:
+    appointment: Appointment
+    history: list[AppointmentEvent]
+    no_shows: int  # the patient's no-shows in this organization
+
+
+def _in_scope(
+    actor: Actor, appointment_id: int, queryset: QuerySet[Appointment] | None = None
+) -> Appointment:
+    appointments = appointment_queryset(actor) if queryset is None else queryset
+    appointment = appointments.filter(pk=appointment_id).first()
+    if appointment is None:
+        raise AppointmentNotFound(f"No appointment with id {appointment_id}.", details={"id": appointment_id})
+    return appointment
+
+
+def get_appointment(*, actor: Actor, appointment_id: int) -> AppointmentDetail:
+    """One appointment with its resources and history (APPOINTMENT_VIEW audit row)."""
+    with transaction.atomic():
+        appointment = _in_scope(actor, appointment_id, _with_relations(appointment_queryset(actor)))
+        history = list(appointment.events.select_related("actor").order_by("occurred_at", "pk"))
+        no_shows = Appointment.objects.filter(
+            organization_id=appointment.organization_id,
+            patient_id=appointment.patient_id,
+            status=AppointmentStatus.NO_SHOW,
+        ).count()
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_VIEW,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+        )
+    return AppointmentDetail(appointment, history, no_shows)
+
+
+def patient_appointments(
+    *, actor: Actor, patient_id: int | None = None, upcoming_only: bool = False
+) -> list[Appointment]:
+    """A patient's appointments, latest first (at most 200). A portal user gets their own (naming another
+    patient answers PatientNotFound, like staff naming a patient outside their organization)."""
+    if actor.is_portal:
+        if patient_id is not None and patient_id != actor.patient_id:
+            raise PatientNotFound(f"No patient with id {patient_id}.")
+        patient_id = actor.patient_id or 0
+    elif patient_id is None:
+        raise ValidationFailed("Which patient?", field="patient_id")
+    elif not patient_selectors.patient_queryset(actor).filter(pk=patient_id).exists():
+        raise PatientNotFound(f"No patient with id {patient_id}.")
+    appointments = appointment_queryset(actor).filter(patient_id=patient_id)
+    if upcoming_only:
+        appointments = appointments.filter(starts_at__gte=clock.now() - dt.timedelta(hours=12))
+    with transaction.atomic():
+        rows = list(_with_relations(appointments).order_by("-starts_at", "-pk")[:200])
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_SEARCH,
+            patient_id=patient_id,
+            detail={"patient_appointments": True, "ids": [a.pk for a in rows]},
+        )
+    return rows
+
+
+@dataclass
+class CalendarColumn:
+    resource: rules.ResourceInfo
+    day: dt.date
+    working: list[tuple[dt.datetime, dt.datetime]]  # local
+    appointments: list[Appointment]
+
+
+@dataclass
+class Calendar:
+    location: Location
+    zone: ZoneInfo
+    days: list[dt.date]
+    resources: list[rules.ResourceInfo]  # every resource one could show at the location
+    columns: list[CalendarColumn]
+    cancelled: list[Appointment]  # cancelled and no-show appointments in the range (listed, not drawn)
+
+
+def calendar(
+    *, actor: Actor, location_id: int, first_day: dt.date, days: int = 1, resource_id: int | None = None
+) -> Calendar:
+    """A location's appointments over `days` days from `first_day`, a column per resource (a day) or per
+    day (a week of one resource). Writes one APPOINTMENT_SEARCH row with the criteria and the ids shown."""
+    if not 1 <= days <= 7:
+        raise ValidationFailed("A calendar shows 1 to 7 days.", field="days")
+    actor.require(Permission.SCHEDULE_VIEW)
+    location = get_location(actor=actor, location_id=location_id)
+    zone = zone_of(location)
+    assert actor.organization_id is not None
+    day_list = [first_day + dt.timedelta(days=n) for n in range(days)]
+    start = rules.from_minute(rules.local_day_bounds(day_list[0], zone)[0])
+    end = rules.from_minute(rules.local_day_bounds(day_list[-1], zone)[1])
+    templates_here = set(
+        AvailabilityTemplate.objects.filter(
+            organization_id=actor.organization_id, location_id=location.pk
+        ).values_list("resource_id", flat=True)
+    )
+    resources = [
+        r
+        for r in resource_infos(actor.organization_id)
+        if r.location_id == location.pk or r.id in templates_here
+    ]
+    shown = [r for r in resources if resource_id is None or r.id == resource_id]
+    if resource_id is not None and not shown:
+        raise ValidationFailed("That resource is not scheduled at this location.", field="resource_id")
+    ids = [r.id for r in shown]
+    schedule = load_schedule(
+        organization_id=actor.organization_id, location=location, resource_ids=ids, start=start, end=end
+    )
+    with transaction.atomic():
+        appointments = list(
+            _with_relations(appointment_queryset(actor))
+            .filter(location_id=location.pk, starts_at__lt=end, ends_at__gt=start)
+            .filter(bookings__resource_id__in=ids)
+            .distinct()
+            .order_by("starts_at", "pk")
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_SEARCH,
+            detail={
+                "calendar": {
+                    "location": location.pk,
+                    "from": first_day.isoformat(),
+                    "days": days,
+                    "resource": resource_id,
+                },
+                "ids": [a.pk for a in appointments],
+                "result_ids": sorted({a.patient_id for a in appointments}),  # the patients shown
+            },
+        )
+    by_resource: dict[int, list[Appointment]] = defaultdict(list)
+    cancelled = []
+    for appointment in appointments:
+        if not rules.holds_time(appointment.status):
+            cancelled.append(appointment)
+            continue
+        for booking in appointment.bookings.all():
+            by_resource[booking.resource_id].append(appointment)
+    columns = []
+    for day in day_list:
+        for resource in shown:
+            working = [
+                (rules.from_minute(a).astimezone(zone), rules.from_minute(b).astimezone(zone))
+                for a, b in schedule.available(resource.id, day, day, None, any_use=True)
+            ]
+            day_bounds = rules.local_day_bounds(day, zone)
+            columns.append(
+                CalendarColumn(
+                    resource=resource,
+                    day=day,
+                    working=working,
+                    appointments=[
+                        a
+                        for a in by_resource.get(resource.id, [])
+                        if rules.overlaps(
+                            (rules.to_minute(a.starts_at), rules.to_minute(a.ends_at)), day_bounds
+                        )
+                    ],
+                )
+            )
+    return Calendar(location, zone, day_list, resources, columns, cancelled)

@@ -1,0 +1,1341 @@
+"""Scheduling use cases: one function per use case, keyword-only actor, one transaction, audit row inside.
+
+Booking rests on the database: every appointment holds an AppointmentResource row per resource, and the
+database refuses overlapping active rows of one resource (migration 0002). The services check first,
+inside the booking transaction, so that a conflict they can see is reported with the appointments in
+the way; a booking that slips in between (PostgreSQL, READ COMMITTED) is refused by the constraint and
+reported the same way (`SlotConflict`, `details["detected_by"] == "database"`). On SQLite every
+transaction starts IMMEDIATE, so the check already sees every committed booking.
+
+Booking rows are written in ascending resource id order, so two bookings that share resources wait for
+each other in one order and never deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, models, transaction
+from django.db.models import Q
+
+from caredesk.accounts.models import Location
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.core.errors import Conflict, DomainError, ValidationFailed
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.choices import PatientStatus
+from caredesk.patients.errors import PatientNotFound
+from caredesk.practitioners import selectors as practitioner_selectors
+
+from . import clock, rules, selectors
+from .choices import (
+    AppointmentEventKind,
+    AppointmentSource,
+    AppointmentStatus,
+    CancelReason,
+    ExceptionKind,
+    Modality,
+    PatientEligibility,
+    ResourceKind,
+    VisitModality,
+)
+from .errors import (
+    AppointmentNotFound,
+    BookingRuleViolation,
+    InvalidTemplate,
+    InvalidTime,
+    InvalidTransition,
+    ResourceNotFound,
+    ResourcesUnavailable,
+    SeriesConflict,
+    SlotConflict,
+    StaleAppointment,
+)
+from .models import (
+    MAX_BUFFER_MINUTES,
+    MAX_DURATION_MINUTES,
+    OVERLAP_CONSTRAINT,
+    Appointment,
+    AppointmentEvent,
+    AppointmentResource,
+    AppointmentSeries,
+    AvailabilityException,
+    AvailabilityTemplate,
+    AvailabilityWindow,
+    Resource,
+    VisitType,
+    VisitTypeRequirement,
+)
+
+MAX_NOTES = 2000
+MAX_SERIES = 52
+DEFAULT_NO_SHOW_GRACE_MINUTES = 15
+S = AppointmentStatus
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _organization_id(actor: Actor) -> int:
+    if actor.organization_id is None:
+        raise PermissionDenied("Only a member of an organization can schedule.")
+    return actor.organization_id
+
+
+def _as_id(value: Any, field_name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{field_name} must be a whole number.", field=field_name) from exc
+    if not 0 < number < 2**63:
+        raise ValidationFailed(f"{field_name} must be a positive number.", field=field_name)
+    return number
+
+
+def _minute(value: Any, field_name: str = "start") -> rules.Minute:
+    """A booking time: an aware datetime on a whole minute."""
+    if not isinstance(value, dt.datetime):
+        raise InvalidTime("A date and time is required.", field=field_name)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidTime(
+            "The time has no time zone; give it in the location's time zone or with a UTC offset.",
+            field=field_name,
+            code="invalid_timezone",
+        )
+    if value.second or value.microsecond:
+        raise InvalidTime("Times are whole minutes.", field=field_name)
+    return rules.to_minute(value)
+
+
+def _text(value: Any, field_name: str, label: str, limit: int, *, required: bool = False) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationFailed(f"{label} is required.", field=field_name)
+    if len(text) > limit:
+        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field_name)
+    return text
+
+
+def _choice(value: Any, field_name: str, label: str, choices: type[models.TextChoices]) -> str:
+    if value not in choices.values:
+        raise ValidationFailed(f"{value!r} is not a valid {label}.", field=field_name)
+    return str(value)
+
+
+def _iso(minute: rules.Minute, zone: ZoneInfo) -> str:
+    return rules.from_minute(minute).astimezone(zone).isoformat()
+
+
+def _location(organization_id: int, location_id: Any) -> Location:
+    location = Location.objects.filter(
+        organization_id=organization_id, pk=_as_id(location_id, "location_id")
+    ).first()
+    if location is None:
+        raise ValidationFailed(
+            f"No location with id {location_id}.", field="location_id", code="location_not_found"
+        )
+    return location
+
+
+def _bookable_patient(actor: Actor, patient_id: Any) -> int:
+    """The patient id, if the actor may book for that patient and the record takes new appointments."""
+    pk = _as_id(patient_id, "patient_id")
+    row = patient_selectors.patient_queryset(actor).filter(pk=pk).values("pk", "status").first()
+    if row is None:
+        raise PatientNotFound(f"No patient with id {patient_id}.", field="patient_id")
+    if row["status"] in (PatientStatus.MERGED, PatientStatus.DECEASED):
+        raise ValidationFailed(
+            "This patient record takes no new appointments (merged or deceased).",
+            field="patient_id",
+            code="patient_not_bookable",
+        )
+    return pk
+
+
+def is_overlap_violation(exc: DatabaseError) -> bool:
+    """Whether the database refused a write because of the no-double-booking guard: the PostgreSQL
+    exclusion constraint (SQLSTATE 23P01) or the SQLite trigger, both naming the constraint; or a
+    PostgreSQL deadlock while checking that constraint (SQLSTATE 40P01: two writers inserted overlapping
+    rows at once and each waited for the other; the services' resource locks prevent it among them)."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT:
+        return True
+    text = str(exc)
+    if getattr(cause, "sqlstate", None) == "40P01":
+        return "exclusion constraint" in text and AppointmentResource._meta.db_table in text
+    return OVERLAP_CONSTRAINT in text
+
+
+def _hold(resource_ids: Sequence[int]) -> None:
+    """Lock the resources' rows in id order until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+    transactions already serialize writers). Two bookings of a resource then check and write one after
+    the other: the second sees the first's rows (READ COMMITTED reads what committed before each
+    statement), so it reports the appointments in the way instead of racing the exclusion constraint —
+    where two overlapping inserts at once wait for each other until PostgreSQL breaks the deadlock."""
+    list(
+        Resource.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(resource_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _clashes(
+    ctx: _Context, start: rules.Minute, resource_ids: Sequence[int], exclude_appointment_id: int | None
+) -> list[dict[str, Any]]:
+    """The active bookings that overlap a visit at `start` on these resources (read after `_hold`)."""
+    blocked = ctx.footprint.blocked(start)
+    busy = selectors.load_busy(
+        sorted(resource_ids),
+        rules.from_minute(blocked[0]),
+        rules.from_minute(blocked[1]),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    return [
+        _listed(ctx, resource_id, b)
+        for resource_id in sorted(resource_ids)
+        for b in busy.get(resource_id, [])
+        if rules.overlaps(b.blocked, blocked)
+    ]
+
+
+def _listed(ctx: _Context, resource_id: int, busy: selectors.Busy) -> dict[str, Any]:
+    return {
+        "resource_id": resource_id,
+        "resource": ctx.name(resource_id),
+        "appointment_id": busy.appointment_id,
+        "start": _iso(busy.blocked[0], ctx.zone),
+        "end": _iso(busy.blocked[1], ctx.zone),
+    }
+
+
+def _slot_conflict(listed: list[dict[str, Any]], detected_by: str = "check") -> SlotConflict:
+    names = ", ".join(dict.fromkeys(str(c["resource"]) for c in listed))
+    return SlotConflict(
+        f"{names} already booked at an overlapping time.",
+        field="start",
+        details={"detected_by": detected_by, "conflicts": listed},
+    )
+
+
+def _write_bookings(rows: list[AppointmentResource]) -> None:
+    """Insert booking rows in ascending resource order, under a savepoint: the database's refusal of an
+    overlap becomes SlotConflict (the whole use case then rolls back)."""
+    rows.sort(key=lambda row: (row.resource_id, row.starts_at))
+    try:
+        with transaction.atomic():
+            AppointmentResource.objects.bulk_create(rows)
+    except DatabaseError as exc:
+        if is_overlap_violation(exc):
+            raise SlotConflict(
+                "Someone else booked one of these resources at an overlapping time a moment ago. "
+                "Search again for a free time.",
+                details={"detected_by": "database", "conflicts": []},
+            ) from exc
+        raise
+
+
+def _event(
+    appointment: Appointment,
+    actor: Actor,
+    kind: str,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AppointmentEvent:
+    return AppointmentEvent.objects.create(
+        appointment=appointment,
+        occurred_at=clock.now(),
+        kind=kind,
+        actor_id=actor.user_id,
+        actor_name=actor.username,
+        from_status=from_status,
+        to_status=to_status,
+        detail=detail or {},
+    )
+
+
+def _telehealth_link() -> str:
+    base = getattr(settings, "CAREDESK_TELEHEALTH_BASE_URL", "https://telehealth.example.org/join/")
+    return f"{base.rstrip('/')}/{secrets.token_urlsafe(18)}"
+
+
+# --- planning one visit -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """Everything about a visit type at a location that does not depend on the start time."""
+
+    organization_id: int
+    visit_type: VisitType
+    location: Location
+    zone: ZoneInfo
+    modality: str
+    needs: list[rules.Requirement]
+    offering: frozenset[int]
+    resources: list[rules.ResourceInfo]
+    footprint: rules.Footprint
+    booking_rules: rules.BookingRules
+
+    def name(self, resource_id: int) -> str:
+        return next((r.name for r in self.resources if r.id == resource_id), f"resource {resource_id}")
+
+
+def _context(actor: Actor, visit_type_id: Any, location_id: Any, modality: str | None) -> _Context:
+    organization_id = _organization_id(actor)
+    visit_type = selectors.get_visit_type(actor=actor, visit_type_id=_as_id(visit_type_id, "visit_type_id"))
+    location = _location(organization_id, location_id)
+    chosen = selectors.modality_for(visit_type, modality or None)
+    needs = rules.needed(selectors.requirements_of(visit_type), chosen)
+    if not needs:
+        raise ValidationFailed(
+            f"{visit_type.name} has no required resources to schedule.", field="visit_type_id"
+        )
+    return _Context(
+        organization_id=organization_id,
+        visit_type=visit_type,
+        location=location,
+        zone=selectors.zone_of(location),
+        modality=chosen,
+        needs=needs,
+        offering=selectors.offered_by(visit_type),
+        resources=selectors.resource_infos(organization_id),
+        footprint=rules.Footprint(
+            visit_type.duration_minutes, visit_type.buffer_before_minutes, visit_type.buffer_after_minutes
+        ),
+        booking_rules=rules.BookingRules(
+            visit_type.min_notice_minutes, visit_type.max_days_ahead, visit_type.eligibility
+        ),
+    )
+
+
+def _check_horizon(ctx: _Context, start: rules.Minute, now: rules.Minute, field_name: str = "start") -> None:
+    if start < now:
+        raise InvalidTime("That time is in the past.", field=field_name)
+    problem = rules.horizon_error(ctx.booking_rules, start, now)
+    if problem:
+        raise BookingRuleViolation(problem, field=field_name)
+
+
+def _describe_needs(ctx: _Context) -> str:
+    parts = []
+    for need in ctx.needs:
+        if need.resource_id is not None:
+            parts.append(ctx.name(need.resource_id))
+        elif need.is_offering_practitioner:
+            parts.append("a practitioner who offers it")
+        else:
+            kind = ResourceKind(need.kind).label.lower()
+            parts.append(f"a {need.category} {kind}" if need.category else f"a {kind}")
+    return ", ".join(parts)
+
+
+def _choose_resources(
+    ctx: _Context,
+    start: rules.Minute,
+    *,
+    requested: Sequence[int] | None,
+    practitioner_id: int | None,
+    exclude_appointment_id: int | None = None,
+    prefer: Sequence[int] = (),
+) -> tuple[int, ...]:
+    """The resources for a visit at `start`: the `requested` ones after checking they fit the visit
+    type, work then and are free; otherwise the first free combination. ResourcesUnavailable or
+    SlotConflict (with the appointments in the way) when there is none."""
+    options = [
+        rules.candidates(
+            need,
+            ctx.resources,
+            location_id=ctx.location.pk,
+            offered_by=ctx.offering,
+            practitioner_id=practitioner_id,
+        )
+        for need in ctx.needs
+    ]
+    vt_name = ctx.visit_type.name
+    if requested is not None:
+        wanted = [int(i) for i in requested]
+        known = {r.id for r in ctx.resources}
+        unknown = sorted(set(wanted) - known)
+        if unknown:
+            raise ResourceNotFound(f"No active resource with id {unknown[0]}.", field="resource_ids")
+        restricted = [[i for i in opts if i in set(wanted)] for opts in options]
+        picked = rules.assign(restricted)
+        if picked is None or len(wanted) != len(set(wanted)) or set(picked) != set(wanted):
+            raise ResourcesUnavailable(
+                f"These resources do not match what {vt_name} needs at {ctx.location.name}: "
+                f"{_describe_needs(ctx)}.",
+                field="resource_ids",
+            )
+        candidates = sorted(set(wanted))
+    else:
+        missing = [need for need, opts in zip(ctx.needs, options, strict=True) if not opts]
+        if missing:
+            raise ResourcesUnavailable(
+                f"{ctx.location.name} has nothing to meet {vt_name}'s needs ({_describe_needs(ctx)}).",
+                field="location_id",
+            )
+        candidates = sorted({i for opts in options for i in opts})
+
+    visit = (start, start + ctx.footprint.duration)
+    blocked = ctx.footprint.blocked(start)
+    schedule = selectors.load_schedule(
+        organization_id=ctx.organization_id,
+        location=ctx.location,
+        resource_ids=candidates,
+        start=rules.from_minute(blocked[0]),
+        end=rules.from_minute(blocked[1]),
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    first_day = rules.from_minute(visit[0]).astimezone(ctx.zone).date()
+    last_day = rules.from_minute(visit[1] - 1).astimezone(ctx.zone).date()
+    in_hours = {
+        i: rules.covers(schedule.available(i, first_day, last_day, ctx.visit_type.pk), *visit)
+        for i in candidates
+    }
+    clashes = {
+        i: [b for b in schedule.busy.get(i, []) if rules.overlaps(b.blocked, blocked)] for i in candidates
+    }
+
+    def conflict(ids: Sequence[int]) -> SlotConflict:
+        return _slot_conflict([_listed(ctx, i, b) for i in ids for b in clashes[i]])
+
+    if requested is not None:
+        off = [i for i in candidates if not in_hours[i]]
+        if off:
+            raise ResourcesUnavailable(
+                f"{', '.join(ctx.name(i) for i in off)}: not available then (outside working hours, "
+                "time off, a closure, or a block reserved for another visit type).",
+                field="start",
+                details={"resources": off},
+            )
+        busy = [i for i in candidates if clashes[i]]
+        if busy:
+            raise conflict(busy)
+        return tuple(candidates)
+
+    free = [[i for i in opts if in_hours[i] and not clashes[i]] for opts in options]
+    picked = rules.assign(free, prefer)
+    if picked is not None:
+        return tuple(sorted(picked))
+    working = [[i for i in opts if in_hours[i]] for opts in options]
+    if rules.assign(working) is None:
+        raise ResourcesUnavailable(
+            f"No combination of {_describe_needs(ctx)} is available for {vt_name} then.",
+            field="start",
+        )
+    raise conflict(sorted({i for opts in working for i in opts if clashes[i]}))
+
+
+def _choose_and_hold(
+    ctx: _Context,
+    start: rules.Minute,
+    *,
+    requested: Sequence[int] | None,
+    practitioner_id: int | None,
+    exclude_appointment_id: int | None = None,
+    prefer: Sequence[int] = (),
+) -> tuple[int, ...]:
+    """Choose the resources, lock them, and check again under the lock. A combination taken meanwhile is
+    chosen once more (when the caller left the choice to us) or reported as SlotConflict. Each try runs
+    in a savepoint, so a retry first lets go of the locks of the combination it gives up: locks are only
+    ever waited for in id order, and bookings cannot deadlock."""
+    for attempt in (1, 2):
+        taken: list[dict[str, Any]] = []
+        with transaction.atomic():
+            chosen = _choose_resources(
+                ctx,
+                start,
+                requested=requested,
+                practitioner_id=practitioner_id,
+                exclude_appointment_id=exclude_appointment_id,
+                prefer=prefer,
+            )
+            _hold(chosen)
+            taken = _clashes(ctx, start, chosen, exclude_appointment_id)
+            if not taken:
+                return chosen
+            transaction.set_rollback(True)
+        if requested is not None or attempt == 2:
+            raise _slot_conflict(taken)
+    raise AssertionError("unreachable")
+
+
+# --- booking ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BookingRequest:
+    patient_id: int
+    visit_type_id: int
+    location_id: int
+    start: dt.datetime  # aware; whole minutes
+    resource_ids: list[int] | None = None  # None: chosen (the first free combination)
+    practitioner_id: int | None = None  # narrows "a practitioner who offers it"
+    modality: str | None = None  # None: the visit type's own
+    source: str = AppointmentSource.DESK
+    notes: str = ""
+    proposed: bool = False  # a tentative hold (status proposed) instead of a booking
+
+
+@dataclass
+class _Cleaned:
+    patient_id: int
+    source: str
+    notes: str
+    status: str
+    practitioner_id: int | None
+    resource_ids: list[int] | None = field(default=None)
+
+
+def _clean_request(actor: Actor, request: BookingRequest, ctx: _Context) -> _Cleaned:
+    source = _choice(request.source, "source", "source", AppointmentSource)
+    notes = _text(request.notes, "notes", "Notes", MAX_NOTES)
+    practitioner_id = None
+    if request.practitioner_id is not None:
+        practitioner_id = _as_id(request.practitioner_id, "practitioner_id")
+        if practitioner_id not in ctx.offering or not any(n.is_offering_practitioner for n in ctx.needs):
+            raise ValidationFailed(
+                f"That practitioner does not offer {ctx.visit_type.name}.",
+                field="practitioner_id",
+                code="not_offered",
+            )
+    resource_ids = None
+    if request.resource_ids is not None:
+        resource_ids = [_as_id(i, "resource_ids") for i in request.resource_ids]
+    patient_id = _bookable_patient(actor, request.patient_id)
+    return _Cleaned(
+        patient_id=patient_id,
+        source=source,
+        notes=notes,
+        status=S.PROPOSED if request.proposed else S.BOOKED,
+        practitioner_id=practitioner_id,
+        resource_ids=resource_ids,
+    )
+
+
+def _check_eligibility(ctx: _Context, patient_id: int, start: rules.Minute) -> None:
+    if ctx.visit_type.eligibility == PatientEligibility.ANY:
+        return
+    problem = selectors.eligibility_problem(
+        ctx.visit_type, ctx.organization_id, patient_id, rules.from_minute(start)
+    )
+    if problem:
+        raise BookingRuleViolation(problem, field="patient_id")
+
+
+def _new_appointment(
+    actor: Actor,
+    ctx: _Context,
+    cleaned: _Cleaned,
+    start: rules.Minute,
+    series: AppointmentSeries | None = None,
+) -> Appointment:
+    return Appointment.objects.create(
+        organization_id=ctx.organization_id,
+        patient_id=cleaned.patient_id,
+        visit_type=ctx.visit_type,
+        location=ctx.location,
+        modality=ctx.modality,
+        starts_at=rules.from_minute(start),
+        ends_at=rules.from_minute(start + ctx.footprint.duration),
+        status=cleaned.status,
+        source=cleaned.source,
+        booked_by_id=actor.user_id,
+        booked_by_name=actor.username,
+        notes=cleaned.notes,
+        series=series,
+        join_url=_telehealth_link() if ctx.modality == Modality.TELEHEALTH else "",
+    )
+
+
+def _booking_rows(
+    ctx: _Context, appointment: Appointment, start: rules.Minute, resource_ids: Sequence[int]
+) -> list[AppointmentResource]:
+    blocked = ctx.footprint.blocked(start)
+    return [
+        AppointmentResource(
+            appointment=appointment,
+            resource_id=resource_id,
+            starts_at=rules.from_minute(blocked[0]),
+            ends_at=rules.from_minute(blocked[1]),
+            active=rules.holds_time(appointment.status),
+        )
+        for resource_id in resource_ids
+    ]
+
+
+def _summary(ctx: _Context, start: rules.Minute, resource_ids: Sequence[int]) -> dict[str, Any]:
+    return {
+        "start": _iso(start, ctx.zone),
+        "end": _iso(start + ctx.footprint.duration, ctx.zone),
+        "location_id": ctx.location.pk,
+        "resources": [{"id": i, "name": ctx.name(i)} for i in sorted(resource_ids)],
+    }
+
+
+def book_appointment(*, actor: Actor, request: BookingRequest) -> Appointment:
+    """Book one appointment. Errors (nothing is written): InvalidTime (naive, not whole minutes, past),
+    BookingRuleViolation (notice, horizon, new/established), ResourcesUnavailable, SlotConflict,
+    PatientNotFound, VisitTypeNotFound."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    start = _minute(request.start)
+    with transaction.atomic():
+        ctx = _context(actor, request.visit_type_id, request.location_id, request.modality)
+        cleaned = _clean_request(actor, request, ctx)
+        _check_horizon(ctx, start, rules.to_minute(clock.now()))
+        _check_eligibility(ctx, cleaned.patient_id, start)
+        resource_ids = _choose_and_hold(
+            ctx, start, requested=cleaned.resource_ids, practitioner_id=cleaned.practitioner_id
+        )
+        appointment = _new_appointment(actor, ctx, cleaned, start)
+        _write_bookings(_booking_rows(ctx, appointment, start, resource_ids))
+        summary = _summary(ctx, start, resource_ids)
+        _event(
+            appointment,
+            actor,
+            AppointmentEventKind.BOOKED,
+            to_status=appointment.status,
+            detail={**summary, "source": cleaned.source, "visit_type": ctx.visit_type.code},
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_CREATE,
+            patient_id=cleaned.patient_id,
+            obj=appointment,
+            detail={**summary, "visit_type": ctx.visit_type.code, "status": appointment.status},
+        )
+    return appointment
+
+
+def series_starts(
+    first: dt.datetime, zone: ZoneInfo, every_weeks: int, occurrences: int
+) -> list[rules.Minute]:
+    """The same local wall-clock time every `every_weeks` weeks (so 09:00 stays 09:00 across a
+    daylight-saving change)."""
+    local = first.astimezone(zone)
+    return [
+        rules.to_minute(
+            rules.local_datetime(local.date() + dt.timedelta(weeks=every_weeks * n), local.time(), zone)
+        )
+        for n in range(occurrences)
+    ]
+
+
+def book_series(
+    *, actor: Actor, request: BookingRequest, every_weeks: int, occurrences: int
+) -> list[Appointment]:
+    """Book a recurring series all or nothing. When any occurrence cannot be booked, nothing is and
+    SeriesConflict lists every occurrence that failed, with why."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    first = _minute(request.start)
+    if not 1 <= every_weeks <= 4:
+        raise ValidationFailed("A series repeats every 1 to 4 weeks.", field="every_weeks")
+    if not 2 <= occurrences <= MAX_SERIES:
+        raise ValidationFailed(f"A series has 2 to {MAX_SERIES} appointments.", field="occurrences")
+    with transaction.atomic():
+        ctx = _context(actor, request.visit_type_id, request.location_id, request.modality)
+        cleaned = _clean_request(actor, request, ctx)
+        now = rules.to_minute(clock.now())
+        starts = series_starts(rules.from_minute(first), ctx.zone, every_weeks, occurrences)
+        plans: list[tuple[rules.Minute, tuple[int, ...]]] = []
+        failures: list[dict[str, Any]] = []
+        prefer: tuple[int, ...] = ()
+        for index, start in enumerate(starts, start=1):
+            try:
+                _check_horizon(ctx, start, now)
+                if index == 1:
+                    _check_eligibility(ctx, cleaned.patient_id, start)
+                chosen = _choose_resources(
+                    ctx,
+                    start,
+                    requested=cleaned.resource_ids,
+                    practitioner_id=cleaned.practitioner_id,
+                    prefer=prefer,
+                )
+            except DomainError as exc:
+                failures.append(
+                    {
+                        "index": index,
+                        "start": _iso(start, ctx.zone),
+                        "code": exc.code,
+                        "message": exc.message,
+                        "conflicts": exc.details.get("conflicts", []),
+                    }
+                )
+                continue
+            prefer = prefer or chosen
+            plans.append((start, chosen))
+        if not failures:
+            _hold([i for _, chosen in plans for i in chosen])
+            for index, (start, chosen) in enumerate(plans, start=1):
+                listed = _clashes(ctx, start, chosen, None)
+                if listed:
+                    conflict = _slot_conflict(listed)
+                    failures.append(
+                        {
+                            "index": index,
+                            "start": _iso(start, ctx.zone),
+                            "code": conflict.code,
+                            "message": conflict.message,
+                            "conflicts": listed,
+                        }
+                    )
+        if failures:
+            raise SeriesConflict(
+                f"{len(failures)} of {occurrences} appointments in the series cannot be booked; "
+                "nothing was booked.",
+                occurrences=failures,
+            )
+        series = AppointmentSeries.objects.create(
+            organization_id=ctx.organization_id,
+            patient_id=cleaned.patient_id,
+            visit_type=ctx.visit_type,
+            interval_weeks=every_weeks,
+            occurrences=occurrences,
+        )
+        appointments = []
+        rows: list[AppointmentResource] = []
+        for start, chosen in plans:
+            appointment = _new_appointment(actor, ctx, cleaned, start, series)
+            appointments.append(appointment)
+            rows.extend(_booking_rows(ctx, appointment, start, chosen))
+        _write_bookings(rows)
+        for (start, chosen), appointment in zip(plans, appointments, strict=True):
+            _event(
+                appointment,
+                actor,
+                AppointmentEventKind.BOOKED,
+                to_status=appointment.status,
+                detail={**_summary(ctx, start, chosen), "source": cleaned.source, "series": series.pk},
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_SERIES_CREATE,
+            patient_id=cleaned.patient_id,
+            obj=series,
+            detail={
+                "visit_type": ctx.visit_type.code,
+                "every_weeks": every_weeks,
+                "appointments": [a.pk for a in appointments],
+                "starts": [_iso(start, ctx.zone) for start, _ in plans],
+            },
+        )
+    return appointments
+
+
+# --- changing an appointment -----------------------------------------------------------------------------
+
+
+def _locked(actor: Actor, appointment_id: Any, expected_version: int | None = None) -> Appointment:
+    pk = _as_id(appointment_id, "appointment_id")
+    appointment = selectors.appointment_queryset(actor).select_for_update().filter(pk=pk).first()
+    if appointment is None:
+        raise AppointmentNotFound(f"No appointment with id {appointment_id}.", details={"id": appointment_id})
+    if expected_version is not None and appointment.version != expected_version:
+        raise StaleAppointment(
+            "Someone changed this appointment since you opened it. Reload it and try again.",
+            details={"version": appointment.version},
+        )
+    return appointment
+
+
+def _set_status(appointment: Appointment, status: str, **fields: Any) -> None:
+    appointment.status = status
+    appointment.version += 1
+    for name, value in fields.items():
+        setattr(appointment, name, value)
+    appointment.save(update_fields=["status", "version", "updated_at", *fields])
+    active = rules.holds_time(status)
+    appointment.bookings.exclude(active=active).update(active=active)
+
+
+def reschedule_appointment(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    start: dt.datetime,
+    location_id: int | None = None,
+    resource_ids: list[int] | None = None,
+    practitioner_id: int | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> Appointment:
+    """Move an appointment (same id, history kept) to `start`, at its location unless another is given.
+    Without `resource_ids` it keeps its resources when they are free then, and otherwise takes the first
+    free combination. Errors as for booking, plus InvalidTransition and StaleAppointment."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    new_start = _minute(start)
+    reason = _text(reason, "reason", "Reason", 300)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        if appointment.status not in rules.RESCHEDULABLE:
+            raise InvalidTransition(
+                f"A {S(appointment.status).label.lower()} appointment cannot be rescheduled.", field="start"
+            )
+        ctx = _context(
+            actor, appointment.visit_type_id, location_id or appointment.location_id, appointment.modality
+        )
+        _check_horizon(ctx, new_start, rules.to_minute(clock.now()))
+        bookings = list(appointment.bookings.order_by("resource_id"))
+        before_ids = [b.resource_id for b in bookings]
+        old_zone = selectors.zone_of(appointment.location)
+        old_start = rules.to_minute(appointment.starts_at)
+        practitioner = _as_id(practitioner_id, "practitioner_id") if practitioner_id is not None else None
+        chosen = _choose_and_hold(
+            ctx,
+            new_start,
+            requested=[_as_id(i, "resource_ids") for i in resource_ids] if resource_ids is not None else None,
+            practitioner_id=practitioner,
+            exclude_appointment_id=appointment.pk,
+            prefer=before_ids,
+        )
+        if (
+            new_start == old_start
+            and ctx.location.pk == appointment.location_id
+            and list(chosen) == before_ids
+        ):
+            return appointment
+        before = {
+            "start": _iso(old_start, old_zone),
+            "end": appointment.ends_at.astimezone(old_zone).isoformat(),
+            "location_id": appointment.location_id,
+            "resources": [{"id": b.resource_id} for b in bookings],
+        }
+        after = _summary(ctx, new_start, chosen)
+        AppointmentResource.objects.filter(appointment=appointment).delete()
+        _write_bookings(_booking_rows(ctx, appointment, new_start, chosen))
+        appointment.starts_at = rules.from_minute(new_start)
+        appointment.ends_at = rules.from_minute(new_start + ctx.footprint.duration)
+        appointment.location = ctx.location
+        appointment.version += 1
+        appointment.save(update_fields=["starts_at", "ends_at", "location", "version", "updated_at"])
+        _event(
+            appointment,
+            actor,
+            AppointmentEventKind.RESCHEDULED,
+            from_status=appointment.status,
+            to_status=appointment.status,
+            detail={"from": before, "to": after, "reason": reason},
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_RESCHEDULE,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={"from": before, "to": after, "reason": reason},
+        )
+    return appointment
+
+
+def cancel_appointment(
+    *, actor: Actor, appointment_id: int, reason: str, note: str = "", expected_version: int | None = None
+) -> Appointment:
+    """Cancel with a coded reason (and a note; required for "other"). The time is freed; the appointment
+    and its history stay."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    reason = _choice(reason, "reason", "cancellation reason", CancelReason)
+    note = _text(note, "note", "Note", 300, required=reason == CancelReason.OTHER)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        problem = rules.transition_error(appointment.status, S.CANCELLED)
+        if problem:
+            raise InvalidTransition(problem)
+        previous = appointment.status
+        _set_status(
+            appointment, S.CANCELLED, cancel_reason=reason, cancel_note=note, cancelled_at=clock.now()
+        )
+        detail = {"reason": reason, "note": note}
+        _event(
+            appointment,
+            actor,
+            AppointmentEventKind.CANCELLED,
+            from_status=previous,
+            to_status=S.CANCELLED,
+            detail=detail,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_CANCEL,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={**detail, "from_status": previous},
+        )
+    return appointment
+
+
+def check_in(*, actor: Actor, appointment_id: int, expected_version: int | None = None) -> Appointment:
+    """Record the patient's arrival (now), on the day of the appointment."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        now = clock.now()
+        problem = rules.check_in_error(
+            appointment.status,
+            rules.to_minute(appointment.starts_at),
+            rules.to_minute(now),
+            selectors.zone_of(appointment.location),
+        )
+        if problem:
+            raise InvalidTransition(problem)
+        previous = appointment.status
+        _set_status(appointment, S.ARRIVED, arrived_at=now)
+        minutes_late = int((now - appointment.starts_at).total_seconds() // 60)
+        detail = {"arrived_at": now.isoformat(), "minutes_after_start": minutes_late}
+        _event(
+            appointment,
+            actor,
+            AppointmentEventKind.CHECKED_IN,
+            from_status=previous,
+            to_status=S.ARRIVED,
+            detail=detail,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_CHECK_IN,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail=detail,
+        )
+    return appointment
+
+
+def no_show_grace_minutes() -> int:
+    return int(getattr(settings, "CAREDESK_NO_SHOW_GRACE_MINUTES", DEFAULT_NO_SHOW_GRACE_MINUTES))
+
+
+def mark_no_show(*, actor: Actor, appointment_id: int, expected_version: int | None = None) -> Appointment:
+    """The patient did not come: allowed once the grace period after the start has passed. Frees the time."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        grace = no_show_grace_minutes()
+        problem = rules.no_show_error(
+            appointment.status, rules.to_minute(appointment.starts_at), rules.to_minute(clock.now()), grace
+        )
+        if problem:
+            raise InvalidTransition(problem)
+        previous = appointment.status
+        _set_status(appointment, S.NO_SHOW)
+        _event(appointment, actor, AppointmentEventKind.NO_SHOW, from_status=previous, to_status=S.NO_SHOW)
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_NO_SHOW,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={"from_status": previous, "grace_minutes": grace},
+        )
+    return appointment
+
+
+# Status steps that have no use case of their own (arrival, cancellation and no-show do).
+_PLAIN_STEPS = frozenset({S.BOOKED, S.CONFIRMED, S.IN_PROGRESS, S.FULFILLED})
+
+
+def change_status(
+    *, actor: Actor, appointment_id: int, status: str, expected_version: int | None = None
+) -> Appointment:
+    """Book a proposed appointment, confirm, start or complete one (guarded by rules.TRANSITIONS)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    if status not in _PLAIN_STEPS:
+        raise ValidationFailed(
+            "Use check-in, cancel or no-show for those steps; "
+            "this sets booked, confirmed, in progress or fulfilled.",
+            field="status",
+        )
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        problem = rules.transition_error(appointment.status, status)
+        if problem:
+            raise InvalidTransition(problem, field="status")
+        previous = appointment.status
+        _set_status(appointment, status)
+        _event(
+            appointment, actor, AppointmentEventKind.STATUS_CHANGED, from_status=previous, to_status=status
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_STATUS_CHANGED,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={"from": previous, "to": status},
+        )
+    return appointment
+
+
+def move_appointments_on_merge(actor: Actor, source: models.Model, target: models.Model) -> None:
+    """patients.services merge hook: the surviving record takes over the merged one's appointments (runs
+    inside the merge's transaction, which writes the audit rows)."""
+    moved = list(Appointment.objects.filter(patient_id=source.pk).values_list("pk", flat=True))
+    if not moved:
+        return
+    Appointment.objects.filter(pk__in=moved).update(patient_id=target.pk)
+    AppointmentSeries.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+    now = clock.now()
+    AppointmentEvent.objects.bulk_create(
+        AppointmentEvent(
+            appointment_id=pk,
+            occurred_at=now,
+            kind=AppointmentEventKind.PATIENT_MERGED,
+            actor_id=actor.user_id,
+            actor_name=actor.username,
+            detail={"from_patient": source.pk, "to_patient": target.pk},
+        )
+        for pk in moved
+    )
+
+
+# --- configuration: resources, visit types, templates, exceptions ------------------------------------
+
+
+def _manager(actor: Actor) -> int:
+    actor.require(Permission.SCHEDULE_MANAGE)
+    return _organization_id(actor)
+
+
+def create_resource(
+    *,
+    actor: Actor,
+    kind: str,
+    location_id: int,
+    name: str = "",
+    practitioner_id: int | None = None,
+    category: str = "",
+) -> Resource:
+    """A room, a piece of equipment, or a practitioner (one resource per practitioner; named after them)."""
+    organization_id = _manager(actor)
+    kind = _choice(kind, "kind", "resource kind", ResourceKind)
+    category = _text(category, "category", "Category", 40).lower()
+    with transaction.atomic():
+        location = _location(organization_id, location_id)
+        if kind == ResourceKind.PRACTITIONER:
+            if practitioner_id is None:
+                raise ValidationFailed("Which practitioner?", field="practitioner_id")
+            practitioner = practitioner_selectors.get_practitioner(
+                actor=actor, practitioner_id=_as_id(practitioner_id, "practitioner_id")
+            )
+            name = _text(name, "name", "Name", 120) or str(practitioner)[:120]
+            if Resource.objects.filter(practitioner_id=practitioner.pk).exists():
+                raise Conflict(
+                    f"{practitioner} is already schedulable.",
+                    field="practitioner_id",
+                    code="duplicate_resource",
+                )
+        else:
+            if practitioner_id is not None:
+                raise ValidationFailed(
+                    "Only a practitioner resource names a practitioner.", field="practitioner_id"
+                )
+            name = _text(name, "name", "Name", 120, required=True)
+        if Resource.objects.filter(location=location, kind=kind, name=name).exists():
+            raise Conflict(
+                f"{location.name} already has a {kind} named {name}.", field="name", code="duplicate_resource"
+            )
+        resource = Resource.objects.create(
+            organization_id=organization_id,
+            kind=kind,
+            name=name,
+            location=location,
+            practitioner_id=practitioner_id if kind == ResourceKind.PRACTITIONER else None,
+            category=category,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_RESOURCE_CREATE,
+            obj=resource,
+            detail={"kind": kind, "name": name, "location_id": location.pk, "category": category},
+        )
+    return resource
+
+
+@dataclass
+class RequirementInput:
+    kind: str
+    resource_id: int | None = None
+    category: str = ""
+
+
+@dataclass
+class VisitTypeInput:
+    name: str
+    code: str
+    duration_minutes: int
+    requirements: list[RequirementInput]
+    practitioner_ids: list[int] = field(default_factory=list)
+    buffer_before_minutes: int = 0
+    buffer_after_minutes: int = 0
+    slot_step_minutes: int = 15
+    modality: str = VisitModality.IN_PERSON
+    eligibility: str = PatientEligibility.ANY
+    min_notice_minutes: int = 0
+    max_days_ahead: int = 180
+
+
+def _whole(value: Any, field_name: str, label: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationFailed(f"{label} must be a whole number from {low} to {high}.", field=field_name)
+    return value
+
+
+def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
+    organization_id = _manager(actor)
+    name = _text(data.name, "name", "Name", 120, required=True)
+    code = _text(data.code, "code", "Code", 40, required=True).lower()
+    if not all(c.isalnum() or c in "-_" for c in code):
+        raise ValidationFailed("A code holds letters, digits, - and _ only.", field="code")
+    duration = _whole(data.duration_minutes, "duration_minutes", "The duration", 5, MAX_DURATION_MINUTES)
+    before = _whole(
+        data.buffer_before_minutes, "buffer_before_minutes", "The buffer before", 0, MAX_BUFFER_MINUTES
+    )
+    after = _whole(
+        data.buffer_after_minutes, "buffer_after_minutes", "The buffer after", 0, MAX_BUFFER_MINUTES
+    )
+    step = _whole(data.slot_step_minutes, "slot_step_minutes", "The start-time step", 5, 240)
+    notice = _whole(data.min_notice_minutes, "min_notice_minutes", "The minimum notice", 0, 60 * 24 * 365)
+    horizon = _whole(data.max_days_ahead, "max_days_ahead", "The maximum days ahead", 1, 730)
+    modality = _choice(data.modality, "modality", "modality", VisitModality)
+    eligibility = _choice(data.eligibility, "eligibility", "eligibility", PatientEligibility)
+    if not data.requirements:
+        raise ValidationFailed("A visit type needs at least one resource.", field="requirements")
+    with transaction.atomic():
+        resources = {r.pk: r for r in Resource.objects.filter(organization_id=organization_id)}
+        rows = []
+        for position, requirement in enumerate(data.requirements):
+            kind = _choice(requirement.kind, "requirements", "resource kind", ResourceKind)
+            resource_id = requirement.resource_id
+            if resource_id is not None:
+                resource = resources.get(_as_id(resource_id, "requirements"))
+                if resource is None or resource.kind != kind:
+                    raise ResourceNotFound(f"No {kind} resource with id {resource_id}.", field="requirements")
+            rows.append(
+                VisitTypeRequirement(
+                    kind=kind,
+                    resource_id=resource_id,
+                    category=_text(requirement.category, "requirements", "Category", 40).lower()
+                    if resource_id is None
+                    else "",
+                    position=position,
+                )
+            )
+        practitioner_ids = sorted({_as_id(i, "practitioner_ids") for i in data.practitioner_ids})
+        known = set(
+            practitioner_selectors.practitioner_queryset(actor)
+            .filter(pk__in=practitioner_ids)
+            .values_list("pk", flat=True)
+        )
+        if known != set(practitioner_ids):
+            missing = sorted(set(practitioner_ids) - known)
+            raise ValidationFailed(f"Unknown practitioner(s): {missing}.", field="practitioner_ids")
+        if VisitType.objects.filter(organization_id=organization_id, code=code).exists():
+            raise Conflict(
+                f"A visit type with code {code} exists.", field="code", code="duplicate_visit_type"
+            )
+        visit_type = VisitType.objects.create(
+            organization_id=organization_id,
+            name=name,
+            code=code,
+            duration_minutes=duration,
+            buffer_before_minutes=before,
+            buffer_after_minutes=after,
+            slot_step_minutes=step,
+            modality=modality,
+            eligibility=eligibility,
+            min_notice_minutes=notice,
+            max_days_ahead=horizon,
+        )
+        for row in rows:
+            row.visit_type = visit_type
+        VisitTypeRequirement.objects.bulk_create(rows)
+        visit_type.practitioners.set(practitioner_ids)
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_VISIT_TYPE_CREATE,
+            obj=visit_type,
+            detail={
+                "code": code,
+                "duration": duration,
+                "requirements": len(rows),
+                "practitioners": practitioner_ids,
+            },
+        )
+    return visit_type
+
+
+@dataclass
+class WindowInput:
+    weekday: int
+    start: dt.time
+    end: dt.time
+    week_interval: int = 1
+    reserved_for_id: int | None = None
+
+
+@dataclass
+class TemplateInput:
+    resource_id: int
+    location_id: int
+    name: str
+    effective_from: dt.date
+    windows: list[WindowInput]
+    effective_until: dt.date | None = None
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def create_availability_template(*, actor: Actor, data: TemplateInput) -> AvailabilityTemplate:
+    """A resource's weekly hours at a location. InvalidTemplate when its windows overlap each other or
+    the windows of another of the resource's templates on some day both are in force."""
+    organization_id = _manager(actor)
+    name = _text(data.name, "name", "Name", 120, required=True)
+    if not isinstance(data.effective_from, dt.date):
+        raise InvalidTemplate("The first day is required.", field="effective_from")
+    if data.effective_until is not None and data.effective_until < data.effective_from:
+        raise InvalidTemplate("The last day is before the first day.", field="effective_until")
+    if not data.windows:
+        raise InvalidTemplate("A template needs at least one window of hours.", field="windows")
+    for window in data.windows:
+        if not isinstance(window.start, dt.time) or not isinstance(window.end, dt.time):
+            raise InvalidTemplate("Every window needs a start and an end time.", field="windows")
+    windows = [
+        rules.WeeklyWindow(w.weekday, w.start, w.end, w.week_interval, w.reserved_for_id)
+        for w in data.windows
+    ]
+    problems = rules.window_errors(windows)
+    if problems:
+        raise InvalidTemplate(" ".join(problems), field="windows", details={"problems": problems})
+    new = rules.WeeklyTemplate(data.effective_from, data.effective_until, tuple(windows))
+    with transaction.atomic():
+        resource = (
+            Resource.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(data.resource_id, "resource_id"))
+            .first()
+        )
+        if resource is None:
+            raise ResourceNotFound(f"No resource with id {data.resource_id}.", field="resource_id")
+        location = _location(organization_id, data.location_id)
+        if resource.kind != ResourceKind.PRACTITIONER and location.pk != resource.location_id:
+            raise InvalidTemplate(f"{resource.name} is at another location.", field="location_id")
+        reserved = {w.reserved_for_id for w in data.windows if w.reserved_for_id is not None}
+        if reserved and VisitType.objects.filter(
+            organization_id=organization_id, pk__in=reserved
+        ).count() != len(reserved):
+            raise InvalidTemplate("A window is reserved for an unknown visit type.", field="windows")
+        existing = (
+            AvailabilityTemplate.objects.filter(resource=resource)
+            .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=data.effective_from))
+            .prefetch_related("windows")
+        )
+        if data.effective_until is not None:
+            existing = existing.filter(effective_from__lte=data.effective_until)
+        for other in existing:
+            other_weekly = selectors.weekly_template(other)
+            for mine in new.windows:
+                for theirs in other_weekly.windows:
+                    day = rules.first_shared_day(new, mine, other_weekly, theirs)
+                    if day is not None:
+                        raise InvalidTemplate(
+                            f"{_WEEKDAYS[mine.weekday]} {mine.start:%H:%M}-{mine.end:%H:%M} overlaps "
+                            f"{resource.name}'s template '{other.name}' (first on {day.isoformat()}).",
+                            field="windows",
+                            details={"template_id": other.pk, "day": day.isoformat()},
+                        )
+        template = AvailabilityTemplate.objects.create(
+            organization_id=organization_id,
+            resource=resource,
+            location=location,
+            name=name,
+            effective_from=data.effective_from,
+            effective_until=data.effective_until,
+        )
+        AvailabilityWindow.objects.bulk_create(
+            AvailabilityWindow(
+                template=template,
+                weekday=w.weekday,
+                start_time=w.start,
+                end_time=w.end,
+                week_interval=w.week_interval,
+                reserved_for_id=w.reserved_for_id,
+            )
+            for w in data.windows
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_TEMPLATE_CREATE,
+            obj=template,
+            detail={
+                "resource_id": resource.pk,
+                "location_id": location.pk,
+                "from": data.effective_from.isoformat(),
+                "until": data.effective_until.isoformat() if data.effective_until else None,
+                "windows": len(data.windows),
+            },
+        )
+    return template
+
+
+def add_availability_exception(
+    *,
+    actor: Actor,
+    kind: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    resource_id: int | None = None,
+    location_id: int | None = None,
+    reason: str = "",
+) -> AvailabilityException:
+    """Take time away: a resource's (time off, partial day), a location's (closure) or, with neither, the
+    whole organization's (holiday). Appointments already booked then stay; the calendar shows them."""
+    organization_id = _manager(actor)
+    kind = _choice(kind, "kind", "exception kind", ExceptionKind)
+    start = _minute(starts_at, "starts_at")
+    end = _minute(ends_at, "ends_at")
+    if end <= start:
+        raise InvalidTime("The end is not after the start.", field="ends_at")
+    if resource_id is not None and location_id is not None:
+        raise ValidationFailed("Give a resource or a location, not both.", field="location_id")
+    reason = _text(reason, "reason", "Reason", 200)
+    with transaction.atomic():
+        if (
+            resource_id is not None
+            and not Resource.objects.filter(
+                organization_id=organization_id, pk=_as_id(resource_id, "resource_id")
+            ).exists()
+        ):
+            raise ResourceNotFound(f"No resource with id {resource_id}.", field="resource_id")
+        if location_id is not None:
+            _location(organization_id, location_id)
+        exception = AvailabilityException.objects.create(
+            organization_id=organization_id,
+            kind=kind,
+            starts_at=rules.from_minute(start),
+            ends_at=rules.from_minute(end),
+            resource_id=resource_id,
+            location_id=location_id,
+            reason=reason,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_EXCEPTION_CREATE,
+            obj=exception,
+            detail={
+                "kind": kind,
+                "resource_id": resource_id,
+                "location_id": location_id,
+                "start": exception.starts_at.isoformat(),
+                "end": exception.ends_at.isoformat(),
+            },
+        )
+    return exception

@@ -1,0 +1,390 @@
+"""Read queries of transitions of care, restricted to the actor's organization, audited where they show
+patients: encounter lists and the TCM compliance report write ENCOUNTER_SEARCH (the ids shown), an
+encounter ENCOUNTER_VIEW, the message log HL7_MESSAGE_SEARCH / HL7_MESSAGE_VIEW.
+
+Encounters and the report need ENCOUNTER_VIEW, the message log INTERFACE_MESSAGE_VIEW. Anything outside
+the scope answers NotFound, exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import QuerySet
+
+from caredesk.accounts.models import Location
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.worklist import selectors as worklist_selectors
+from caredesk.worklist.choices import TaskStatus
+
+from . import clock, rules
+from .choices import EncounterStatus, MessageStatus, Outcome, TcmStatus
+from .errors import EncounterNotFound, EpisodeNotFound, MessageNotFound
+from .models import Encounter, EncounterEvent, InboundMessage, TcmEpisode
+
+MAX_PAGE_SIZE = 200
+TCM_ELEMENTS = ("contact", "visit", "med_rec")
+
+
+def parse_id(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Configuration: the organization's clock and calendar
+# ---------------------------------------------------------------------------------------------------
+
+
+def organization_zone(organization_id: int | None) -> ZoneInfo:
+    """The organization's time zone (its first location's), else the installation's."""
+    name = (
+        Location.objects.filter(organization_id=organization_id)
+        .order_by("pk")
+        .values_list("timezone", flat=True)
+        .first()
+        if organization_id is not None
+        else None
+    )
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def holiday_calendar() -> rules.HolidayCalendar:
+    """The business-day calendar from the settings (CAREDESK_HOLIDAY_CALENDAR, CAREDESK_HOLIDAYS)."""
+    name = settings.CAREDESK_HOLIDAY_CALENDAR
+    if name not in ("us-federal", "none"):
+        raise ImproperlyConfigured(f"CAREDESK_HOLIDAY_CALENDAR must be us-federal or none, not {name!r}")
+    try:
+        extra = frozenset(dt.date.fromisoformat(day) for day in settings.CAREDESK_HOLIDAYS)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"CAREDESK_HOLIDAYS holds a day that is not YYYY-MM-DD: {exc}") from exc
+    return rules.HolidayCalendar(calendar=name, extra=extra)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Encounters
+# ---------------------------------------------------------------------------------------------------
+
+
+def encounter_queryset(actor: Actor) -> QuerySet[Encounter]:
+    if actor.organization_id is None or not actor.has(Permission.ENCOUNTER_VIEW):
+        return Encounter.objects.none()
+    return Encounter.objects.filter(organization_id=actor.organization_id)
+
+
+@dataclass
+class EncounterPage:
+    encounters: list[Encounter]
+    page: int
+    has_next: bool
+
+
+def list_encounters(
+    *, actor: Actor, status: str = "", unmatched_only: bool = False, page: int = 1, page_size: int = 50
+) -> EncounterPage:
+    """Encounters, latest first; `unmatched_only`: those still waiting for a patient."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    encounters = encounter_queryset(actor)
+    if status in EncounterStatus.values:
+        encounters = encounters.filter(status=status)
+    if unmatched_only:
+        encounters = encounters.filter(patient__isnull=True)
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        rows = list(
+            encounters.select_related("patient").order_by("-updated_at", "-id")[
+                offset : offset + page_size + 1
+            ]
+        )
+        shown = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_SEARCH,
+            object_type="transitions.encounter",
+            detail={
+                "criteria": {"status": status, "unmatched_only": unmatched_only},
+                "page": page,
+                "encounter_ids": [e.pk for e in shown],
+                "result_ids": sorted({e.patient_id for e in shown if e.patient_id is not None}),
+            },
+        )
+    return EncounterPage(encounters=shown, page=page, has_next=len(rows) > page_size)
+
+
+@dataclass
+class ElementStatus:
+    due: dt.date
+    outcome: str
+    done_on: dt.date | None = None
+    task_id: int | None = None
+    attempts: int = 0
+
+
+@dataclass
+class EpisodeCompliance:
+    episode: TcmEpisode
+    contact: ElementStatus
+    visit: ElementStatus
+    med_rec: ElementStatus
+
+    @property
+    def compliant(self) -> bool | None:
+        """True when contact and visit were on time, False when either was missed or late, None while
+        something is still pending (or the episode was cancelled)."""
+        if self.episode.status == TcmStatus.CANCELLED:
+            return None
+        on_time = {Outcome.MET, Outcome.MET_BY_ATTEMPTS}
+        elements = (self.contact.outcome, self.visit.outcome)
+        if any(o in (Outcome.LATE, Outcome.MISSED) for o in elements):
+            return False
+        return True if all(o in on_time for o in elements) else None
+
+
+def _done_on(outcome: worklist_selectors.TaskOutcome | None, zone: ZoneInfo) -> dt.date | None:
+    if outcome is None or outcome.status != TaskStatus.DONE or outcome.closed_at is None:
+        return None
+    return outcome.closed_at.astimezone(zone).date()
+
+
+def _compliance(
+    episode: TcmEpisode, outcomes: dict[str, worklist_selectors.TaskOutcome], zone: ZoneInfo, today: dt.date
+) -> EpisodeCompliance:
+    contact = outcomes.get(episode.task_key("contact"))
+    visit = outcomes.get(episode.task_key("visit"))
+    med_rec = outcomes.get(episode.task_key("med_rec"))
+    contact_done, visit_done, med_rec_done = (_done_on(o, zone) for o in (contact, visit, med_rec))
+    attempt_days = [moment.astimezone(zone).date() for moment in (contact.attempt_times if contact else ())]
+    med_rec_due = rules.med_reconciliation_due(episode.visit_due, visit_done)
+    cancelled = episode.status == TcmStatus.CANCELLED
+
+    def status(
+        due: dt.date, outcome: str, done: dt.date | None, task: Any, attempts: int = 0
+    ) -> ElementStatus:
+        return ElementStatus(
+            due=due,
+            outcome=Outcome.CANCELLED if cancelled else outcome,
+            done_on=done,
+            task_id=task.task_id if task else None,
+            attempts=attempts,
+        )
+
+    return EpisodeCompliance(
+        episode=episode,
+        contact=status(
+            episode.contact_due,
+            rules.contact_outcome(episode.contact_due, today, contact_done, attempt_days),
+            contact_done,
+            contact,
+            len(attempt_days),
+        ),
+        visit=status(
+            episode.visit_due, rules.deadline_outcome(episode.visit_due, today, visit_done), visit_done, visit
+        ),
+        med_rec=status(
+            med_rec_due, rules.deadline_outcome(med_rec_due, today, med_rec_done), med_rec_done, med_rec
+        ),
+    )
+
+
+def compliance_of(actor: Actor, episodes: list[TcmEpisode]) -> list[EpisodeCompliance]:
+    """Where each episode's contact, visit and medication reconciliation stand (not audited: the caller's
+    selector is)."""
+    zone = organization_zone(actor.organization_id)
+    today = clock.now().astimezone(zone).date()
+    keys = [episode.task_key(element) for episode in episodes for element in TCM_ELEMENTS]
+    outcomes = worklist_selectors.task_outcomes(actor=actor, dedupe_keys=keys)
+    return [_compliance(episode, outcomes, zone, today) for episode in episodes]
+
+
+@dataclass
+class EncounterDetail:
+    encounter: Encounter
+    events: list[EncounterEvent]
+    episodes: list[EpisodeCompliance]
+    messages: list[InboundMessage] = field(default_factory=list)
+
+
+def get_encounter(*, actor: Actor, encounter_id: int) -> EncounterDetail:
+    pk = parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = (
+            None if pk is None else encounter_queryset(actor).select_related("patient").filter(pk=pk).first()
+        )
+        if encounter is None:
+            raise EncounterNotFound(
+                f"No encounter with id {encounter_id}.", details={"id": str(encounter_id)}
+            )
+        events = list(encounter.events.all())
+        episodes = list(encounter.tcm_episodes.order_by("-created_at", "-id"))
+        messages = list(
+            encounter.messages.order_by("-received_at", "-id").only(
+                "pk", "received_at", "message_type", "control_id", "status", "ack_code", "organization_id"
+            )[:50]
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_VIEW,
+            patient_id=encounter.patient_id,
+            obj=encounter,
+            detail={"matched": encounter.patient_id is not None},
+        )
+    return EncounterDetail(encounter, events, compliance_of(actor, episodes), messages)
+
+
+def episode_encounter_id(*, actor: Actor, episode_id: int) -> int:
+    """The encounter a TCM episode belongs to (not audited: it shows nothing); EpisodeNotFound outside
+    the scope."""
+    pk = parse_id(episode_id)
+    found = (
+        None
+        if pk is None or actor.organization_id is None or not actor.has(Permission.ENCOUNTER_VIEW)
+        else TcmEpisode.objects.filter(organization_id=actor.organization_id, pk=pk)
+        .values_list("encounter_id", flat=True)
+        .first()
+    )
+    if found is None:
+        raise EpisodeNotFound(f"No TCM episode with id {episode_id}.")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------
+# The TCM compliance report
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ComplianceReport:
+    rows: list[EpisodeCompliance]
+    discharged_from: dt.date
+    discharged_to: dt.date
+    total: int
+    on_time: int
+    not_on_time: int
+    pending: int
+
+
+def tcm_compliance(
+    *, actor: Actor, discharged_from: dt.date, discharged_to: dt.date, include_cancelled: bool = False
+) -> ComplianceReport:
+    """Per discharge in the period: was the contact made on time, the visit on time, medications
+    reconciled by the visit. One ENCOUNTER_SEARCH audit row with the patient ids shown."""
+    episodes = TcmEpisode.objects.none()
+    if actor.organization_id is not None and actor.has(Permission.ENCOUNTER_VIEW):
+        episodes = TcmEpisode.objects.filter(
+            organization_id=actor.organization_id,
+            discharge_date__gte=discharged_from,
+            discharge_date__lte=discharged_to,
+        )
+    if not include_cancelled:
+        episodes = episodes.filter(status=TcmStatus.ACTIVE)
+    with transaction.atomic():
+        found = list(
+            episodes.select_related("patient", "encounter").order_by("-discharge_date", "-id")[:1000]
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_SEARCH,
+            object_type="transitions.tcmepisode",
+            detail={
+                "report": "tcm_compliance",
+                "criteria": {
+                    "discharged_from": discharged_from.isoformat(),
+                    "discharged_to": discharged_to.isoformat(),
+                    "include_cancelled": include_cancelled,
+                },
+                "episode_ids": [e.pk for e in found],
+                "result_ids": sorted({e.patient_id for e in found}),
+            },
+        )
+    rows = compliance_of(actor, found)
+    return ComplianceReport(
+        rows=rows,
+        discharged_from=discharged_from,
+        discharged_to=discharged_to,
+        total=len(rows),
+        on_time=sum(1 for r in rows if r.compliant is True),
+        not_on_time=sum(1 for r in rows if r.compliant is False),
+        pending=sum(1 for r in rows if r.compliant is None and r.episode.status == TcmStatus.ACTIVE),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The inbound message log
+# ---------------------------------------------------------------------------------------------------
+
+
+def message_queryset(actor: Actor) -> QuerySet[InboundMessage]:
+    if actor.organization_id is None or not actor.has(Permission.INTERFACE_MESSAGE_VIEW):
+        return InboundMessage.objects.none()
+    return InboundMessage.objects.filter(organization_id=actor.organization_id)
+
+
+@dataclass
+class MessagePage:
+    messages: list[InboundMessage]
+    page: int
+    has_next: bool
+
+
+def list_messages(*, actor: Actor, status: str = "", page: int = 1, page_size: int = 50) -> MessagePage:
+    """The message log, newest first (without the raw text); `status` narrows to applied/rejected/error."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    messages = message_queryset(actor).defer("raw")
+    if status in MessageStatus.values:
+        messages = messages.filter(status=status)
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        rows = list(
+            messages.select_related("patient").order_by("-received_at", "-id")[
+                offset : offset + page_size + 1
+            ]
+        )
+        shown = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.HL7_MESSAGE_SEARCH,
+            object_type="transitions.inboundmessage",
+            detail={
+                "criteria": {"status": status},
+                "page": page,
+                "message_ids": [m.pk for m in shown],
+                "result_ids": sorted({m.patient_id for m in shown if m.patient_id is not None}),
+            },
+        )
+    return MessagePage(messages=shown, page=page, has_next=len(rows) > page_size)
+
+
+def get_message(*, actor: Actor, message_id: int) -> InboundMessage:
+    """One message with its raw text (which names the patient, matched or not): HL7_MESSAGE_VIEW."""
+    pk = parse_id(message_id)
+    with transaction.atomic():
+        message = (
+            None if pk is None else message_queryset(actor).select_related("patient").filter(pk=pk).first()
+        )
+        if message is None:
+            raise MessageNotFound(f"No message with id {message_id}.", details={"id": str(message_id)})
+        audit.record(
+            actor=actor,
+            action=AuditAction.HL7_MESSAGE_VIEW,
+            patient_id=message.patient_id,
+            obj=message,
+            detail={"control_id": message.control_id},
+        )
+    return message

@@ -1,0 +1,1140 @@
+"""Transitions-of-care use cases: receiving an ADT message (store and apply in one transaction), linking
+an unmatched encounter to a patient, the TCM complexity of a discharge, and the patient-merge hook.
+
+CONTRACT: `interop.hl7` calls `feed_actor` once per listener and `receive_message` once per message, then
+sends the acknowledgement the returned Receipt describes: `receive_message` has committed by then, so an
+acknowledged message is durable. A repeated control id (per sender) is answered as it was the first time
+and never applied twice: the database's unique constraint decides, even between concurrent connections.
+
+Applying an event: the patient is matched by identifier (our MRN, an identifier learnt before, a
+registered identifier of the assigning authority), then by demographics (exactly one registered patient
+with the same birth date and name); an unmatched encounter is kept without a patient and a review task
+goes onto the worklist. A discharge (A03) of an inpatient to a community setting starts Transitional Care
+Management: contact, visit and medication-reconciliation tasks with their deadlines (rules.tcm_deadlines);
+A11 (cancel admit) and A13 (cancel discharge) cancel them again. A40 (merge) moves the hospital identifier
+and asks a person to merge our records when both are registered here (merging charts is not automatic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+
+from caredesk.accounts.models import Organization
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor, system_actor
+from caredesk.core.errors import DomainError, Forbidden, ValidationFailed
+from caredesk.core.text import name_key
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients import services as patient_services
+from caredesk.patients.choices import PatientStatus
+from caredesk.patients.schemas import PatientInput, PatientQuery
+from caredesk.worklist import selectors as worklist_selectors
+from caredesk.worklist import services as worklist
+from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
+
+from . import clock, rules, selectors
+from .choices import (
+    SUPPORTED_TRIGGERS,
+    AckCode,
+    EncounterStatus,
+    MessageStatus,
+    TcmComplexity,
+    TcmStatus,
+)
+from .errors import AlreadyLinked, EncounterNotFound, EpisodeNotFound, InvalidEvent
+from .models import Encounter, EncounterEvent, ExternalPatientLink, InboundMessage, TcmEpisode
+from .schemas import AdtEvent, ExternalId, MessageHeader, PersonData, Receipt, Rejection, VisitData
+
+logger = logging.getLogger(__name__)
+
+#: What a feed may do: find and read patients, update their address (A08), put tasks on the worklist,
+#: keep encounters.
+FEED_PERMISSIONS = frozenset(
+    str(p)
+    for p in (
+        Permission.PATIENT_SEARCH,
+        Permission.PATIENT_VIEW,
+        Permission.PATIENT_EDIT,
+        Permission.TASK_VIEW,
+        Permission.TASK_WORK,
+        Permission.TASK_ALL_QUEUES,
+        Permission.ENCOUNTER_VIEW,
+        Permission.ENCOUNTER_MANAGE,
+    )
+)
+SOURCE_TYPE = "transitions.encounter"
+MAX_ERROR_TEXT = 500
+_DEMOGRAPHIC_UPDATES = ("address_line1", "address_line2", "city", "state", "postal_code", "country")
+
+
+def feed_actor(*, organization_id: int, feed: str = "hl7") -> Actor:
+    """The actor an inbound feed acts as (channel `hl7`): FEED_PERMISSIONS in one organization."""
+    return system_actor(
+        organization_id=organization_id, permissions=FEED_PERMISSIONS, channel="hl7", username=f"{feed}-feed"
+    )
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"This needs the permission {permission}.", details={"permission": str(permission)})
+
+
+def _organization_id(actor: Actor) -> int:
+    if actor.organization_id is None:
+        raise Forbidden("Only a member of an organization can work with its encounters.")
+    return actor.organization_id
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Receiving a message
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """One message being applied: who, which, where, and what came of it."""
+
+    actor: Actor
+    message: InboundMessage
+    event: AdtEvent
+    zone: ZoneInfo
+    warnings: list[str] = field(default_factory=list)
+    patient_id: int | None = None
+    encounter: Encounter | None = None
+
+    @property
+    def trigger(self) -> str:
+        return self.event.header.trigger
+
+    @property
+    def organization_id(self) -> int:
+        return self.message.organization_id
+
+    def moment(self, *candidates: dt.datetime | None) -> dt.datetime:
+        """The first time given, else when the event happened, else when the message was sent/received."""
+        for value in (*candidates, self.event.event_at, self.event.header.sent_at):
+            if value is not None:
+                return value
+        return self.message.received_at
+
+
+def receive_message(
+    *,
+    actor: Actor,
+    header: MessageHeader,
+    raw: str,
+    event: AdtEvent | None = None,
+    rejection: Rejection | None = None,
+) -> Receipt:
+    """Store an inbound message and, when it could be read (`event`), apply it, in one transaction that has
+    committed when this returns. With `rejection` (it could not be read, or is of a type not handled) it
+    is stored with that outcome and nothing is applied. A rule that says no while applying (InvalidEvent
+    and other domain errors) rolls the changes back but keeps the message, answered AE with the reason;
+    so does an unexpected failure (HL7 error 207). A control id seen before from the same sender is
+    answered with the first outcome and not applied again."""
+    _require(actor, Permission.ENCOUNTER_MANAGE)
+    organization_id = _organization_id(actor)
+    if (event is None) == (rejection is None):
+        raise ValueError("Pass either the event or the rejection")
+    now = clock.now()
+    sender = _clip(header.sender or "unknown", 120)
+    control_id = header.control_id[:80]
+    digest = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+    with transaction.atomic():
+        if control_id:
+            existing = _existing(organization_id, sender, control_id)
+            if existing is not None:
+                return _repeat(existing, digest, now)
+        message = InboundMessage(
+            organization_id=organization_id,
+            received_at=now,
+            sender=sender,
+            control_id=control_id,
+            message_type=_clip("^".join(p for p in (header.message_type, header.trigger) if p), 20),
+            raw=raw,
+            sha256=digest,
+            status=MessageStatus.APPLIED,
+            ack_code=AckCode.ACCEPT,
+        )
+        try:
+            with transaction.atomic():
+                message.save(force_insert=True)
+        except IntegrityError:
+            existing = _existing(organization_id, sender, control_id) if control_id else None
+            if existing is None:
+                raise
+            return _repeat(existing, digest, now)
+        if rejection is not None:
+            _set_outcome(message, rejection.ack_code, rejection.error_code, rejection.text)
+        else:
+            assert event is not None
+            _apply_kept(actor, message, event)
+        message.save()
+        audit.record(
+            actor=actor,
+            action=AuditAction.HL7_MESSAGE_CREATE,
+            patient_id=message.patient_id,
+            obj=message,
+            detail={
+                "sender": sender,
+                "control_id": control_id,
+                "message_type": message.message_type,
+                "ack": message.ack_code,
+                "error_code": message.error_code,
+            },
+        )
+    return Receipt(
+        ack_code=message.ack_code,
+        error_code=message.error_code,
+        text=message.error_text,
+        message_id=message.pk,
+        warnings=tuple(message.warnings),
+    )
+
+
+def _existing(organization_id: int, sender: str, control_id: str) -> InboundMessage | None:
+    return (
+        InboundMessage.objects.select_for_update()
+        .filter(organization_id=organization_id, sender=sender, control_id=control_id)
+        .first()
+    )
+
+
+def _repeat(existing: InboundMessage, digest: str, now: dt.datetime) -> Receipt:
+    """A control id seen before: count it, note a different content, answer as the first time."""
+    warnings = list(existing.warnings)
+    if digest != existing.sha256:
+        warnings.append(
+            f"Repeated at {now:%Y-%m-%d %H:%M:%S} with different content; the repeat was not applied."
+        )
+    InboundMessage.objects.filter(pk=existing.pk).update(
+        duplicate_count=F("duplicate_count") + 1, last_duplicate_at=now, warnings=warnings
+    )
+    first = f"received {existing.received_at:%Y-%m-%d %H:%M:%S}"
+    text = f"Duplicate of message {existing.control_id} ({first}); not applied again."
+    if existing.error_text:
+        text += f" First outcome: {existing.error_text}"
+    return Receipt(
+        ack_code=existing.ack_code,
+        error_code=existing.error_code,
+        text=_clip(text, MAX_ERROR_TEXT),
+        message_id=existing.pk,
+        duplicate=True,
+    )
+
+
+def _set_outcome(message: InboundMessage, ack_code: str, error_code: str, text: str) -> None:
+    message.ack_code = ack_code
+    message.status = {
+        AckCode.ACCEPT: MessageStatus.APPLIED,
+        AckCode.REJECT: MessageStatus.REJECTED,
+    }.get(AckCode(ack_code), MessageStatus.ERROR)
+    message.error_code = error_code[:5]
+    message.error_text = _clip(text, MAX_ERROR_TEXT)
+
+
+def _apply_kept(actor: Actor, message: InboundMessage, event: AdtEvent) -> None:
+    """Apply inside a savepoint: whatever goes wrong is undone, and the message stays with the reason."""
+    ctx = _Context(actor, message, event, selectors.organization_zone(message.organization_id))
+    try:
+        with transaction.atomic():
+            _apply(ctx)
+    except DomainError as exc:
+        _set_outcome(message, AckCode.ERROR, str(exc.details.get("hl7_code", "207")), exc.message)
+        return
+    except Exception:
+        # A defect must not lose the message or the connection: it is kept, answered AE, and logged.
+        logger.exception("Applying HL7 message %s from %s failed", message.control_id, message.sender)
+        _set_outcome(
+            message, AckCode.ERROR, "207", "Application internal error; the message is kept for review."
+        )
+        return
+    message.patient_id = ctx.patient_id
+    message.encounter = ctx.encounter
+    message.warnings = ctx.warnings
+
+
+def _apply(ctx: _Context) -> None:
+    handler = _HANDLERS.get(ctx.trigger)
+    if handler is None:
+        raise InvalidEvent(f"ADT^{ctx.trigger} is not supported here.", hl7_code="201")
+    handler(ctx)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Matching the patient
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Match:
+    patient_id: int | None = None
+    method: str = ""  # mrn, link, identifier, demographics
+    candidates: list[int] = field(default_factory=list)
+
+
+def primary_identifier(identifiers: tuple[ExternalId, ...]) -> ExternalId | None:
+    """The medical record number (type MR) if there is one, else the first identifier."""
+    return next(
+        (i for i in identifiers if i.type_code.upper() == "MR"), identifiers[0] if identifiers else None
+    )
+
+
+def _short_code(organization_id: int) -> str:
+    return Organization.objects.values_list("short_code", flat=True).get(pk=organization_id).upper()
+
+
+def _is_our_mrn(ext: ExternalId, short_code: str) -> bool:
+    """An MRN we issued: assigned by us (CX-4 is our short code or our MRN system) and shaped like ours
+    (our prefix, then digits). A bare number, or our shape under another authority, is someone else's id."""
+    value = ext.value.strip().upper()
+    ours = {"", short_code, f"URN:CAREDESK:MRN:{short_code}"}
+    shaped = value.startswith(short_code) and value[len(short_code) :].isdigit()
+    return shaped and ext.authority.strip().upper() in ours
+
+
+def _one(actor: Actor, query: PatientQuery) -> int | None:
+    page = patient_selectors.search_patients(actor=actor, query=query, page_size=2)
+    return page.results[0].pk if len(page.results) == 1 else None
+
+
+def _match_identifiers(ctx: _Context, identifiers: tuple[ExternalId, ...]) -> _Match:
+    short_code = _short_code(ctx.organization_id)
+    for ext in identifiers:
+        if _is_our_mrn(ext, short_code) and (found := _one(ctx.actor, PatientQuery(mrn=ext.value))):
+            return _Match(found, "mrn")
+    for ext in identifiers:
+        link = (
+            ExternalPatientLink.objects.filter(
+                organization_id=ctx.organization_id, authority=ext.authority, value=ext.value
+            )
+            .values_list("patient_id", flat=True)
+            .first()
+        )
+        if link is not None:
+            return _Match(link, "link")
+    for ext in identifiers:
+        if ext.authority and (
+            found := _one(ctx.actor, PatientQuery(identifier=f"{ext.authority}|{ext.value}"))
+        ):
+            return _Match(found, "identifier")
+    return _Match()
+
+
+def _match_person(ctx: _Context, person: PersonData) -> _Match:
+    match = _match_identifiers(ctx, person.identifiers)
+    if match.patient_id is not None or not (person.family_name and person.given_name and person.birth_date):
+        return match
+    data = PatientInput(
+        given_name=person.given_name,
+        family_name=person.family_name,
+        birth_date=person.birth_date,
+        sex=person.sex or "unknown",
+    )
+    candidates = patient_services.find_likely_duplicates(actor=ctx.actor, data=data)
+    received = (name_key(person.family_name), name_key(person.given_name), person.birth_date, person.sex)
+    agreeing = [
+        c.pk
+        for c in candidates
+        if rules.demographics_agree((c.family_key, c.given_key, c.birth_date, c.sex), received)
+    ]
+    if len(agreeing) == 1:
+        primary = primary_identifier(person.identifiers)
+        if primary is not None:
+            _remember(ctx.actor, ctx.organization_id, primary, agreeing[0], ctx.warnings)
+        return _Match(agreeing[0], "demographics")
+    return _Match(None, "", agreeing or [c.pk for c in candidates])
+
+
+def _remember(
+    actor: Actor, organization_id: int, ext: ExternalId, patient_id: int, warnings: list[str]
+) -> None:
+    """Keep `ext` -> patient, so the next message with it matches at once."""
+    if not ext.value:
+        return
+    try:
+        with transaction.atomic():
+            link, created = ExternalPatientLink.objects.get_or_create(
+                organization_id=organization_id,
+                authority=ext.authority[:120],
+                value=ext.value[:80],
+                defaults={"patient_id": patient_id},
+            )
+    except IntegrityError:
+        link, created = (
+            ExternalPatientLink.objects.get(
+                organization_id=organization_id, authority=ext.authority[:120], value=ext.value[:80]
+            ),
+            False,
+        )
+    if not created and link.patient_id != patient_id:
+        warnings.append(f"Identifier {ext.authority}|{ext.value} already belongs to another patient here.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Encounters
+# ---------------------------------------------------------------------------------------------------
+
+
+def _visit_key(person: PersonData, visit: VisitData) -> str:
+    if visit.visit_number:
+        return visit.visit_number[:120]
+    primary = primary_identifier(person.identifiers)
+    if primary is None or visit.admit_at is None:
+        raise InvalidEvent(
+            "PV1-19 (visit number) is missing, and without it the patient identifier and PV1-44 (admit time) "
+            "are needed to tell visits apart.",
+            hl7_code="101",
+        )
+    return _clip(f"{primary.authority}|{primary.value}@{visit.admit_at.isoformat()}", 120)
+
+
+def _need_person(ctx: _Context) -> PersonData:
+    person = ctx.event.person
+    if person is None:
+        raise InvalidEvent("The PID segment is missing.", hl7_code="100")
+    if not person.identifiers:
+        raise InvalidEvent("PID-3 (patient identifier list) is empty.", hl7_code="101")
+    return person
+
+
+def _need_visit(ctx: _Context) -> VisitData:
+    if ctx.event.visit is None:
+        raise InvalidEvent(f"ADT^{ctx.trigger} needs a PV1 segment.", hl7_code="100")
+    return ctx.event.visit
+
+
+def _demographics(person: PersonData) -> dict[str, Any]:
+    """The patient as the sender named them: what a person needs to match them by hand."""
+    primary = primary_identifier(person.identifiers)
+    return {
+        "family_name": person.family_name,
+        "given_name": person.given_name,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        "sex": person.sex,
+        "identifiers": [
+            f"{i.authority}|{i.value}" + (f" ({i.type_code})" if i.type_code else "")
+            for i in person.identifiers
+        ],
+        "primary": f"{primary.authority}|{primary.value}" if primary else "",
+        "address": ", ".join(
+            p for p in (person.address_line1, person.city, person.state, person.postal_code) if p
+        ),
+        "phone": person.phone,
+    }
+
+
+def _event_row(
+    ctx: _Context | None, encounter: Encounter, kind: str, summary: str, moment: dt.datetime
+) -> None:
+    EncounterEvent.objects.create(
+        encounter=encounter,
+        message=ctx.message if ctx else None,
+        event_type=kind,
+        occurred_at=moment,
+        summary=_clip(summary, 300),
+    )
+
+
+def _locked_encounter(organization_id: int, source: str, key: str) -> Encounter | None:
+    return (
+        Encounter.objects.select_for_update()
+        .filter(organization_id=organization_id, source=source, visit_number=key)
+        .first()
+    )
+
+
+def _encounter_for(
+    ctx: _Context, person: PersonData, visit: VisitData, match: _Match
+) -> tuple[Encounter, bool]:
+    """The encounter this visit is, created when new; visit details refreshed from the message."""
+    key = _visit_key(person, visit)
+    source = ctx.message.sender
+    encounter = _locked_encounter(ctx.organization_id, source, key)
+    created = False
+    if encounter is None:
+        primary = primary_identifier(person.identifiers)
+        encounter = Encounter(
+            organization_id=ctx.organization_id,
+            source=source,
+            visit_number=key,
+            status=EncounterStatus.IN_PROGRESS,
+            encounter_class=rules.encounter_class(visit.patient_class),
+            patient_id=match.patient_id,
+            external_patient_id=(primary.value if primary else "")[:80],
+            external_id_authority=(primary.authority if primary else "")[:120],
+            admit_at=visit.admit_at,
+        )
+        try:
+            with transaction.atomic():
+                encounter.save(force_insert=True)
+            created = True
+        except IntegrityError:
+            encounter = _locked_encounter(ctx.organization_id, source, key)
+            if encounter is None:
+                raise
+    if not created:
+        if encounter.patient_id is None and match.patient_id is not None:
+            encounter.patient_id = match.patient_id
+        elif match.patient_id is not None and encounter.patient_id != match.patient_id:
+            ctx.warnings.append(
+                "The message matches a different patient than this visit's; the visit keeps its patient."
+            )
+        if visit.patient_class:
+            encounter.encounter_class = rules.encounter_class(visit.patient_class)
+        if visit.admit_at is not None:
+            encounter.admit_at = visit.admit_at
+    if visit.point_of_care or visit.room or visit.bed:
+        encounter.unit = visit.point_of_care[:120]
+        encounter.location = _clip(rules.location_text(visit.point_of_care, visit.room, visit.bed), 250)
+    if visit.facility:
+        encounter.facility = visit.facility[:120]
+    encounter.demographics = _demographics(person)
+    return encounter, created
+
+
+def _save_encounter(ctx: _Context, encounter: Encounter, created: bool, summary: str) -> None:
+    if encounter.admit_at and encounter.discharge_at and encounter.discharge_at < encounter.admit_at:
+        raise InvalidEvent(
+            f"The discharge time ({encounter.discharge_at:%Y-%m-%d %H:%M}) is before the admission "
+            f"({encounter.admit_at:%Y-%m-%d %H:%M}).",
+            hl7_code="207",
+        )
+    if not created:
+        encounter.version += 1
+    encounter.save()
+    _event_row(ctx, encounter, ctx.trigger, summary, ctx.moment())
+    audit.record(
+        actor=ctx.actor,
+        action=AuditAction.ENCOUNTER_CREATE if created else AuditAction.ENCOUNTER_UPDATE,
+        patient_id=encounter.patient_id,
+        obj=encounter,
+        detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
+    )
+    ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
+
+
+def _review_unmatched(ctx: _Context, encounter: Encounter, match: _Match) -> None:
+    if encounter.patient_id is not None:
+        return
+    details = encounter.demographics
+    who = (
+        f"{details.get('family_name', '')}, {details.get('given_name', '')}".strip(", ") or "unnamed patient"
+    )
+    candidates = (
+        f"Possible matches here: patient ids {', '.join(str(c) for c in match.candidates)}."
+        if match.candidates
+        else "No registered patient looks like them."
+    )
+    worklist.create_task(
+        actor=ctx.actor,
+        data=worklist.NewTask(
+            title=_clip(f"Match hospital patient {who} to a Caredesk patient", 200),
+            description=(
+                f"{ctx.message.sender} sent ADT^{ctx.trigger} for {who}, "
+                f"born {details.get('birth_date') or '?'}, "
+                f"identifiers {', '.join(details.get('identifiers', [])) or 'none'}. {candidates} "
+                "Link the visit to the right patient (or register them first)."
+            ),
+            task_type=TaskType.PATIENT_MATCH_REVIEW,
+            queue=TaskQueue.CARE_COORDINATION,
+            priority=TaskPriority.HIGH,
+            source_type=SOURCE_TYPE,
+            source_id=str(encounter.pk),
+            dedupe_key=f"hl7-match:{encounter.pk}",
+        ),
+    )
+    ctx.warnings.append("No patient matched: a review task is on the worklist.")
+
+
+def _visit_event(ctx: _Context, change: Callable[[_Context, Encounter, VisitData], str]) -> Encounter:
+    person = _need_person(ctx)
+    visit = _need_visit(ctx)
+    match = _match_person(ctx, person)
+    encounter, created = _encounter_for(ctx, person, visit, match)
+    summary = change(ctx, encounter, visit)
+    _save_encounter(ctx, encounter, created, summary)
+    _review_unmatched(ctx, encounter, match)
+    return encounter
+
+
+def _where(encounter: Encounter) -> str:
+    place = encounter.location or encounter.unit or encounter.facility
+    return f" at {place}" if place else ""
+
+
+def _admit(ctx: _Context, encounter: Encounter, visit: VisitData) -> str:
+    if encounter.status == EncounterStatus.FINISHED:
+        ctx.warnings.append("The visit was already discharged; its admission details were updated.")
+    else:
+        encounter.status = EncounterStatus.IN_PROGRESS
+    encounter.admit_at = visit.admit_at or encounter.admit_at or ctx.moment()
+    verb = "Registered" if ctx.trigger == "A04" else "Admitted"
+    return f"{verb} ({encounter.get_encounter_class_display().lower()}){_where(encounter)}."
+
+
+def _transfer(ctx: _Context, encounter: Encounter, visit: VisitData) -> str:
+    if encounter.status == EncounterStatus.CANCELLED:
+        encounter.status = EncounterStatus.IN_PROGRESS
+    return f"Transferred{_where(encounter)}."
+
+
+def _discharge(ctx: _Context, encounter: Encounter, visit: VisitData) -> str:
+    encounter.status = EncounterStatus.FINISHED
+    encounter.discharge_at = ctx.moment(visit.discharge_at)
+    encounter.discharge_disposition = visit.disposition_code[:20]
+    encounter.discharge_disposition_text = visit.disposition_text[:200]
+    disposition = visit.disposition_text or visit.disposition_code or "disposition not given"
+    return f"Discharged ({disposition})."
+
+
+def _update(ctx: _Context, encounter: Encounter, visit: VisitData) -> str:
+    if visit.discharge_at is not None and encounter.status == EncounterStatus.FINISHED:
+        encounter.discharge_at = visit.discharge_at
+    return "Patient or visit details updated."
+
+
+def _on_admit(ctx: _Context) -> None:
+    _visit_event(ctx, _admit)
+
+
+def _on_transfer(ctx: _Context) -> None:
+    _visit_event(ctx, _transfer)
+
+
+def _on_discharge(ctx: _Context) -> None:
+    encounter = _visit_event(ctx, _discharge)
+    if encounter.patient_id is None:
+        _discharge_review(
+            ctx.actor,
+            encounter,
+            "unmatched",
+            "The discharged patient is not matched to a Caredesk patient, so TCM cannot start. "
+            "Match them first.",
+        )
+        return
+    _start_tcm(ctx.actor, encounter, ctx.zone, ctx.message)
+
+
+def _on_update(ctx: _Context) -> None:
+    encounter = _visit_event(ctx, _update)
+    person = ctx.event.person
+    if encounter.patient_id is not None and person is not None:
+        _update_demographics(ctx, encounter.patient_id, person)
+
+
+def _update_demographics(ctx: _Context, patient_id: int, person: PersonData) -> None:
+    """A08: the address as the sender has it. A field our rules refuse is left as it was (warning)."""
+    values = {name: getattr(person, name) for name in _DEMOGRAPHIC_UPDATES}
+    country = values["country"].upper()
+    values["country"] = {"USA": "US"}.get(country, country if len(country) == 2 else "")
+    changes = {name: value for name, value in values.items() if value}
+    while changes:
+        try:
+            with transaction.atomic():
+                patient_services.update_patient(actor=ctx.actor, patient_id=patient_id, changes=changes)
+            return
+        except ValidationFailed as exc:
+            dropped = exc.field if exc.field in changes else None
+            ctx.warnings.append(f"Demographic update: {exc.message}" + (" Not applied." if dropped else ""))
+            if dropped is None:
+                return
+            changes.pop(dropped)
+        except DomainError as exc:
+            ctx.warnings.append(f"Demographic update not applied: {exc.message}")
+            return
+
+
+def _cancelled_visit(ctx: _Context) -> Encounter | None:
+    person = _need_person(ctx)
+    visit = _need_visit(ctx)
+    encounter = _locked_encounter(ctx.organization_id, ctx.message.sender, _visit_key(person, visit))
+    if encounter is None:
+        ctx.warnings.append("No such visit is known here: there was nothing to cancel.")
+    return encounter
+
+
+def _record_cancel(ctx: _Context, encounter: Encounter, summary: str) -> None:
+    encounter.version += 1
+    encounter.save()
+    _event_row(ctx, encounter, ctx.trigger, summary, ctx.moment())
+    audit.record(
+        actor=ctx.actor,
+        action=AuditAction.ENCOUNTER_CANCEL,
+        patient_id=encounter.patient_id,
+        obj=encounter,
+        detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
+    )
+    ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
+
+
+def _on_cancel_admit(ctx: _Context) -> None:
+    encounter = _cancelled_visit(ctx)
+    if encounter is None:
+        return
+    reason = "Admission cancelled (A11)."
+    _cancel_tcm(ctx.actor, encounter, reason)
+    worklist.close_tasks_by_keys(
+        actor=ctx.actor,
+        dedupe_keys=[f"hl7-match:{encounter.pk}"],
+        status=TaskStatus.CANCELLED,
+        reason=reason,
+    )
+    encounter.status = EncounterStatus.CANCELLED
+    _record_cancel(ctx, encounter, reason)
+
+
+def _on_cancel_discharge(ctx: _Context) -> None:
+    encounter = _cancelled_visit(ctx)
+    if encounter is None:
+        return
+    if encounter.status != EncounterStatus.FINISHED:
+        ctx.warnings.append("The visit was not discharged: there was no discharge to cancel.")
+        ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
+        return
+    reason = "Discharge cancelled (A13)."
+    _cancel_tcm(ctx.actor, encounter, reason)
+    encounter.status = EncounterStatus.IN_PROGRESS
+    encounter.discharge_at = None
+    encounter.discharge_disposition = encounter.discharge_disposition_text = ""
+    _record_cancel(ctx, encounter, reason)
+
+
+def _on_merge(ctx: _Context) -> None:
+    """A40: the sender merged `prior` into `survivor`. Visits carrying the prior identifier now carry the
+    survivor's; when both are registered here as different patients, a person is asked to merge them."""
+    if not ctx.event.merges:
+        raise InvalidEvent("ADT^A40 needs PID and MRG segments.", hl7_code="100")
+    for index, merge in enumerate(ctx.event.merges):
+        survivor_id = primary_identifier(merge.survivor.identifiers)
+        if survivor_id is None or not merge.prior:
+            raise InvalidEvent("PID-3 and MRG-1 must both name a patient.", hl7_code="101")
+        survivor = _match_identifiers(ctx, merge.survivor.identifiers)
+        prior = _match_identifiers(ctx, merge.prior)
+        patient_id = survivor.patient_id or prior.patient_id
+        for ext in merge.prior:
+            for encounter in Encounter.objects.select_for_update().filter(
+                organization_id=ctx.organization_id,
+                external_id_authority=ext.authority,
+                external_patient_id=ext.value,
+            ):
+                encounter.external_id_authority = survivor_id.authority[:120]
+                encounter.external_patient_id = survivor_id.value[:80]
+                changed_patient = encounter.patient_id is None and patient_id is not None
+                if changed_patient:
+                    encounter.patient_id = patient_id
+                encounter.version += 1
+                encounter.save()
+                _event_row(
+                    ctx,
+                    encounter,
+                    "A40",
+                    f"Hospital record {ext.value} merged into {survivor_id.value}.",
+                    ctx.moment(),
+                )
+                audit.record(
+                    actor=ctx.actor,
+                    action=AuditAction.ENCOUNTER_PATIENT_CHANGED
+                    if changed_patient
+                    else AuditAction.ENCOUNTER_UPDATE,
+                    patient_id=encounter.patient_id,
+                    obj=encounter,
+                    detail={"trigger": "A40", "message_id": ctx.message.pk},
+                )
+        if prior.patient_id and survivor.patient_id and prior.patient_id != survivor.patient_id:
+            _merge_review(ctx, index, prior.patient_id, survivor.patient_id, survivor_id)
+        elif prior.patient_id and not survivor.patient_id:
+            _remember(ctx.actor, ctx.organization_id, survivor_id, prior.patient_id, ctx.warnings)
+        elif not patient_id:
+            ctx.warnings.append(
+                f"Neither {survivor_id.value} nor the merged record is known to belong to a patient here."
+            )
+        ctx.patient_id = ctx.patient_id or patient_id
+
+
+def _merge_review(ctx: _Context, index: int, prior_id: int, survivor_id: int, ext: ExternalId) -> None:
+    worklist.create_task(
+        actor=ctx.actor,
+        data=worklist.NewTask(
+            title="Hospital merged two records: review merging our patients",
+            description=(
+                f"{ctx.message.sender} merged a patient record into {ext.authority}|{ext.value} "
+                f"(ADT^A40, message {ctx.message.control_id}). Here they are patient ids {prior_id} "
+                f"(merged record) and {survivor_id} "
+                "(survivor). If they are the same person, merge them on the patient's page."
+            ),
+            task_type=TaskType.PATIENT_MERGE_REVIEW,
+            queue=TaskQueue.CARE_COORDINATION,
+            patient_id=survivor_id,
+            source_type="transitions.inboundmessage",
+            source_id=str(ctx.message.pk),
+            dedupe_key=f"hl7-merge:{prior_id}:{survivor_id}",
+        ),
+    )
+    ctx.warnings.append("Both records are registered here: a merge review task is on the worklist.")
+
+
+_HANDLERS: dict[str, Callable[[_Context], None]] = {
+    "A01": _on_admit,
+    "A04": _on_admit,
+    "A02": _on_transfer,
+    "A03": _on_discharge,
+    "A08": _on_update,
+    "A11": _on_cancel_admit,
+    "A13": _on_cancel_discharge,
+    "A40": _on_merge,
+}
+assert set(_HANDLERS) == set(SUPPORTED_TRIGGERS)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Transitional Care Management
+# ---------------------------------------------------------------------------------------------------
+
+
+def _discharge_review(actor: Actor, encounter: Encounter, why: str, text: str) -> None:
+    assert encounter.discharge_at is not None
+    day = encounter.discharge_at.date().isoformat()
+    worklist.create_task(
+        actor=actor,
+        data=worklist.NewTask(
+            title="Discharge: check whether TCM applies",
+            description=text,
+            task_type=TaskType.DISCHARGE_REVIEW,
+            queue=TaskQueue.CARE_COORDINATION,
+            priority=TaskPriority.HIGH,
+            patient_id=encounter.patient_id,
+            source_type=SOURCE_TYPE,
+            source_id=str(encounter.pk),
+            dedupe_key=f"discharge-{why}:{encounter.pk}:{day}",
+        ),
+    )
+
+
+def _qualifies(actor: Actor, encounter: Encounter) -> bool:
+    """A discharged, matched encounter of a TCM class to a community setting. A discharge without a
+    disposition gets a review task instead (someone must find out where the patient went)."""
+    if encounter.status != EncounterStatus.FINISHED or encounter.patient_id is None:
+        return False
+    if encounter.encounter_class not in settings.CAREDESK_TCM_ENCOUNTER_CLASSES:
+        return False
+    code, text = encounter.discharge_disposition, encounter.discharge_disposition_text
+    if not rules.disposition_known(code, text):
+        _discharge_review(
+            actor,
+            encounter,
+            "disposition",
+            "The discharge message gave no disposition (PV1-36). If the patient went home (or to home "
+            "health, assisted living, a domiciliary or rest home), TCM applies: contact within 2 "
+            "business days.",
+        )
+        return False
+    return rules.is_community_disposition(code, text, settings.CAREDESK_TCM_COMMUNITY_DISPOSITIONS)
+
+
+def _tcm_tasks(episode: TcmEpisode, encounter: Encounter, zone: ZoneInfo) -> list[worklist.NewTask]:
+    where = encounter.facility or encounter.source
+    discharged = f"Discharged {episode.discharge_date:%a %Y-%m-%d} from {where}"
+    code = "99496" if episode.complexity == TcmComplexity.HIGH else "99495"
+    common: dict[str, Any] = {
+        "patient_id": episode.patient_id,
+        "source_type": SOURCE_TYPE,
+        "source_id": str(encounter.pk),
+    }
+    return [
+        worklist.NewTask(
+            title="TCM: interactive contact with patient or caregiver",
+            description=(
+                f"{discharged}. Reach the patient or caregiver (phone, video, in person or secure message; "
+                f"not a voicemail) by {episode.contact_due:%a %Y-%m-%d}. If you cannot, document each "
+                "attempt: "
+                "two timely attempts count."
+            ),
+            task_type=TaskType.TCM_CONTACT,
+            queue=TaskQueue.CARE_COORDINATION,
+            priority=TaskPriority.URGENT,
+            due_at=rules.local_end_of_day(episode.contact_due, zone),
+            dedupe_key=episode.task_key("contact"),
+            **common,
+        ),
+        worklist.NewTask(
+            title="TCM: face-to-face visit",
+            description=(
+                f"{discharged}. Book and hold the face-to-face visit by {episode.visit_due:%a %Y-%m-%d} "
+                f"({episode.get_complexity_display()}; CPT {code})."
+            ),
+            task_type=TaskType.TCM_VISIT,
+            queue=TaskQueue.CARE_COORDINATION,
+            priority=TaskPriority.HIGH,
+            due_at=rules.local_end_of_day(episode.visit_due, zone),
+            dedupe_key=episode.task_key("visit"),
+            **common,
+        ),
+        worklist.NewTask(
+            title="TCM: medication reconciliation",
+            description=f"{discharged}. Reconcile the medications no later than the face-to-face visit.",
+            task_type=TaskType.TCM_MED_RECONCILIATION,
+            queue=TaskQueue.NURSING,
+            priority=TaskPriority.HIGH,
+            due_at=rules.local_end_of_day(episode.visit_due, zone),
+            dedupe_key=episode.task_key("med_rec"),
+            **common,
+        ),
+    ]
+
+
+def _start_tcm(
+    actor: Actor, encounter: Encounter, zone: ZoneInfo, message: InboundMessage | None = None
+) -> TcmEpisode | None:
+    """Start TCM for a qualifying discharge (idempotent: an active episode with the same discharge date is
+    left alone; a corrected discharge date moves its deadlines)."""
+    if not _qualifies(actor, encounter):
+        return None
+    assert encounter.discharge_at is not None
+    assert encounter.patient_id is not None
+    discharge_date = encounter.discharge_at.astimezone(zone).date()
+    active = (
+        TcmEpisode.objects.select_for_update().filter(encounter=encounter, status=TcmStatus.ACTIVE).first()
+    )
+    if active is not None:
+        if active.discharge_date != discharge_date:
+            _reschedule(actor, active, discharge_date, active.complexity, zone, "The discharge date changed.")
+        return active
+    complexity = TcmComplexity(settings.CAREDESK_TCM_DEFAULT_COMPLEXITY)
+    deadlines = rules.tcm_deadlines(
+        discharge_date, complexity, selectors.holiday_calendar(), settings.CAREDESK_TCM_DISCHARGE_DAY_NUMBER
+    )
+    episode = TcmEpisode.objects.create(
+        organization_id=encounter.organization_id,
+        encounter=encounter,
+        patient_id=encounter.patient_id,
+        discharge_date=discharge_date,
+        complexity=complexity,
+        contact_due=deadlines.contact_due,
+        visit_due=deadlines.visit_due,
+        period_end=deadlines.period_end,
+    )
+    for task in _tcm_tasks(episode, encounter, zone):
+        worklist.create_task(actor=actor, data=task)
+    summary = (
+        f"TCM started: contact due {episode.contact_due:%a %Y-%m-%d}, "
+        f"visit due {episode.visit_due:%a %Y-%m-%d}."
+    )
+    EncounterEvent.objects.create(
+        encounter=encounter, message=message, event_type="tcm", occurred_at=clock.now(), summary=summary
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.TCM_EPISODE_CREATE,
+        patient_id=episode.patient_id,
+        obj=episode,
+        detail={
+            "discharge_date": discharge_date.isoformat(),
+            "contact_due": episode.contact_due.isoformat(),
+            "visit_due": episode.visit_due.isoformat(),
+            "complexity": complexity,
+        },
+    )
+    return episode
+
+
+def _cancel_tcm(actor: Actor, encounter: Encounter, reason: str) -> None:
+    """Undo TCM for the encounter: episodes cancelled, their open tasks (and discharge reviews) too."""
+    episodes = list(
+        TcmEpisode.objects.select_for_update().filter(encounter=encounter, status=TcmStatus.ACTIVE)
+    )
+    keys = [episode.task_key(element) for episode in episodes for element in selectors.TCM_ELEMENTS]
+    if encounter.discharge_at is not None:
+        day = encounter.discharge_at.date().isoformat()
+        keys += [f"discharge-{why}:{encounter.pk}:{day}" for why in ("unmatched", "disposition")]
+    worklist.close_tasks_by_keys(actor=actor, dedupe_keys=keys, status=TaskStatus.CANCELLED, reason=reason)
+    for episode in episodes:
+        episode.status, episode.cancelled_reason = TcmStatus.CANCELLED, reason[:300]
+        episode.save(update_fields=["status", "cancelled_reason", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.TCM_EPISODE_CANCEL,
+            patient_id=episode.patient_id,
+            obj=episode,
+            detail={"reason": reason},
+        )
+
+
+def _reschedule(
+    actor: Actor, episode: TcmEpisode, discharge_date: dt.date, complexity: str, zone: ZoneInfo, reason: str
+) -> None:
+    deadlines = rules.tcm_deadlines(
+        discharge_date, complexity, selectors.holiday_calendar(), settings.CAREDESK_TCM_DISCHARGE_DAY_NUMBER
+    )
+    before = {"discharge_date": episode.discharge_date.isoformat(), "complexity": episode.complexity}
+    episode.discharge_date, episode.complexity = discharge_date, complexity
+    episode.contact_due, episode.visit_due, episode.period_end = (
+        deadlines.contact_due,
+        deadlines.visit_due,
+        deadlines.period_end,
+    )
+    episode.save()
+    dues = {
+        "contact": deadlines.contact_due,
+        "visit": deadlines.visit_due,
+        "med_rec": deadlines.visit_due,
+    }
+    outcomes = worklist_selectors.task_outcomes(actor=actor, dedupe_keys=[episode.task_key(e) for e in dues])
+    for element, due in dues.items():
+        task = outcomes.get(episode.task_key(element))
+        if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
+            worklist.set_due(
+                actor=actor, task_id=task.task_id, due_at=rules.local_end_of_day(due, zone), reason=reason
+            )
+    audit.record(
+        actor=actor,
+        action=AuditAction.TCM_EPISODE_UPDATE,
+        patient_id=episode.patient_id,
+        obj=episode,
+        detail={"before": before, "discharge_date": discharge_date.isoformat(), "complexity": complexity},
+    )
+
+
+def set_tcm_complexity(*, actor: Actor, episode_id: int, complexity: str) -> TcmEpisode:
+    """High complexity: visit within 7 days (99496); moderate: within 14 (99495). Moves the visit and
+    medication-reconciliation deadlines of the episode's open tasks."""
+    _require(actor, Permission.ENCOUNTER_MANAGE)
+    organization_id = _organization_id(actor)
+    if complexity not in TcmComplexity.values:
+        raise ValidationFailed(f"{complexity!r} is not a TCM complexity.", field="complexity")
+    pk = selectors.parse_id(episode_id)
+    with transaction.atomic():
+        episode = (
+            None
+            if pk is None
+            else TcmEpisode.objects.select_for_update().filter(organization_id=organization_id, pk=pk).first()
+        )
+        if episode is None or not actor.has(Permission.ENCOUNTER_VIEW):
+            raise EpisodeNotFound(f"No TCM episode with id {episode_id}.")
+        if episode.status != TcmStatus.ACTIVE:
+            raise ValidationFailed("This TCM episode was cancelled.", field="complexity")
+        if episode.complexity != complexity:
+            zone = selectors.organization_zone(organization_id)
+            _reschedule(actor, episode, episode.discharge_date, complexity, zone, "TCM complexity changed.")
+    return episode
+
+
+# ---------------------------------------------------------------------------------------------------
+# Linking an unmatched encounter
+# ---------------------------------------------------------------------------------------------------
+
+
+def link_encounter_patient(*, actor: Actor, encounter_id: int, patient_id: int) -> Encounter:
+    """Say which patient an unmatched encounter is. The sender's identifier is remembered (its next
+    messages match at once), other unmatched visits with that identifier are linked too, the review tasks
+    are closed, and a qualifying discharge starts TCM."""
+    _require(actor, Permission.ENCOUNTER_MANAGE)
+    organization_id = _organization_id(actor)
+    pk = selectors.parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = (
+            None
+            if pk is None
+            else selectors.encounter_queryset(actor).select_for_update().filter(pk=pk).first()
+        )
+        if encounter is None:
+            raise EncounterNotFound(f"No encounter with id {encounter_id}.")
+        if encounter.patient_id is not None:
+            raise AlreadyLinked("This visit is already linked to a patient.")
+        patient = patient_selectors.get_patient(actor=actor, patient_id=patient_id, action="link encounter")
+        if patient.status == PatientStatus.MERGED:
+            raise ValidationFailed(
+                "That record was merged into another one; link the surviving record.", field="patient"
+            )
+        ext = ExternalId(encounter.external_patient_id, encounter.external_id_authority)
+        existing = ExternalPatientLink.objects.filter(
+            organization_id=organization_id, authority=ext.authority, value=ext.value
+        ).first()
+        if existing is not None and existing.patient_id != patient.pk:
+            raise AlreadyLinked(
+                f"The hospital's identifier {ext.value} already belongs to another patient here.",
+                field="patient",
+            )
+        warnings: list[str] = []
+        _remember(actor, organization_id, ext, patient.pk, warnings)
+        siblings = list(
+            Encounter.objects.select_for_update()
+            .filter(
+                organization_id=organization_id,
+                patient__isnull=True,
+                external_id_authority=ext.authority,
+                external_patient_id=ext.value,
+            )
+            .order_by("pk")
+        )
+        zone = selectors.organization_zone(organization_id)
+        for visit in siblings:
+            _link_one(actor, visit, patient.pk, patient.mrn, zone)
+        encounter.refresh_from_db()
+    return encounter
+
+
+def _link_one(actor: Actor, encounter: Encounter, patient_id: int, mrn: str, zone: ZoneInfo) -> None:
+    encounter.patient_id = patient_id
+    encounter.version += 1
+    encounter.save(update_fields=["patient", "version", "updated_at"])
+    EncounterEvent.objects.create(
+        encounter=encounter,
+        event_type="link",
+        occurred_at=clock.now(),
+        summary=f"Linked to patient {mrn} by {actor.username}.",
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.ENCOUNTER_PATIENT_CHANGED,
+        patient_id=patient_id,
+        obj=encounter,
+        detail={"linked": True},
+    )
+    keys = [f"hl7-match:{encounter.pk}"]
+    if encounter.discharge_at is not None:
+        keys.append(f"discharge-unmatched:{encounter.pk}:{encounter.discharge_at.date().isoformat()}")
+    worklist.close_tasks_by_keys(
+        actor=actor, dedupe_keys=keys, status=TaskStatus.DONE, reason=f"Linked to patient {mrn}."
+    )
+    _start_tcm(actor, encounter, zone)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Patient merges
+# ---------------------------------------------------------------------------------------------------
+
+
+def move_encounters_on_merge(actor: Actor, source: models.Model, target: models.Model) -> None:
+    """patients.services merge hook: the surviving record takes over the merged one's encounters, TCM
+    episodes and learnt identifiers (inside the merge's transaction, which writes the audit rows)."""
+    Encounter.objects.filter(patient_id=source.pk).update(patient_id=target.pk, version=F("version") + 1)
+    TcmEpisode.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+    ExternalPatientLink.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+
+
+__all__ = [
+    "FEED_PERMISSIONS",
+    "feed_actor",
+    "link_encounter_patient",
+    "move_encounters_on_merge",
+    "primary_identifier",
+    "receive_message",
+    "set_tcm_complexity",
+]

@@ -1,0 +1,311 @@
+"""Read queries of the worklist, restricted to what the actor may see, audited where they show patients.
+
+Scope: the actor's organization; a user without TASK_ALL_QUEUES sees the queues of their role
+(rules.ROLE_QUEUES) and the tasks assigned to them. A task outside the scope answers TaskNotFound, exactly
+like one that does not exist. The worklist writes one TASK_SEARCH row per page (criteria, the task ids and
+the patient ids shown); opening a task about a patient writes TASK_VIEW.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+
+from caredesk.accounts.models import User
+from caredesk.accounts.permissions import Permission, Role, permissions_for
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+
+from . import clock, rules
+from .choices import ACTIVE_STATUSES, CLOSED_STATUSES, CommentKind, TaskQueue, TaskStatus
+from .errors import TaskNotFound
+from .models import Task, TaskComment
+
+MAX_PAGE_SIZE = 200
+STATUS_FILTERS = ("active", "closed", "all", *TaskStatus.values)
+SORTS = {
+    "due": ("due_at", "priority", "id"),
+    "priority": ("priority", "due_at", "id"),
+    "newest": ("-created_at", "-id"),
+}
+
+
+def parse_id(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def task_queryset(actor: Actor) -> QuerySet[Task]:
+    """The tasks this actor may see. Not audited: build further (audited) queries on it."""
+    if actor.organization_id is None or not actor.has(Permission.TASK_VIEW):
+        return Task.objects.none()
+    tasks = Task.objects.filter(organization_id=actor.organization_id)
+    queues = rules.visible_queues(actor.role, actor.has(Permission.TASK_ALL_QUEUES))
+    if queues is not None:
+        mine = Q(assignee_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
+        tasks = tasks.filter(Q(queue__in=sorted(queues)) | mine)
+    return tasks
+
+
+def queues_for(actor: Actor) -> list[tuple[str, str]]:
+    """The queues the actor works, as (value, label) choices."""
+    queues = rules.visible_queues(actor.role, actor.has(Permission.TASK_ALL_QUEUES))
+    return [(q.value, q.label) for q in TaskQueue if queues is None or q.value in queues]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The worklist
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorklistQuery:
+    """Filters of the worklist. `assignee`: "" anyone, "me", "unassigned" or a user id."""
+
+    queue: str = ""
+    assignee: str = ""
+    status: str = "active"
+    task_type: str = ""
+    overdue_only: bool = False
+    include_snoozed: bool = False
+    patient_id: int | None = None
+    sort: str = "due"
+
+
+@dataclass
+class WorklistRow:
+    task: Task
+    sla_state: str
+    sla_text: str
+    snoozed: bool
+
+
+@dataclass
+class WorklistPage:
+    rows: list[WorklistRow]
+    page: int
+    page_size: int
+    has_next: bool
+    now: dt.datetime
+
+
+@dataclass
+class QueueCount:
+    queue: str
+    label: str
+    active: int = 0
+    overdue: int = 0
+
+
+def _filtered(actor: Actor, query: WorklistQuery, now: dt.datetime) -> QuerySet[Task]:
+    tasks = task_queryset(actor)
+    if query.queue:
+        tasks = tasks.filter(queue=query.queue)
+    if query.assignee == "me":
+        tasks = tasks.filter(assignee_id=actor.user_id)
+    elif query.assignee == "unassigned":
+        tasks = tasks.filter(assignee__isnull=True)
+    elif query.assignee:
+        assignee_id = parse_id(query.assignee)
+        tasks = tasks.filter(assignee_id=assignee_id) if assignee_id else tasks.none()
+    if query.status == "active":
+        tasks = tasks.filter(status__in=ACTIVE_STATUSES)
+    elif query.status == "closed":
+        tasks = tasks.filter(status__in=CLOSED_STATUSES)
+    elif query.status in TaskStatus.values:
+        tasks = tasks.filter(status=query.status)
+    if query.task_type:
+        tasks = tasks.filter(task_type=query.task_type)
+    if query.overdue_only:
+        tasks = tasks.filter(status__in=ACTIVE_STATUSES, due_at__lt=now)
+    if not query.include_snoozed:
+        tasks = tasks.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    if query.patient_id is not None:
+        tasks = tasks.filter(patient_id=query.patient_id)
+    return tasks
+
+
+def _criteria(query: WorklistQuery) -> dict[str, Any]:
+    criteria: dict[str, Any] = {"status": query.status, "sort": query.sort}
+    for name in ("queue", "assignee", "task_type"):
+        if getattr(query, name):
+            criteria[name] = getattr(query, name)
+    if query.overdue_only:
+        criteria["overdue_only"] = True
+    if query.include_snoozed:
+        criteria["include_snoozed"] = True
+    if query.patient_id is not None:
+        criteria["patient_id"] = query.patient_id
+    return criteria
+
+
+def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: int = 50) -> WorklistPage:
+    """One page of the worklist, most pressing first (by due time unless `query.sort` says otherwise).
+    Writes one TASK_SEARCH audit row: the criteria, the task ids and the patient ids shown."""
+    now = clock.now()
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    offset = (page - 1) * page_size
+    ordering = SORTS.get(query.sort, SORTS["due"])
+    with transaction.atomic():
+        tasks = list(
+            _filtered(actor, query, now)
+            .select_related("patient", "assignee")
+            .order_by(*ordering)[offset : offset + page_size + 1]
+        )
+        has_next = len(tasks) > page_size
+        tasks = tasks[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.TASK_SEARCH,
+            object_type="worklist.task",
+            detail={
+                "criteria": _criteria(query),
+                "page": page,
+                "task_ids": [t.pk for t in tasks],
+                "result_ids": sorted({t.patient_id for t in tasks if t.patient_id is not None}),
+            },
+        )
+    rows = [
+        WorklistRow(
+            task=t,
+            sla_state=rules.sla_state(t.status, t.due_at, now),
+            sla_text=rules.sla_text(t.status, t.due_at, now),
+            snoozed=rules.is_snoozed(t.snoozed_until, now),
+        )
+        for t in tasks
+    ]
+    return WorklistPage(rows=rows, page=page, page_size=page_size, has_next=has_next, now=now)
+
+
+def queue_counts(*, actor: Actor) -> list[QueueCount]:
+    """Active and overdue tasks per queue the actor works (snoozed ones included: they still count)."""
+    now = clock.now()
+    counts = {queue: QueueCount(queue, label) for queue, label in queues_for(actor)}
+    rows = (
+        task_queryset(actor)
+        .filter(status__in=ACTIVE_STATUSES)
+        .values("queue")
+        .annotate(active=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+        .order_by()
+    )
+    for row in rows:
+        found = counts.setdefault(row["queue"], QueueCount(row["queue"], TaskQueue(row["queue"]).label))
+        found.active, found.overdue = row["active"], row["overdue"]
+    return list(counts.values())
+
+
+# ---------------------------------------------------------------------------------------------------
+# One task
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskDetail:
+    task: Task
+    comments: list[TaskComment]
+    sla_state: str
+    sla_text: str
+    snoozed: bool
+    attempts: int = 0
+    allowed_statuses: list[str] = field(default_factory=list)
+
+
+def get_task(*, actor: Actor, task_id: int) -> TaskDetail:
+    """One task with its timeline; TASK_VIEW audit row when it concerns a patient. TaskNotFound when it
+    does not exist or the actor may not see it."""
+    now = clock.now()
+    pk = parse_id(task_id)
+    with transaction.atomic():
+        task = (
+            None
+            if pk is None
+            else task_queryset(actor)
+            .select_related("patient", "assignee", "created_by")
+            .filter(pk=pk)
+            .first()
+        )
+        if task is None:
+            raise TaskNotFound(f"No task with id {task_id}.", details={"id": str(task_id)})
+        comments = list(task.comments.select_related("author"))
+        if task.patient_id is not None:
+            audit.record(
+                actor=actor,
+                action=AuditAction.TASK_VIEW,
+                patient_id=task.patient_id,
+                obj=task,
+                detail={"task_type": task.task_type},
+            )
+    return TaskDetail(
+        task=task,
+        comments=comments,
+        sla_state=rules.sla_state(task.status, task.due_at, now),
+        sla_text=rules.sla_text(task.status, task.due_at, now),
+        snoozed=rules.is_snoozed(task.snoozed_until, now),
+        attempts=sum(1 for c in comments if c.kind == CommentKind.ATTEMPT),
+        allowed_statuses=sorted(rules.TRANSITIONS.get(task.status, frozenset())),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# For other apps and the forms
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What another app needs to judge a task it caused (e.g. TCM compliance): no patient data."""
+
+    task_id: int
+    dedupe_key: str
+    status: str
+    due_at: dt.datetime
+    closed_at: dt.datetime | None
+    attempt_times: tuple[dt.datetime, ...]
+
+
+def task_outcomes(*, actor: Actor, dedupe_keys: list[str]) -> dict[str, TaskOutcome]:
+    """The tasks of the actor's organization with these dedupe keys, by key. Not audited and not limited
+    to the actor's queues: the caller's own selector checks its permission and writes the audit row."""
+    if actor.organization_id is None or not dedupe_keys:
+        return {}
+    tasks = list(
+        Task.objects.filter(organization_id=actor.organization_id, dedupe_key__in=sorted(set(dedupe_keys)))
+    )
+    attempts: dict[int, list[dt.datetime]] = {}
+    for task_id, created_at in TaskComment.objects.filter(
+        task_id__in=[t.pk for t in tasks], kind=CommentKind.ATTEMPT
+    ).values_list("task_id", "created_at"):
+        attempts.setdefault(task_id, []).append(created_at)
+    return {
+        t.dedupe_key: TaskOutcome(
+            task_id=t.pk,
+            dedupe_key=t.dedupe_key,
+            status=t.status,
+            due_at=t.due_at,
+            closed_at=t.closed_at,
+            attempt_times=tuple(sorted(attempts.get(t.pk, []))),
+        )
+        for t in tasks
+    }
+
+
+def roles_that_work_tasks() -> list[str]:
+    return [role for role in Role.values if str(Permission.TASK_WORK) in permissions_for(role)]
+
+
+def assignable_users(*, actor: Actor) -> QuerySet[User]:
+    """Active users of the actor's organization whose role works tasks, by name."""
+    if actor.organization_id is None:
+        return User.objects.none()
+    return User.objects.filter(
+        organization_id=actor.organization_id, is_active=True, role__in=roles_that_work_tasks()
+    ).order_by("last_name", "first_name", "username")

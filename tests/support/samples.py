@@ -1,0 +1,450 @@
+"""What the matrix puts into URLs: one sample per URL keyword, plus query strings and request bodies.
+
+A URL keyword is resolved by name (`patient_id` -> the sample patient's id). The same keyword can mean
+different things in different places; a sample registered `within` a URL namespace ("patients") or one
+endpoint (its URL name, or "METHOD /path/{keyword}") wins over the general one.
+
+Each sample says whether it is `scoped` (it belongs to the first organization, so another organization's
+user must get 404) and whether a page about it shows `patient_data` (so opening it must write an audit
+row naming the sample patient).
+
+Adding a view with a new keyword? Register its sample here, built from `world` (see world.py: the first
+organization's patient with a full chart, a practitioner, users of every role). Build new objects through
+the services, like the rest of the world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .care_coordination import care_of
+from .coverage import answer_for_fresh_check, fresh_coverage, fresh_patient, insurance_of
+from .scheduling import fresh_appointment, next_start, schedule_of
+
+if TYPE_CHECKING:
+    from caredesk.accounts.models import User
+
+    from .endpoints import Endpoint
+    from .world import World
+
+
+@dataclass(frozen=True)
+class Sample:
+    build: Callable[[World], object]
+    scoped: bool = True
+    patient_data: bool = False
+
+
+_SAMPLES: dict[tuple[str, str], Sample] = {}
+
+
+def sample(
+    keyword: str, *, within: str = "", scoped: bool = True, patient_data: bool = False
+) -> Callable[[Callable[[World], object]], Callable[[World], object]]:
+    """Register the value of URL keyword `keyword` (anywhere, or `within` a namespace or one endpoint)."""
+
+    def register(build: Callable[[World], object]) -> Callable[[World], object]:
+        key = (within, keyword)
+        if key in _SAMPLES:
+            raise ValueError(f"Two samples for {keyword!r} within {within!r}")
+        _SAMPLES[key] = Sample(build, scoped=scoped, patient_data=patient_data)
+        return build
+
+    return register
+
+
+def sample_for(endpoint: Endpoint, keyword: str) -> Sample | None:
+    for within in (*endpoint.names(), endpoint.namespace, ""):
+        found = _SAMPLES.get((within, keyword))
+        if found is not None:
+            return found
+    return None
+
+
+def missing_sample_message(endpoint: Endpoint, keyword: str) -> str:
+    return (
+        f"{endpoint} takes the URL keyword {keyword!r}, which has no sample. Add one to "
+        f"tests/support/samples.py:\n\n"
+        f"    @sample({keyword!r}, patient_data=...)  # or within={endpoint.namespace or endpoint.key!r}\n"
+        f"    def _{keyword}(world: World) -> object:\n"
+        f"        return ...  # an object of the first organization (world.org), built through services\n"
+    )
+
+
+# --- query strings and bodies --------------------------------------------------------------------
+
+_QUERIES: dict[str, Callable[[World], dict[str, str]]] = {}
+
+
+def query(
+    *endpoints: str,
+) -> Callable[[Callable[[World], dict[str, str]]], Callable[[World], dict[str, str]]]:
+    """A query string the matrix adds to GET requests of these endpoints (URL names or "GET /path")."""
+
+    def register(build: Callable[[World], dict[str, str]]) -> Callable[[World], dict[str, str]]:
+        for name in endpoints:
+            _QUERIES[name] = build
+        return build
+
+    return register
+
+
+def query_for(endpoint: Endpoint) -> Callable[[World], dict[str, str]] | None:
+    return next((_QUERIES[n] for n in endpoint.names() if n in _QUERIES), None)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A valid request body for a writing API/FHIR endpoint, built per user (so two allowed roles do not
+    create the same patient twice), and the status a user allowed to write gets back."""
+
+    build: Callable[[World, User], Any]
+    status: int
+    content_type: str = "application/json"
+
+
+_BODIES: dict[str, Body] = {}
+
+
+def body(
+    endpoint: str, *, status: int, content_type: str = "application/json"
+) -> Callable[[Callable[[World, User], Any]], Callable[[World, User], Any]]:
+    """Register the body the matrix sends to `endpoint` ("POST /api/v1/patients" or its URL name)."""
+
+    def register(build: Callable[[World, User], Any]) -> Callable[[World, User], Any]:
+        _BODIES[endpoint] = Body(build, status, content_type)
+        return build
+
+    return register
+
+
+def body_for(endpoint: Endpoint) -> Body | None:
+    return next((_BODIES[n] for n in endpoint.names() if n in _BODIES), None)
+
+
+# --- the samples -----------------------------------------------------------------------------------
+
+
+@sample("patient_id", patient_data=True)
+def _patient_id(world: World) -> object:
+    return world.patient.pk
+
+
+@sample("pk", within="patients", patient_data=True)
+def _patient_pk(world: World) -> object:
+    return world.patient.pk
+
+
+@sample("mrn", patient_data=True)
+def _mrn(world: World) -> object:
+    return world.patient.mrn
+
+
+@sample("practitioner_id")
+def _practitioner_id(world: World) -> object:
+    return world.practitioner.pk
+
+
+@sample("pk", within="practitioners")
+def _practitioner_pk(world: World) -> object:
+    return world.practitioner.pk
+
+
+@sample("entry_type", scoped=False)
+def _entry_type(world: World) -> object:
+    return "problem"  # goes with entry_id below
+
+
+@sample("entry_id", patient_data=True)
+def _entry_id(world: World) -> object:
+    return world.chart["problem"].pk
+
+
+@sample("problem_id", patient_data=True)
+def _problem_id(world: World) -> object:
+    return world.chart["problem"].pk
+
+
+@sample("allergy_id", patient_data=True)
+def _allergy_id(world: World) -> object:
+    return world.chart["allergy"].pk
+
+
+@sample("medication_id", patient_data=True)
+def _medication_id(world: World) -> object:
+    return world.chart["medication"].pk
+
+
+@sample("observation_id", patient_data=True)
+def _observation_id(world: World) -> object:
+    return world.chart["observation"].pk
+
+
+@sample("note_id", patient_data=True)
+def _note_id(world: World) -> object:
+    return world.chart["note"].pk
+
+
+@sample("document_id", patient_data=True)
+def _document_id(world: World) -> object:
+    return world.chart["document"].pk
+
+
+@sample("location_id")
+def _location_id(world: World) -> object:
+    return world.location.pk
+
+
+@sample("user_id")
+def _user_id(world: World) -> object:
+    return world.users["coordinator"].pk
+
+
+@sample("appointment_id", patient_data=True)
+def _appointment_id(world: World) -> object:
+    return schedule_of(world).appointment.pk  # the schedule is built on first use
+
+
+# Changing an appointment works once: each call (one per allowed role) gets an appointment of its own.
+@sample("appointment_id", within="POST /api/v1/appointments/{appointment_id}/cancel", patient_data=True)
+@sample("appointment_id", within="POST /api/v1/appointments/{appointment_id}/reschedule", patient_data=True)
+def _fresh_appointment_id(world: World) -> object:
+    return fresh_appointment(world).pk
+
+
+@sample("visit_type_id")
+def _visit_type_id(world: World) -> object:
+    return schedule_of(world).visit_type.pk
+
+
+# Where a keyword means one kind of entry only.
+@sample("entry_id", within="patients:correct_note", patient_data=True)
+@sample("entry_id", within="patients:retract_note", patient_data=True)
+def _note_entry_id(world: World) -> object:
+    return world.chart["note"].pk
+
+
+@sample("entry_id", within="patients:retract_document", patient_data=True)
+def _document_entry_id(world: World) -> object:
+    return world.chart["document"].pk
+
+
+# FHIR reads one resource type per URL: /fhir/<Type>/{entry_id}.
+@sample("entry_id", within="fhir-condition", patient_data=True)
+def _fhir_condition_id(world: World) -> object:
+    return world.chart["problem"].pk
+
+
+@sample("entry_id", within="fhir-allergyintolerance", patient_data=True)
+def _fhir_allergy_id(world: World) -> object:
+    return world.chart["allergy"].pk
+
+
+@sample("entry_id", within="fhir-medicationstatement", patient_data=True)
+def _fhir_medication_id(world: World) -> object:
+    return world.chart["medication"].pk
+
+
+@sample("entry_id", within="fhir-observation", patient_data=True)
+def _fhir_observation_id(world: World) -> object:
+    return world.chart["observation"].pk
+
+
+# --- query strings ---------------------------------------------------------------------------------
+
+
+@query("fhir-condition-type", "fhir-allergyintolerance-type", "fhir-medicationstatement-type")
+@query("fhir-observation-type")
+def _fhir_chart_search(world: World) -> dict[str, str]:
+    """FHIR chart searches are by patient (required): the first organization's sample patient."""
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+@query("GET /api/v1/visit-types/{visit_type_id}/third-next-available")
+def _third_next_available(world: World) -> dict[str, str]:
+    return {"practitioner_id": str(world.practitioner.pk)}
+
+
+# --- request bodies of the writing API and FHIR endpoints ------------------------------------------
+
+
+def _new_patient_names(user: User) -> tuple[str, str, str]:
+    """Given name, family name (letters only) and birth date, different for every user, so no two
+    creations look like duplicates of each other or of the sample patient."""
+    letters = "".join(chr(ord("a") + int(d)) for d in f"{user.pk:04d}")
+    return "Apiary", f"Newcomb{letters}", f"19{40 + user.pk % 50:02d}-0{1 + user.pk % 9}-1{user.pk % 9}"
+
+
+@body("POST /api/v1/patients", status=201)
+def _api_create_patient(world: World, user: User) -> object:
+    given, family, birth_date = _new_patient_names(user)
+    return {"given_name": given, "family_name": family, "birth_date": birth_date, "sex": "female"}
+
+
+@body("PATCH /api/v1/patients/{patient_id}", status=200)
+def _api_update_patient(world: World, user: User) -> object:
+    world.patient.refresh_from_db(fields=["version"])
+    return {"version": world.patient.version, "preferred_name": f"Otto {user.pk}"}
+
+
+@body("POST /api/v1/patients/{patient_id}/problems", status=201)
+def _api_add_problem(world: World, user: User) -> object:
+    return {"icd10_code": "I10"}
+
+
+@body("POST /fhir/Patient", status=201, content_type="application/fhir+json")
+def _fhir_create_patient(world: World, user: User) -> object:
+    given, family, birth_date = _new_patient_names(user)
+    return {
+        "resourceType": "Patient",
+        "name": [{"family": family, "given": [given]}],
+        "birthDate": birth_date,
+        "gender": "female",
+    }
+
+
+@body("POST /fhir/Patient/_search", status=200, content_type="application/x-www-form-urlencoded")
+def _fhir_search_by_post(world: World, user: User) -> object:
+    # A prefix, as a person types it: the answer's self link echoes it, and the echo must not look like
+    # the patient's full name leaking.
+    return f"family={world.patient.family_name[:5]}"
+
+
+def _booking(world: World, user: User) -> dict[str, object]:
+    """A booking in the user's own organization (its patient, visit type and location) at a time no other
+    call uses."""
+    schedule = schedule_of(world, user.organization)
+    return {
+        "patient_id": schedule.patient.pk,
+        "visit_type_id": schedule.visit_type.pk,
+        "location_id": schedule.location.pk,
+        "start": next_start(world, schedule).isoformat(),
+    }
+
+
+@body("POST /api/v1/appointments", status=201)
+def _api_book(world: World, user: User) -> object:
+    return _booking(world, user)
+
+
+@body("POST /api/v1/appointment-series", status=201)
+def _api_book_series(world: World, user: User) -> object:
+    return {**_booking(world, user), "every_weeks": 1, "occurrences": 2}
+
+
+@body("POST /api/v1/appointments/{appointment_id}/cancel", status=200)
+def _api_cancel(world: World, user: User) -> object:
+    return {"reason": "patient_request"}
+
+
+@body("POST /api/v1/appointments/{appointment_id}/reschedule", status=200)
+def _api_reschedule(world: World, user: User) -> object:
+    return {"start": next_start(world).isoformat()}
+
+
+# --- coverage and eligibility (tests/support/coverage.py) -------------------------------------------
+
+
+@sample("coverage_id", patient_data=True)
+def _coverage_id(world: World) -> object:
+    return insurance_of(world).coverage.pk
+
+
+# Ending a coverage works once: each call (one per allowed role) ends a secondary coverage of the sample
+# patient of its own.
+@sample("coverage_id", within="coverage:end", patient_data=True)
+@sample("coverage_id", within="POST /api/v1/coverages/{coverage_id}/end", patient_data=True)
+def _fresh_coverage_id(world: World) -> object:
+    return fresh_coverage(world).pk
+
+
+# Adding a primary coverage works once per patient: each call adds it to a patient of its own.
+@sample("patient_id", within="POST /api/v1/patients/{patient_id}/coverages", patient_data=True)
+def _uninsured_patient_id(world: World) -> object:
+    return fresh_patient(world).pk
+
+
+@sample("entry_id", within="fhir-coverage", patient_data=True)
+def _fhir_coverage_id(world: World) -> object:
+    return insurance_of(world).coverage.pk
+
+
+@sample("check_id", patient_data=True)
+def _check_id(world: World) -> object:
+    check = insurance_of(world).check
+    assert check is not None
+    return check.pk
+
+
+# A batch by itself is no patient data; its page lists patients, and that read is audited (result_ids).
+@sample("batch_id")
+def _batch_id(world: World) -> object:
+    batch = insurance_of(world).batch
+    assert batch is not None
+    return batch.pk
+
+
+@body("POST /api/v1/patients/{patient_id}/coverages", status=201)
+def _api_add_coverage(world: World, user: User) -> object:
+    plan = insurance_of(world, user.organization).plan
+    return {"plan_id": plan.pk, "member_id": f"API{user.pk}", "effective_from": "2025-01-01"}
+
+
+@body("PUT /api/v1/coverages/{coverage_id}", status=200)
+def _api_update_coverage(world: World, user: User) -> object:
+    coverage = insurance_of(world).coverage
+    return {"plan_id": coverage.plan_id, "member_id": coverage.member_id, "group_number": f"G{user.pk}",
+            "effective_from": coverage.effective_from.isoformat()}
+
+
+@body("POST /api/v1/coverages/{coverage_id}/end", status=200)
+def _api_end_coverage(world: World, user: User) -> object:
+    return {"end_date": "2025-12-31", "reason": "changed insurance"}
+
+
+@body("POST /api/v1/coverages/{coverage_id}/eligibility-checks", status=202)
+def _api_check(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/eligibility-batches", status=202)
+def _api_batch(world: World, user: User) -> object:
+    insurance_of(world, user.organization)  # the user's organization has a coverage to check
+    return {}
+
+
+@body("POST /api/v1/eligibility-responses", status=200)
+def _api_hand_in_271(world: World, user: User) -> object:
+    assert user.organization is not None
+    return {"x12": answer_for_fresh_check(world, user.organization)}
+
+
+@query("fhir-coverage-type")
+def _fhir_coverage_search(world: World) -> dict[str, str]:
+    """Coverage searches are by patient (required): the first organization's sample patient."""
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- worklist and transitions of care (tests/support/care_coordination.py) --------------------------
+
+
+@sample("task_id", patient_data=True)
+def _task_id(world: World) -> object:
+    return care_of(world).task.pk
+
+
+@sample("encounter_id", patient_data=True)
+def _encounter_id(world: World) -> object:
+    return care_of(world).encounter.pk
+
+
+@sample("episode_id", patient_data=True)
+def _episode_id(world: World) -> object:
+    return care_of(world).episode.pk
+
+
+@sample("message_id", patient_data=True)
+def _message_id(world: World) -> object:
+    return care_of(world).message.pk

@@ -1,0 +1,139 @@
+"""The matrix world's schedules, built on first use through the scheduling services.
+
+In the first organization: the world's practitioner and a room, bookable every day around the clock at
+the world's location, a 30-minute visit type, and an appointment of the sample patient tomorrow. The other
+organization gets the same (with a practitioner of its own) when one of its users books: a booking names
+its organization's patient, visit type and location. `fresh_appointment` books another appointment each
+time (for endpoints that change one and are called once per allowed role)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from caredesk.accounts.models import Location, Organization
+from caredesk.accounts.permissions import Role
+from caredesk.accounts.services import actor_for_user
+from caredesk.core.context import Actor
+from caredesk.patients.models import Patient
+from caredesk.practitioners.models import Practitioner
+from caredesk.practitioners.services import PractitionerInput, create_practitioner
+from caredesk.scheduling import services
+from caredesk.scheduling.models import Appointment, Resource, VisitType
+from tests.practitioners.conftest import valid_npi
+
+if TYPE_CHECKING:
+    from .world import World
+
+
+
+@dataclass
+class Schedule:
+    patient: Patient
+    location: Location
+    practitioner: Resource
+    room: Resource
+    visit_type: VisitType
+    appointment: Appointment
+    zone: ZoneInfo
+    counter: itertools.count
+
+
+def schedule_of(world: World, organization: Organization | None = None) -> Schedule:
+    """The schedule of `organization` (default: the first one)."""
+    first = organization is None or organization.pk == world.org.pk
+    key = "_schedule" if first else "_other_schedule"
+    found = world.__dict__.get(key)
+    if found is None:
+        found = _build(world) if first else _build_other(world)
+        world.__dict__[key] = found
+    return found
+
+
+def _build(world: World) -> Schedule:
+    admin = actor_for_user(world.users[Role.ADMINISTRATOR])
+    return _build_in(world, admin, world.location, world.practitioner, world.patient)
+
+
+def _build_other(world: World) -> Schedule:
+    admin = actor_for_user(world.strangers[Role.ADMINISTRATOR])
+    location = Location.objects.filter(organization=world.other_org).order_by("pk").first()
+    assert location is not None
+    practitioner = create_practitioner(
+        actor=admin,
+        data=PractitionerInput(
+            given_name="Osric", family_name="Southby", npi=valid_npi(4243), specialty="family_medicine"
+        ),
+    )
+    return _build_in(world, admin, location, practitioner, world.other_patient)
+
+
+def _build_in(
+    world: World, admin: Actor, location: Location, person: Practitioner, patient: Patient
+) -> Schedule:
+    practitioner = services.create_resource(
+        actor=admin, kind="practitioner", location_id=location.pk, practitioner_id=person.pk
+    )
+    room = services.create_resource(actor=admin, kind="room", location_id=location.pk, name="Matrix Room 1")
+    visit_type = services.create_visit_type(
+        actor=admin,
+        data=services.VisitTypeInput(
+            name="Matrix visit",
+            code="matrix-visit",
+            duration_minutes=30,
+            requirements=[services.RequirementInput("practitioner"), services.RequirementInput("room")],
+            practitioner_ids=[person.pk],
+            max_days_ahead=365,
+        ),
+    )
+    zone = ZoneInfo(location.timezone)
+    today = dt.datetime.now(zone).date()
+    for resource in (practitioner, room):
+        services.create_availability_template(
+            actor=admin,
+            data=services.TemplateInput(
+                resource_id=resource.pk,
+                location_id=location.pk,
+                name="Always",
+                effective_from=today - dt.timedelta(days=1),
+                windows=[services.WindowInput(day, dt.time(0), dt.time(23, 59)) for day in range(7)],
+            ),
+        )
+    schedule = Schedule(
+        patient,
+        location,
+        practitioner,
+        room,
+        visit_type,
+        None,
+        zone,
+        itertools.count(),  # type: ignore[arg-type]
+    )
+    if patient.organization_id == world.org.pk:
+        schedule.appointment = fresh_appointment(world, schedule)
+    return schedule
+
+
+def next_start(world: World, schedule: Schedule | None = None) -> dt.datetime:
+    """A free time tomorrow (or later): every call gets its own half hour."""
+    schedule = schedule or schedule_of(world)
+    tomorrow = dt.datetime.now(schedule.zone).date() + dt.timedelta(days=1)
+    first = dt.datetime.combine(tomorrow, dt.time(0), tzinfo=schedule.zone)
+    return first + dt.timedelta(minutes=30 * next(schedule.counter))
+
+
+def fresh_appointment(world: World, schedule: Schedule | None = None) -> Appointment:
+    """A new appointment of the first organization's sample patient."""
+    schedule = schedule or schedule_of(world)
+    return services.book_appointment(
+        actor=actor_for_user(world.users[Role.COORDINATOR]),
+        request=services.BookingRequest(
+            patient_id=schedule.patient.pk,
+            visit_type_id=schedule.visit_type.pk,
+            location_id=schedule.location.pk,
+            start=next_start(world, schedule),
+        ),
+    )
