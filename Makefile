@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 CAREDESK := $(BIN)/caredesk
 HOST ?= 127.0.0.1
 PORT ?= 8000
+HL7_PORT ?= 2575
+DEMO_ORG ?= RSH
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -30,10 +32,14 @@ node_modules/.installed: package.json
 install: $(VENV)/.installed node_modules/.installed ## Create .venv and install Python and npm packages
 
 .PHONY: run
-run: install ## Migrate the SQLite database under var/, load the demo clinic once, serve on http://127.0.0.1:8000
+run: install ## Migrate SQLite under var/, load the demo once, serve http://127.0.0.1:8000 + HL7 on :2575 + task worker
 	$(CAREDESK) migrate --no-input -v0
 	$(CAREDESK) seed_demo --if-empty
 	$(CAREDESK) demo_logins
+	@echo "HL7 v2 ADT listener (MLLP) on $(HOST):$(HL7_PORT) for organization $(DEMO_ORG); background task worker started."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(CAREDESK) hl7_listen --organization $(DEMO_ORG) --host $(HOST) --port $(HL7_PORT) & \
+	$(CAREDESK) db_worker --interval 2 & \
 	$(CAREDESK) runserver $(HOST):$(PORT)
 
 .PHONY: lint
