@@ -236,3 +236,30 @@ def test_merge_moves_coverages_to_the_surviving_record(clinic):
         "DUP2": (3, "active"),
         "DUP3": (3, "ended"),
     }
+
+
+def test_bulk_import_checks_every_row_and_refuses_the_whole_file(clinic):
+    second = make_patient(
+        clinic.front_desk, given_name="Omar", family_name="Haddad", birth_date=dt.date(1990, 3, 4)
+    )
+    plan = clinic.instant_plan.pk
+    good = CoverageInput(plan_id=plan, member_id="B1", effective_from=dt.date(2024, 1, 1))
+    with pytest.raises(OrderTaken, match="Row 3"):
+        services.import_coverages(
+            actor=clinic.front_desk,
+            rows=[(clinic.patient.pk, good), (second.pk, good), (second.pk, good)],
+        )
+    with pytest.raises(InvalidCoverage, match="Row 2: Member ID"):
+        services.import_coverages(
+            actor=clinic.front_desk,
+            rows=[
+                (clinic.patient.pk, good),
+                (second.pk, CoverageInput(plan_id=plan, member_id="", effective_from=dt.date(2024, 1, 1))),
+            ],
+        )
+    assert not Coverage.objects.exists()
+    created = services.import_coverages(
+        actor=clinic.front_desk, rows=[(clinic.patient.pk, good), (second.pk, good)]
+    )
+    assert len(created) == 2
+    assert AuditEvent.objects.filter(action=AuditAction.COVERAGE_CREATE).count() == 2

@@ -25,7 +25,9 @@ def insured(db):
     primary = services.add_coverage(
         actor=billing,
         patient_id=patient.pk,
-        data=CoverageInput(plan_id=plan.pk, member_id="W1", group_number="G7", effective_from=dt.date(2024, 1, 1)),
+        data=CoverageInput(
+            plan_id=plan.pk, member_id="W1", group_number="G7", effective_from=dt.date(2024, 1, 1)
+        ),
     )
     secondary = services.add_coverage(
         actor=billing,

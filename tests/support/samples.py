@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .care_coordination import care_of
+from .careplans import ccm_ready, plans_of, unplanned_patient
 from .coverage import answer_for_fresh_check, fresh_coverage, fresh_patient, insurance_of
+from .referrals import accepted_referral, appointment_time, fresh_referral, referrals_of
 from .scheduling import fresh_appointment, next_start, schedule_of
 
 if TYPE_CHECKING:
@@ -204,7 +206,9 @@ def _user_id(world: World) -> object:
 
 @sample("appointment_id", patient_data=True)
 def _appointment_id(world: World) -> object:
-    return schedule_of(world).appointment.pk  # the schedule is built on first use
+    appointment = schedule_of(world).appointment  # the schedule is built on first use
+    assert appointment is not None
+    return appointment.pk
 
 
 # Changing an appointment works once: each call (one per allowed role) gets an appointment of its own.
@@ -395,8 +399,12 @@ def _api_add_coverage(world: World, user: User) -> object:
 @body("PUT /api/v1/coverages/{coverage_id}", status=200)
 def _api_update_coverage(world: World, user: User) -> object:
     coverage = insurance_of(world).coverage
-    return {"plan_id": coverage.plan_id, "member_id": coverage.member_id, "group_number": f"G{user.pk}",
-            "effective_from": coverage.effective_from.isoformat()}
+    return {
+        "plan_id": coverage.plan_id,
+        "member_id": coverage.member_id,
+        "group_number": f"G{user.pk}",
+        "effective_from": coverage.effective_from.isoformat(),
+    }
 
 
 @body("POST /api/v1/coverages/{coverage_id}/end", status=200)
@@ -448,3 +456,87 @@ def _episode_id(world: World) -> object:
 @sample("message_id", patient_data=True)
 def _message_id(world: World) -> object:
     return care_of(world).message.pk
+
+
+# --- referrals and the communication log (tests/support/referrals.py) -------------------------------
+
+
+@sample("referral_id", patient_data=True)
+def _referral_id(world: World) -> object:
+    return referrals_of(world).referral.pk
+
+
+# Sending and scheduling work once per referral: each call (one per allowed role) gets a referral of its own.
+@sample("referral_id", within="POST /api/v1/referrals/{referral_id}/send", patient_data=True)
+def _draft_referral_id(world: World) -> object:
+    return fresh_referral(world).pk
+
+
+@sample("referral_id", within="POST /api/v1/referrals/{referral_id}/steps", patient_data=True)
+def _accepted_referral_id(world: World) -> object:
+    return accepted_referral(world).pk
+
+
+@body("POST /api/v1/referrals", status=201)
+def _api_create_referral(world: World, user: User) -> object:
+    patient = world.patient if user.organization_id == world.org.pk else world.other_patient
+    return {"patient_id": patient.pk, "specialty": "neurology", "reason": "Headaches", "diagnoses": ["R51.9"]}
+
+
+@body("POST /api/v1/referrals/{referral_id}/send", status=200)
+def _api_send_referral(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/referrals/{referral_id}/steps", status=200)
+def _api_referral_step(world: World, user: User) -> object:
+    return {"action": "schedule", "appointment_at": appointment_time()}
+
+
+# --- care plans (tests/support/careplans.py) --------------------------------------------------------
+
+
+@sample("plan_id", patient_data=True)
+def _plan_id(world: World) -> object:
+    return plans_of(world).plan.pk
+
+
+@sample("goal_id", patient_data=True)
+def _goal_id(world: World) -> object:
+    return plans_of(world).goal.pk
+
+
+@sample("activity_id", patient_data=True)
+def _activity_id(world: World) -> object:
+    return plans_of(world).activity.pk
+
+
+# Creating a plan works once per template: each call (one per allowed role) gets a patient of its own.
+@sample("patient_id", within="POST /api/v1/patients/{patient_id}/care-plans", patient_data=True)
+def _unplanned_patient_id(world: World) -> object:
+    return unplanned_patient(world).pk
+
+
+@body("POST /api/v1/patients/{patient_id}/care-plans", status=201)
+def _api_create_plan(world: World, user: User) -> object:
+    return {"template": "diabetes"}
+
+
+@body("POST /api/v1/patients/{patient_id}/ccm-time", status=201)
+def _api_log_ccm_time(world: World, user: User) -> object:
+    return {
+        "performed_on": ccm_ready(world),
+        "minutes": 5,
+        "activity": "Medication review call",
+        "billing_practitioner_id": world.practitioner.pk,
+    }
+
+
+@sample("entry_id", within="fhir-careplan", patient_data=True)
+def _fhir_careplan_id(world: World) -> object:
+    return plans_of(world).plan.pk
+
+
+@query("fhir-careplan-type")
+def _fhir_careplan_search(world: World) -> dict[str, str]:
+    return {"patient": f"Patient/{world.patient.pk}"}

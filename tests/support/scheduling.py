@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from .world import World
 
 
-
 @dataclass
 class Schedule:
     patient: Patient
@@ -37,7 +36,7 @@ class Schedule:
     practitioner: Resource
     room: Resource
     visit_type: VisitType
-    appointment: Appointment
+    appointment: Appointment | None  # the first organization's sample appointment
     zone: ZoneInfo
     counter: itertools.count
 
@@ -102,16 +101,7 @@ def _build_in(
                 windows=[services.WindowInput(day, dt.time(0), dt.time(23, 59)) for day in range(7)],
             ),
         )
-    schedule = Schedule(
-        patient,
-        location,
-        practitioner,
-        room,
-        visit_type,
-        None,
-        zone,
-        itertools.count(),  # type: ignore[arg-type]
-    )
+    schedule = Schedule(patient, location, practitioner, room, visit_type, None, zone, itertools.count())
     if patient.organization_id == world.org.pk:
         schedule.appointment = fresh_appointment(world, schedule)
     return schedule

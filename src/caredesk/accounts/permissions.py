@@ -43,6 +43,21 @@ class Permission(StrEnum):
     COVERAGE_MANAGE = "coverage:coverage:manage"
     ELIGIBILITY_CHECK = "coverage:eligibility:check"
     PAYER_MANAGE = "coverage:payer:manage"
+    # referrals: see them; create and send; schedule (front desk); manage (inbound answers, re-routing,
+    # closing the loop, the receiver directory, the report)
+    REFERRAL_VIEW = "referrals:referral:view"
+    REFERRAL_CREATE = "referrals:referral:create"
+    REFERRAL_SCHEDULE = "referrals:referral:schedule"
+    REFERRAL_MANAGE = "referrals:referral:manage"
+    # communication log: calls, messages, letters and faxes per patient
+    COMMUNICATION_VIEW = "messaging:communication:view"
+    COMMUNICATION_LOG = "messaging:communication:log"
+    # care plans and chronic care management: see plans; create and edit them; log CCM consent and minutes;
+    # the CCM month summary and its CSV
+    CAREPLAN_VIEW = "careplans:plan:view"
+    CAREPLAN_MANAGE = "careplans:plan:manage"
+    CCM_LOG = "careplans:ccm:log"
+    CCM_REPORT = "careplans:ccm:report"
     # audit and administration
     AUDIT_VIEW = "audit:event:view"
     AUDIT_EXPORT = "audit:event:export"
@@ -132,6 +147,33 @@ _COVERAGE_GRANTS: dict[str, set[Permission]] = {
     Role.COORDINATOR: {P.COVERAGE_VIEW},
 }
 for _role, _granted in _COVERAGE_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+
+
+# Referrals and the communication log: coordinators manage referrals; physicians and nurses create and view
+# them; the front desk views and schedules them. Every clinical and front-desk role logs communications.
+_COMMUNICATION = {P.COMMUNICATION_VIEW, P.COMMUNICATION_LOG}
+_REFERRAL_GRANTS: dict[str, set[Permission]] = {
+    Role.COORDINATOR: {P.REFERRAL_VIEW, P.REFERRAL_CREATE, P.REFERRAL_SCHEDULE, P.REFERRAL_MANAGE}
+    | _COMMUNICATION,
+    Role.PHYSICIAN: {P.REFERRAL_VIEW, P.REFERRAL_CREATE} | _COMMUNICATION,
+    Role.NURSE: {P.REFERRAL_VIEW, P.REFERRAL_CREATE} | _COMMUNICATION,
+    Role.FRONT_DESK: {P.REFERRAL_VIEW, P.REFERRAL_SCHEDULE} | _COMMUNICATION,
+}
+for _role, _granted in _REFERRAL_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+# Care plans and CCM: coordinators, nurses and physicians keep plans and log CCM time (clinical staff time);
+# coordinators and billing read the CCM month summary.
+_CAREPLAN_WORK = {P.CAREPLAN_VIEW, P.CAREPLAN_MANAGE, P.CCM_LOG}
+_CAREPLAN_GRANTS: dict[str, set[Permission]] = {
+    Role.COORDINATOR: _CAREPLAN_WORK | {P.CCM_REPORT},
+    Role.NURSE: _CAREPLAN_WORK,
+    Role.PHYSICIAN: _CAREPLAN_WORK,
+    Role.BILLING: {P.CCM_REPORT},
+}
+for _role, _granted in _CAREPLAN_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
 
 

@@ -5,6 +5,9 @@
 7xx scheduling              8xx worklist (tasks)           9xx the audit trail itself
 10xx transitions of care (encounters, HL7 v2 messages, TCM)
 11xx coverage (payers, plans, patient coverages, eligibility checks)
+14xx referrals (referrals, their timeline, receivers, the loop-closure report)
+15xx communication log
+16xx care plans and chronic care management (goals, activities, CCM consent and minutes)
 """
 
 from __future__ import annotations
@@ -97,6 +100,25 @@ class AuditAction(IntEnum):
     ELIGIBILITY_CHECK_VIEW = 1122
     ELIGIBILITY_BATCH_CREATE = 1123
     ELIGIBILITY_BATCH_VIEW = 1124  # batch progress (the check and patient ids shown)
+
+    REFERRAL_SEARCH = 1400  # referral lists (criteria, the referral ids and patient ids shown)
+    REFERRAL_VIEW = 1401
+    REFERRAL_CREATE = 1402
+    REFERRAL_STATUS_CHANGED = 1403  # every step of the loop, re-routing included
+    REFERRAL_REPORT_VIEW = 1404  # the loop-closure report (aggregates, no patient)
+    REFERRAL_RECEIVER_CREATE = 1410
+
+    COMMUNICATION_SEARCH = 1500  # a patient's communication log (the entry ids shown)
+    COMMUNICATION_CREATE = 1501
+
+    CAREPLAN_VIEW = 1600  # a patient's plans (goal status, activities, CCM month)
+    CAREPLAN_CREATE = 1601
+    CAREPLAN_UPDATE = 1602  # goals and activities edited, activities done
+    CAREPLAN_PRINT = 1603  # the patient copy (PDF)
+    CCM_CONSENT_CREATE = 1610
+    CCM_TIME_CREATE = 1611
+    CCM_REPORT_VIEW = 1612  # the month summary (the patient ids shown)
+    CCM_REPORT_EXPORT = 1613  # its CSV (the patient ids exported)
 
     @property
     def kind(self) -> str:

@@ -88,6 +88,9 @@ INSTALLED_APPS = [
     "caredesk.worklist",
     "caredesk.transitions",
     "caredesk.coverage",
+    "caredesk.referrals",
+    "caredesk.messaging",
+    "caredesk.careplans",
     "caredesk.interop",
     "caredesk.demo",
 ]

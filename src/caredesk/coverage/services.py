@@ -222,15 +222,21 @@ def create_plan(
 # ---------------------------------------------------------------------------------------------------
 
 
-def _clean_coverage(actor: Actor, data: CoverageInput) -> dict[str, Any]:
-    organization_id = _organization_id(actor)
-    plan = (
-        Plan.objects.select_related("payer")
-        .filter(
-            organization_id=organization_id, pk=_as_id(data.plan_id) or 0, active=True, payer__active=True
-        )
-        .first()
+def _active_plans(organization_id: int) -> QuerySet[Plan]:
+    return Plan.objects.select_related("payer").filter(
+        organization_id=organization_id, active=True, payer__active=True
     )
+
+
+def _clean_coverage(
+    actor: Actor, data: CoverageInput, plans: dict[int, Plan] | None = None
+) -> dict[str, Any]:
+    organization_id = _organization_id(actor)
+    plan_id = _as_id(data.plan_id) or 0
+    if plans is not None:
+        plan = plans.get(plan_id)
+    else:
+        plan = _active_plans(organization_id).filter(pk=plan_id).first()
     if plan is None:
         raise PlanNotFound("Choose one of the organization's active plans.", field="plan_id")
     if data.order not in CoverageOrder.values:
@@ -387,6 +393,49 @@ def end_coverage(
             detail={"status": "ended", "end_date": end_date.isoformat(), "reason": clean_reason},
         )
     return coverage
+
+
+def import_coverages(*, actor: Actor, rows: Sequence[tuple[int, CoverageInput]]) -> list[Coverage]:
+    """Bulk path (the demo seeder, later an enrolment file): add many (patient id, coverage) pairs in one
+    transaction, each checked as `add_coverage` checks it; any refusal refuses the whole import, naming
+    the row. One audit row per coverage, appended in bulk."""
+    _require(actor, Permission.COVERAGE_MANAGE)
+    organization_id = _organization_id(actor)
+    with transaction.atomic():
+        plans = {plan.pk: plan for plan in _active_plans(organization_id)}
+        wanted = {patient_id for patient_id, _ in rows}
+        in_scope = set(
+            patient_selectors.patient_queryset(actor).filter(pk__in=wanted).values_list("pk", flat=True)
+        )
+        taken = set(
+            Coverage.objects.filter(patient_id__in=in_scope, status=CoverageStatus.ACTIVE).values_list(
+                "patient_id", "order"
+            )
+        )
+        coverages: list[Coverage] = []
+        for index, (patient_id, data) in enumerate(rows, start=1):
+            if patient_id not in in_scope:
+                raise PatientNotFound(f"Row {index}: no patient with id {patient_id}.")
+            try:
+                values = _clean_coverage(actor, data, plans)
+            except (InvalidCoverage, PlanNotFound) as exc:
+                raise type(exc)(f"Row {index}: {exc.message}", field=exc.field) from exc
+            if (patient_id, values["order"]) in taken:
+                raise OrderTaken(f"Row {index}: the patient already has an active coverage of this order.")
+            taken.add((patient_id, values["order"]))
+            coverages.append(Coverage(organization_id=organization_id, patient_id=patient_id, **values))
+        created = Coverage.objects.bulk_create(coverages, batch_size=2000)
+        audit.record_many(
+            audit.build(
+                actor=actor,
+                action=AuditAction.COVERAGE_CREATE,
+                patient_id=coverage.patient_id,
+                obj=coverage,
+                detail={"after": _snapshot(coverage), "import": True},
+            )
+            for coverage in created
+        )
+    return created
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Each organization gets three payers that answer through the test payer (so "Check eligibility" works in
 the demo without a clearinghouse) and two plans each, and a primary coverage for its first patients (a
-few also a secondary). Coverages go through `add_coverage` one by one (a few milliseconds each), so their
-number is bounded (MAX_COVERAGES in all) to keep seed_demo fast; patients beyond it are self-pay.
+few also a secondary), through the bulk path `import_coverages` (checked like `add_coverage`, one
+transaction, audit rows in bulk). Their number is bounded (MAX_COVERAGES insured patients in all) to keep
+seed_demo fast; patients beyond it are self-pay.
 
 Member IDs come from the seed. The test payer answers by their last two digits: most are active, and a
 few end in 00 (the payer does not recognise the member ID) or 99 (coverage ended) so the demo shows
@@ -25,7 +26,7 @@ from caredesk.coverage.models import Plan
 from caredesk.coverage.schemas import CoverageInput
 from caredesk.patients import selectors as patient_selectors
 
-MAX_COVERAGES = 200  # in all organizations together (about 10 ms each)
+MAX_COVERAGES = 5_000  # insured patients in all organizations together (bulk: about 0.2 ms each)
 COVERAGES_PER_PATIENT = 0.6  # small demos: about 60 % of patients are insured
 SECONDARY_SHARE = 0.1
 PAYERS = (
@@ -96,35 +97,35 @@ def _load_organization(
     patient_ids = list(
         patient_selectors.patient_queryset(actor).order_by("pk").values_list("pk", flat=True)[:budget]
     )
-    today = dt.date.today()  # noqa: DTZ011 (a calendar date for demo data)
+    this_year = dt.date.today().year  # noqa: DTZ011 (a calendar year for demo data)
+    rows: list[tuple[int, CoverageInput]] = []
     for patient_id in patient_ids:
-        if report.coverages >= MAX_COVERAGES:
-            return
         primary = rng.choice(plans)
-        services.add_coverage(
-            actor=actor,
-            patient_id=patient_id,
-            data=CoverageInput(
-                plan_id=primary.pk,
-                member_id=_member_id(rng),
-                group_number=f"G{rng.randrange(1000, 9999)}" if primary.plan_type != "Medicare" else "",
-                effective_from=dt.date(today.year - rng.randrange(0, 4), 1, 1),
-            ),
-        )
-        report.coverages += 1
-        if rng.random() < SECONDARY_SHARE:
-            secondary = rng.choice([p for p in plans if p.payer_id != primary.payer_id])
-            services.add_coverage(
-                actor=actor,
-                patient_id=patient_id,
-                data=CoverageInput(
-                    plan_id=secondary.pk,
+        rows.append(
+            (
+                patient_id,
+                CoverageInput(
+                    plan_id=primary.pk,
                     member_id=_member_id(rng),
-                    order=2,
-                    effective_from=dt.date(today.year, 1, 1),
+                    group_number=f"G{rng.randrange(1000, 9999)}" if primary.plan_type != "Medicare" else "",
+                    effective_from=dt.date(this_year - rng.randrange(0, 4), 1, 1),
                 ),
             )
-            report.coverages += 1
+        )
+        if rng.random() < SECONDARY_SHARE:
+            secondary = rng.choice([p for p in plans if p.payer_id != primary.payer_id])
+            rows.append(
+                (
+                    patient_id,
+                    CoverageInput(
+                        plan_id=secondary.pk,
+                        member_id=_member_id(rng),
+                        order=2,
+                        effective_from=dt.date(this_year, 1, 1),
+                    ),
+                )
+            )
+    report.coverages += len(services.import_coverages(actor=actor, rows=rows))
 
 
 def load_insurance(organizations: list[Organization], seed: int, patients: int) -> InsuranceReport:

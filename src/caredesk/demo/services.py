@@ -29,7 +29,9 @@ from caredesk.patients.bulk import PatientRecord, import_patients, refresh_plann
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 
 from .generator import DEMO_USERNAMES, Network, generate_patients, network
+from .careplans import load_careplans
 from .insurance import load_insurance
+from .referrals import load_referrals
 from .schedule import load_schedules
 
 DEMO_PASSWORD = "caredesk-demo"  # noqa: S105 (the published password of the local demo accounts)
@@ -207,6 +209,12 @@ def seed_demo(
     totals["appointments"] = schedule.appointments
     insurance = load_insurance(organizations, seed, patients)
     totals["coverages"] = insurance.coverages
+    referrals = load_referrals(organizations, seed, patients)
+    totals["referrals"] = referrals.referrals
+    totals["communications"] = referrals.communications
+    careplans = load_careplans(organizations)
+    totals["care_plans"] = careplans.plans
+    totals["ccm_patients"] = careplans.ccm_patients
 
     with transaction.atomic():
         portal_spec = next(u for u in net.users if u.portal)

@@ -368,5 +368,5 @@ def read_practitioner(request: HttpRequest, practitioner_id: PractitionerId) -> 
     return practitioner_selectors.get_practitioner(actor=actor_of(request), practitioner_id=practitioner_id)
 
 
-# --- scheduling, coverage and eligibility: their endpoints live in their own modules, registered on this API
-from . import coverage_api, scheduling_api  # noqa: E402, F401
+# --- scheduling, coverage and eligibility, referrals, care plans: endpoints in their own modules, on this API
+from . import careplans_api, coverage_api, referrals_api, scheduling_api  # noqa: E402, F401

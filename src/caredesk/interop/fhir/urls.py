@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from . import coverage, views
+from . import careplan, coverage, views
 from .http import fhir_view, unknown_path
 
 urlpatterns: list[URLPattern] = [
@@ -16,6 +16,8 @@ urlpatterns: list[URLPattern] = [
     path("Practitioner/<str:practitioner_id>", fhir_view(views.read_practitioner), name="fhir-practitioner"),
     path("Coverage", fhir_view(coverage.search_coverages), name="fhir-coverage-type"),
     path("Coverage/<str:entry_id>", fhir_view(coverage.read_coverage), name="fhir-coverage"),
+    path("CarePlan", fhir_view(careplan.search_careplans), name="fhir-careplan-type"),
+    path("CarePlan/<str:entry_id>", fhir_view(careplan.read_careplan), name="fhir-careplan"),
 ]
 for _resource_type, (_search, _read) in views.CLINICAL_OPERATIONS.items():
     urlpatterns += [

@@ -33,6 +33,7 @@ from caredesk.practitioners import selectors as practitioner_selectors
 from . import search as params
 from .bundle import PageLinks, known_total, searchset
 from .capability import ResourceSupport, SearchParam, capability_statement
+from .careplan import SUPPORT as CAREPLAN_SUPPORT
 from .clinical import CLINICAL_RESOURCES
 from .coverage import SUPPORT as COVERAGE_SUPPORT
 from .http import (
@@ -129,6 +130,7 @@ _RESOURCES = (
         for resource_type in CLINICAL_RESOURCES
     ),
     COVERAGE_SUPPORT,
+    CAREPLAN_SUPPORT,
 )
 
 

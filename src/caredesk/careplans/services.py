@@ -1,0 +1,485 @@
+"""Care-plan and CCM use cases: keyword-only actor, one transaction, the audit row inside.
+
+CONTRACT: `create_plan`, `update_goal`, `update_activity`, `complete_activity`, `create_overdue_tasks`
+(the rule behind the management command and the background task), `record_consent`, `log_ccm_time`.
+Plans and CCM rows of another organization answer *NotFound, like ones that do not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.patients.choices import PatientStatus
+from caredesk.patients.errors import PatientNotFound
+from caredesk.practitioners import selectors as practitioner_selectors
+from caredesk.worklist import services as worklist
+from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
+
+from . import catalog, rules, selectors
+from .choices import ActivityKind, Comparator, ConsentMethod, PlanStatus
+from .errors import (
+    ConsentMissing,
+    OtherBillingPractitioner,
+    PlanClosed,
+    PlanExists,
+    UnknownTemplate,
+)
+from .models import Activity, CarePlan, CcmConsent, CcmMonth, CcmTimeEntry, Goal
+
+MAX_TEXT = 300
+ONE_OFF_DUE_DAYS = 14
+#: Which worklist queue an overdue activity goes to.
+QUEUE_OF_KIND: dict[str, str] = {
+    ActivityKind.LAB: TaskQueue.NURSING,
+    ActivityKind.VISIT: TaskQueue.FRONT_DESK,
+    ActivityKind.OUTREACH_CALL: TaskQueue.CARE_COORDINATION,
+    ActivityKind.EDUCATION: TaskQueue.NURSING,
+}
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"This needs the permission {permission}.", details={"permission": str(permission)})
+
+
+def _organization_id(actor: Actor) -> int:
+    if actor.organization_id is None:
+        raise Forbidden("Only a member of an organization can work with care plans.")
+    return actor.organization_id
+
+
+def _text(value: Any, field: str, label: str, limit: int = MAX_TEXT, *, required: bool = True) -> str:
+    value = "" if value is None else value
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{label} must be text.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(f"{label} is required.", field=field)
+    if len(value) > limit:
+        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
+    return value
+
+
+def _date(value: Any, field: str, label: str) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValidationFailed(f"{label} must be a date.", field=field)
+    return value
+
+
+def _whole(value: Any, field: str, label: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{label} must be a whole number.", field=field)
+    if not low <= value <= high:
+        raise ValidationFailed(f"{label} must be between {low} and {high}.", field=field)
+    return value
+
+
+def _name_of(actor: Actor) -> str:
+    return selectors.display_name(actor)[:150]
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def _patient_for_write(actor: Actor, patient_id: Any) -> int:
+    status = selectors.patient_status(actor, patient_id)
+    if status is None:
+        raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+    if status == PatientStatus.MERGED:
+        raise ValidationFailed("That patient was merged into another record; use the surviving record.")
+    return int(patient_id)
+
+
+# --- plans ----------------------------------------------------------------------------------------------
+
+
+def create_plan(
+    *, actor: Actor, patient_id: int, template_code: str, start_on: dt.date | None = None
+) -> CarePlan:
+    """A plan for the patient from a template: its goals, activities (first due dates from `start_on`)
+    and care team are copied, so editing the plan never changes the template. One active plan per
+    template and patient (PlanExists)."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    organization_id = _organization_id(actor)
+    template = catalog.TEMPLATES.get(str(template_code))
+    if template is None:
+        raise UnknownTemplate(f"{template_code!r} is not a care-plan template.", field="template")
+    start = today() if start_on is None else _date(start_on, "start_on", "Start")
+    with transaction.atomic():
+        pk = _patient_for_write(actor, patient_id)
+        if CarePlan.objects.filter(
+            patient_id=pk, template_code=template.code, status=PlanStatus.ACTIVE
+        ).exists():
+            raise PlanExists(f"The patient already has an active {template.title.lower()}.", field="template")
+        plan = CarePlan(
+            organization_id=organization_id,
+            patient_id=pk,
+            template_code=template.code,
+            title=template.title,
+            condition=template.condition,
+            care_team=list(template.care_team),
+            source=template.source,
+            created_by_id=actor.user_id,
+            created_by_name=_name_of(actor),
+        )
+        try:
+            with transaction.atomic():
+                plan.save(force_insert=True)
+        except IntegrityError as exc:  # a concurrent creation won the race
+            raise PlanExists(f"The patient already has an active {template.title.lower()}.") from exc
+        Goal.objects.bulk_create(
+            Goal(
+                plan=plan,
+                position=i,
+                description=g.description,
+                code=g.code,
+                comparator=g.comparator,
+                target=g.target,
+                unit=catalog.MEASURES[g.code].unit,
+                stale_after_days=g.stale_after_days,
+            )
+            for i, g in enumerate(template.goals)
+        )
+        Activity.objects.bulk_create(
+            Activity(
+                plan=plan,
+                position=i,
+                kind=a.kind,
+                description=a.description,
+                every_months=a.every_months,
+                due_on=rules.next_due(start, a.every_months) or start + dt.timedelta(days=ONE_OFF_DUE_DAYS),
+            )
+            for i, a in enumerate(template.activities)
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_CREATE,
+            patient_id=pk,
+            obj=plan,
+            detail={"template": template.code},
+        )
+    return plan
+
+
+def _active_plan(plan: CarePlan) -> None:
+    if plan.status != PlanStatus.ACTIVE:
+        raise PlanClosed("The plan is no longer active.")
+
+
+def _touch(plan: CarePlan) -> None:
+    plan.version += 1
+    plan.save(update_fields=["version", "updated_at"])
+
+
+def update_goal(
+    *,
+    actor: Actor,
+    goal_id: int,
+    description: str,
+    comparator: str,
+    target: Decimal | str,
+    stale_after_days: int,
+) -> Goal:
+    """Change a goal's wording, target or how old its latest value may be."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    description = _text(description, "description", "Goal")
+    if comparator not in Comparator.values:
+        raise ValidationFailed(f"{comparator!r} is not a comparison.", field="comparator")
+    try:
+        number = Decimal(str(target))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed("The target must be a number.", field="target") from exc
+    if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
+        raise ValidationFailed("The target must be a number.", field="target")
+    days = _whole(stale_after_days, "stale_after_days", "Out of date after (days)", 1, 3650)
+    with transaction.atomic():
+        goal = selectors.locked_goal(actor, goal_id)
+        _active_plan(goal.plan)
+        before = {
+            "description": goal.description,
+            "comparator": goal.comparator,
+            "target": str(goal.target),
+            "stale_after_days": goal.stale_after_days,
+        }
+        goal.description, goal.comparator, goal.target, goal.stale_after_days = (
+            description,
+            comparator,
+            number,
+            days,
+        )
+        goal.save(update_fields=["description", "comparator", "target", "stale_after_days", "updated_at"])
+        _touch(goal.plan)
+        after = {
+            "description": description,
+            "comparator": comparator,
+            "target": str(number),
+            "stale_after_days": days,
+        }
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=goal.plan.patient_id,
+            obj=goal,
+            detail={"before": before, "after": after},
+        )
+    return goal
+
+
+def update_activity(
+    *, actor: Actor, activity_id: int, description: str, every_months: int | None, due_on: dt.date | None
+) -> Activity:
+    """Change an activity's wording, recurrence or next due date."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    description = _text(description, "description", "Activity")
+    months = None if every_months is None else _whole(every_months, "every_months", "Every (months)", 1, 60)
+    due = None if due_on is None else _date(due_on, "due_on", "Due")
+    with transaction.atomic():
+        activity = selectors.locked_activity(actor, activity_id)
+        _active_plan(activity.plan)
+        before = {
+            "description": activity.description,
+            "every_months": activity.every_months,
+            "due_on": activity.due_on.isoformat() if activity.due_on else None,
+        }
+        activity.description, activity.every_months, activity.due_on = description, months, due
+        activity.save(update_fields=["description", "every_months", "due_on", "updated_at"])
+        _touch(activity.plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=activity.plan.patient_id,
+            obj=activity,
+            detail={
+                "before": before,
+                "after": {
+                    "description": description,
+                    "every_months": months,
+                    "due_on": due.isoformat() if due else None,
+                },
+            },
+        )
+    return activity
+
+
+def complete_activity(*, actor: Actor, activity_id: int, done_on: dt.date | None = None) -> Activity:
+    """Record that the activity was done: a recurring one is due again `every_months` later, a one-off is
+    due no more. The overdue task it caused, if any, is closed as done."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    day = today() if done_on is None else _date(done_on, "done_on", "Done on")
+    if day > today():
+        raise ValidationFailed("The date is in the future.", field="done_on")
+    with transaction.atomic():
+        activity = selectors.locked_activity(actor, activity_id)
+        _active_plan(activity.plan)
+        previous_due = activity.due_on
+        activity.last_done_on = day
+        activity.due_on = rules.next_due(day, activity.every_months)
+        activity.save(update_fields=["last_done_on", "due_on", "updated_at"])
+        _touch(activity.plan)
+        if previous_due is not None:
+            worklist.close_tasks_by_keys(
+                actor=actor,
+                dedupe_keys=[rules.overdue_task_key(activity.pk, previous_due)],
+                status=TaskStatus.DONE,
+                reason="The care-plan activity was done.",
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=activity.plan.patient_id,
+            obj=activity,
+            detail={
+                "done_on": day.isoformat(),
+                "next_due": activity.due_on.isoformat() if activity.due_on else None,
+            },
+        )
+    return activity
+
+
+@dataclass(frozen=True)
+class OverdueRun:
+    created: int
+    existing: int
+
+
+def create_overdue_tasks(*, actor: Actor, on: dt.date | None = None) -> OverdueRun:
+    """The rule "care-plan activity overdue → task": every activity of an active plan of the actor's
+    organization due before `on` gets one worklist task (dedupe key per activity and due date), so running
+    it again creates nothing new."""
+    _require(actor, Permission.TASK_WORK)
+    organization_id = _organization_id(actor)
+    day = today() if on is None else on
+    created = existing = 0
+    overdue = (
+        Activity.objects.filter(
+            plan__organization_id=organization_id, plan__status=PlanStatus.ACTIVE, due_on__lt=day
+        )
+        .select_related("plan")
+        .order_by("pk")
+    )
+    for activity in overdue.iterator(chunk_size=500):
+        assert activity.due_on is not None
+        outcome = worklist.create_task(
+            actor=actor,
+            data=worklist.NewTask(
+                title=f"Overdue: {activity.description}"[:200],
+                description=f"{activity.plan.title}: {activity.get_kind_display()} was due on "
+                f"{activity.due_on:%Y-%m-%d}.",
+                queue=QUEUE_OF_KIND.get(activity.kind, TaskQueue.CARE_COORDINATION),
+                task_type=TaskType.GENERAL,
+                patient_id=activity.plan.patient_id,
+                priority=TaskPriority.NORMAL,
+                source_type="careplans.careplan",
+                source_id=str(activity.plan_id),
+                dedupe_key=rules.overdue_task_key(activity.pk, activity.due_on),
+            ),
+        )
+        if outcome.created:
+            created += 1
+        else:
+            existing += 1
+    return OverdueRun(created=created, existing=existing)
+
+
+# --- CCM ------------------------------------------------------------------------------------------------
+
+
+def record_consent(
+    *, actor: Actor, patient_id: int, consented_on: dt.date, method: str, note: str = ""
+) -> CcmConsent:
+    """Document the patient's consent to CCM (date, how, who). One open consent per patient."""
+    _require(actor, Permission.CCM_LOG)
+    organization_id = _organization_id(actor)
+    day = _date(consented_on, "consented_on", "Consent date")
+    if day > today():
+        raise ValidationFailed("The consent date is in the future.", field="consented_on")
+    if method not in ConsentMethod.values:
+        raise ValidationFailed(f"{method!r} is not a way of consenting.", field="method")
+    note = _text(note, "note", "Note", 500, required=False)
+    with transaction.atomic():
+        pk = _patient_for_write(actor, patient_id)
+        if CcmConsent.objects.filter(patient_id=pk, revoked_on__isnull=True).exists():
+            raise ValidationFailed(
+                "The patient's consent to CCM is already documented.", field="consented_on"
+            )
+        consent = CcmConsent.objects.create(
+            organization_id=organization_id,
+            patient_id=pk,
+            consented_on=day,
+            method=method,
+            note=note,
+            obtained_by_id=actor.user_id,
+            obtained_by_name=_name_of(actor),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CCM_CONSENT_CREATE,
+            patient_id=pk,
+            obj=consent,
+            detail={"consented_on": day.isoformat(), "method": method},
+        )
+    return consent
+
+
+def log_ccm_time(
+    *,
+    actor: Actor,
+    patient_id: int,
+    performed_on: dt.date,
+    minutes: int,
+    activity: str,
+    billing_practitioner_id: int,
+) -> CcmTimeEntry:
+    """Log clinical-staff minutes for the patient's CCM month. Needs documented consent (ConsentMissing);
+    the month's billing practitioner is set by its first entry and every later entry must name the same
+    one (OtherBillingPractitioner): the database allows one CcmMonth per patient and month."""
+    _require(actor, Permission.CCM_LOG)
+    organization_id = _organization_id(actor)
+    day = _date(performed_on, "performed_on", "Date")
+    minutes = _whole(minutes, "minutes", "Minutes", 1, rules.MAX_ENTRY_MINUTES)
+    problem = rules.entry_error(minutes, day, today())
+    if problem:
+        raise ValidationFailed(problem[1], field=problem[0])
+    activity = _text(activity, "activity", "Activity")
+    month = rules.month_start(day)
+    with transaction.atomic():
+        pk = _patient_for_write(actor, patient_id)  # outside the organization: 404 before anything else
+        practitioner = (
+            practitioner_selectors.practitioner_queryset(actor)
+            .filter(pk=billing_practitioner_id, active=True)
+            .first()
+        )
+        if practitioner is None:
+            raise ValidationFailed(
+                "Pick an active practitioner of your organization.", field="billing_practitioner"
+            )
+        consent = CcmConsent.objects.filter(patient_id=pk, revoked_on__isnull=True).first()
+        if consent is None or consent.consented_on > day:
+            raise ConsentMissing("Document the patient's consent to CCM before logging time.")
+        ccm_month = CcmMonth.objects.select_for_update().filter(patient_id=pk, month=month).first()
+        if ccm_month is None:
+            try:
+                with transaction.atomic():
+                    ccm_month = CcmMonth.objects.create(
+                        organization_id=organization_id,
+                        patient_id=pk,
+                        month=month,
+                        billing_practitioner_id=practitioner.pk,
+                    )
+            except IntegrityError:
+                ccm_month = CcmMonth.objects.select_for_update().get(patient_id=pk, month=month)
+        if ccm_month.billing_practitioner_id != practitioner.pk:
+            raise OtherBillingPractitioner(
+                "Another practitioner already bills CCM for this patient this month; only one may.",
+                field="billing_practitioner",
+                details={"billing_practitioner_id": ccm_month.billing_practitioner_id},
+            )
+        entry = CcmTimeEntry.objects.create(
+            ccm_month=ccm_month,
+            staff_id=actor.user_id,
+            staff_name=_name_of(actor),
+            staff_role=actor.role[:20],
+            performed_on=day,
+            minutes=minutes,
+            activity=activity,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CCM_TIME_CREATE,
+            patient_id=pk,
+            obj=entry,
+            detail={
+                "month": f"{month:%Y-%m}",
+                "minutes": minutes,
+                "billing_practitioner_id": practitioner.pk,
+            },
+        )
+    return entry
+
+
+def move_plans_on_merge(actor: Actor, source: Any, target: Any) -> None:
+    """patients.services merge hook: the surviving record takes over the merged one's plans and CCM rows
+    (inside the merge's transaction, which writes the audit rows). A month both records have stays with the
+    merged record: two billing practitioners cannot be joined into one month."""
+    CarePlan.objects.filter(patient_id=source.pk).exclude(
+        template_code__in=CarePlan.objects.filter(patient_id=target.pk, status=PlanStatus.ACTIVE).values(
+            "template_code"
+        ),
+        status=PlanStatus.ACTIVE,
+    ).update(patient_id=target.pk)
+    taken = CcmMonth.objects.filter(patient_id=target.pk).values("month")
+    CcmMonth.objects.filter(patient_id=source.pk).exclude(month__in=taken).update(patient_id=target.pk)
+    if not CcmConsent.objects.filter(patient_id=target.pk, revoked_on__isnull=True).exists():
+        CcmConsent.objects.filter(patient_id=source.pk).update(patient_id=target.pk)

@@ -1,0 +1,361 @@
+"""Care-plan pages: a patient's plans (goals with status, activities with due dates, CCM this month), the
+htmx edit forms, the patient copy as PDF, the CCM month summary (inline SVG bars) and its CSV, and the
+portal's own plans. Each view parses with a form, calls one service or selector, and renders; a refusal is
+shown on the form with its status (400/409), a record outside the actor's scope answers 404."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from caredesk.accounts.decorators import require_permission
+from caredesk.accounts.permissions import Permission
+from caredesk.core.context import Actor
+from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.htmx import is_htmx
+
+from . import pdf, rules, selectors, services
+from .forms import (
+    ActivityForm,
+    CareplanForm,
+    ConsentForm,
+    DoneForm,
+    GoalForm,
+    MonthForm,
+    NewPlanForm,
+    TimeEntryForm,
+)
+
+CHART_WIDTH = 360  # pixels of the longest bar of the CCM chart
+
+
+def _actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
+
+
+def _refusal(form: CareplanForm, exc: DomainError) -> int:
+    if isinstance(exc, NotFound) and exc.field is None:
+        raise Http404(exc.message) from exc
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(exc.message) from exc
+    form.add_service_error(exc.field, exc.message)
+    return exc.http_status
+
+
+def _done(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """After a change: back to the patient's plans (htmx follows HX-Redirect)."""
+    url = reverse("careplans:patient", args=[patient_id])
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _plans(actor: Actor, patient_id: int) -> selectors.PatientPlans:
+    try:
+        return selectors.patient_plans(actor=actor, patient_id=patient_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+# --- a patient's plans ---------------------------------------------------------------------------------
+
+
+def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any) -> HttpResponse:
+    actor = _actor(request)
+    plans = _plans(actor, patient_id)
+    today = plans.today
+    context: dict[str, Any] = {
+        "data": plans,
+        "patient": plans.patient,
+        "can_manage": actor.has(Permission.CAREPLAN_MANAGE),
+        "can_log": actor.has(Permission.CCM_LOG),
+        "new_form": forms.get("new_form") or NewPlanForm(),
+        "consent_form": forms.get("consent_form") or ConsentForm(initial={"consented_on": today}),
+        "time_form": forms.get("time_form")
+        or TimeEntryForm(
+            practitioners=selectors.billing_practitioners(actor=actor),
+            initial={
+                "performed_on": today,
+                "billing_practitioner": plans.ccm.billing_practitioner_id if plans.ccm else None,
+            },
+        ),
+    }
+    return render(request, "careplans/patient.html", context, status=status)
+
+
+@require_permission(Permission.CAREPLAN_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def patient_plans(request: HttpRequest, patient_id: int) -> HttpResponse:
+    return _page(request, patient_id)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def new_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
+    form = NewPlanForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.create_plan(
+                actor=_actor(request), patient_id=patient_id, template_code=form.cleaned_data["template"]
+            )
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, new_form=form)
+
+
+@require_permission(Permission.CCM_LOG)
+@require_http_methods(["POST"])
+def record_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
+    form = ConsentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.record_consent(actor=_actor(request), patient_id=patient_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, consent_form=form)
+
+
+@require_permission(Permission.CCM_LOG)
+@require_http_methods(["POST"])
+def log_time(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = _actor(request)
+    form = TimeEntryForm(request.POST, practitioners=selectors.billing_practitioners(actor=actor))
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.log_ccm_time(
+                actor=actor,
+                patient_id=patient_id,
+                performed_on=data["performed_on"],
+                minutes=data["minutes"],
+                activity=data["activity"],
+                billing_practitioner_id=data["billing_practitioner"],
+            )
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, time_form=form)
+
+
+# --- goals and activities ------------------------------------------------------------------------------
+
+
+def _edit(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    page = template if is_htmx(request) else "careplans/edit.html"
+    item = context.get("goal") or context.get("activity")
+    plan = getattr(item, "plan", None)
+    return render(request, page, {**context, "partial": template, "plan": plan}, status=status)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
+    actor = _actor(request)
+    try:
+        goal = selectors.goal_for_edit(actor=actor, goal_id=goal_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if request.method != "POST":
+        form = GoalForm(
+            initial={
+                "description": goal.description,
+                "comparator": goal.comparator,
+                "target": goal.target,
+                "stale_after_days": goal.stale_after_days,
+            }
+        )
+        return _edit(request, "careplans/partials/goal_form.html", {"form": form, "goal": goal})
+    form = GoalForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.update_goal(actor=actor, goal_id=goal.pk, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, goal.plan.patient_id)
+    return _edit(request, "careplans/partials/goal_form.html", {"form": form, "goal": goal}, status)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
+    actor = _actor(request)
+    try:
+        activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if request.method != "POST":
+        form = ActivityForm(
+            initial={
+                "description": activity.description,
+                "every_months": activity.every_months,
+                "due_on": activity.due_on,
+            }
+        )
+        return _edit(request, "careplans/partials/activity_form.html", {"form": form, "activity": activity})
+    form = ActivityForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.update_activity(actor=actor, activity_id=activity.pk, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, activity.plan.patient_id)
+    return _edit(
+        request, "careplans/partials/activity_form.html", {"form": form, "activity": activity}, status
+    )
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def activity_done(request: HttpRequest, activity_id: int) -> HttpResponse:
+    actor = _actor(request)
+    form = DoneForm(request.POST)
+    status = 400
+    try:
+        activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if form.is_valid():
+        try:
+            services.complete_activity(
+                actor=actor, activity_id=activity.pk, done_on=form.cleaned_data.get("done_on")
+            )
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, activity.plan.patient_id)
+    return _edit(request, "careplans/partials/done_form.html", {"form": form, "activity": activity}, status)
+
+
+# --- the patient copy ----------------------------------------------------------------------------------
+
+
+def _pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
+    actor = _actor(request)
+    try:
+        plans, view = selectors.get_plan(actor=actor, plan_id=plan_id, print_copy=True)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    patient = plans.patient
+    content = pdf.render_plan(
+        plan=view,
+        patient_name=patient.preferred_name or patient.full_name,
+        organization=str(getattr(request.user, "organization", "") or ""),
+        today=plans.today,
+    )
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="care-plan-{view.plan.pk}.pdf"'
+    return response
+
+
+@require_permission(Permission.CAREPLAN_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
+    return _pdf(request, plan_id)
+
+
+@require_permission(Permission.PORTAL_OWN_RECORD)
+@require_http_methods(["GET", "HEAD"])
+def my_plans(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    if actor.patient_id is None:
+        raise Http404("No patient record is linked to this account.")
+    plans = _plans(actor, actor.patient_id)
+    return render(request, "careplans/portal.html", {"data": plans, "patient": plans.patient})
+
+
+@require_permission(Permission.PORTAL_OWN_RECORD)
+@require_http_methods(["GET", "HEAD"])
+def my_plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
+    return _pdf(request, plan_id)
+
+
+# --- the CCM month summary -------------------------------------------------------------------------------
+
+
+def _month(request: HttpRequest) -> dt.date | None:
+    form = MonthForm(request.GET)
+    if not form.is_valid():
+        raise Http404("Give the month as YYYY-MM.")
+    month: dt.date | None = form.cleaned_data.get("month")
+    return month
+
+
+@require_permission(Permission.CCM_REPORT)
+@require_http_methods(["GET", "HEAD"])
+def ccm_summary(request: HttpRequest) -> HttpResponse:
+    summary = selectors.ccm_summary(actor=_actor(request), month=_month(request))
+    largest = summary.largest
+    bars = [
+        {
+            "row": row,
+            "y": 8 + i * 22,
+            "width": rules.bar_width(row.minutes, largest, CHART_WIDTH),
+            "met": row.billing.base,
+        }
+        for i, row in enumerate(summary.rows)
+    ]
+    threshold_x = 160 + rules.bar_width(rules.CCM_BASE_MINUTES, largest, CHART_WIDTH)
+    return render(
+        request,
+        "careplans/ccm_summary.html",
+        {
+            "summary": summary,
+            "bars": bars,
+            "chart_height": 16 + 22 * len(bars),
+            "threshold_x": threshold_x,
+            "previous": rules.add_months(summary.month, -1),
+            "next": rules.add_months(summary.month, 1),
+            "this_month": rules.month_start(timezone.localdate()),
+        },
+    )
+
+
+@require_permission(Permission.CCM_REPORT)
+@require_http_methods(["GET", "HEAD"])
+def ccm_export(request: HttpRequest) -> HttpResponse:
+    summary = selectors.ccm_summary(actor=_actor(request), month=_month(request), export=True)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ccm-{summary.month:%Y-%m}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["month", "mrn", "patient", "minutes", "99490", "99439_units", "billing_practitioner"])
+    for row in summary.rows:
+        writer.writerow(
+            [
+                f"{summary.month:%Y-%m}",
+                row.mrn,
+                _csv_safe(row.name),
+                row.minutes,
+                1 if row.billing.base else 0,
+                row.billing.add_on_units,
+                _csv_safe(row.billing_practitioner),
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

@@ -1,0 +1,288 @@
+"""Referrals in the JSON API (/api/v1/...): list and read referrals, create one (a draft, or sent at once),
+take a step of the loop, and the receiver directory.
+
+Registered on the same NinjaAPI as the rest of the API through its `endpoint` decorator (declared
+permission, bearer token, the API's error format). A step that is not open from the referral's status
+answers 409 `invalid_transition`; a stale `version` 409 `stale_referral`. Sending a draft needs
+REFERRAL_CREATE; the steps endpoint needs at least REFERRAL_SCHEDULE (schedule, seen), and the referrals
+service checks the rest need REFERRAL_MANAGE (403 otherwise).
+
+(No `from __future__ import annotations` here: ninja evaluates the handlers' annotations at import time.)
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import P, PathEx, Query, Schema, Status
+from pydantic import Field
+
+from caredesk.accounts.permissions import Permission
+from caredesk.referrals import selectors, services
+from caredesk.referrals.models import Referral, ReferralEvent
+
+from .api import API_PREFIX, ERRORS, MAX_ID, actor_of, endpoint
+from .schemas import ErrorOut, InputSchema
+
+ReferralId = PathEx[int, P(ge=1, le=MAX_ID, description="The referral's id")]
+TAGS = ["referrals"]
+WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: ErrorOut}
+
+
+class ReceiverOut(Schema):
+    id: int
+    name: str
+    kind: str
+    specialty: str
+    npi: str
+    phone: str
+    fax: str
+    email: str
+    active: bool
+
+
+class ReceiverListOut(Schema):
+    results: list[ReceiverOut]
+
+
+class DiagnosisOut(Schema):
+    code: str
+    description: str
+
+
+class EventOut(Schema):
+    from_status: str
+    to_status: str
+    at: dt.datetime
+    receiver_id: int | None
+    note: str
+    actor_name: str
+
+
+class ReferralOut(Schema):
+    id: int
+    patient_id: int
+    specialty: str
+    receiver_id: int | None
+    reason: str
+    urgency: str
+    diagnoses: list[DiagnosisOut]
+    document_ids: list[int]
+    include_chart_summary: bool
+    authorization_required: bool
+    authorization_number: str
+    status: str
+    status_changed_at: dt.datetime
+    appointment_at: dt.datetime | None
+    outcome_note: str
+    version: int = Field(description="Send it back with a step (optimistic locking)")
+    timeline: list[EventOut]
+
+    @staticmethod
+    def resolve_document_ids(obj: Referral) -> list[int]:
+        return [a.document_id for a in obj.attachments.order_by("pk")]
+
+    @staticmethod
+    def resolve_timeline(obj: Referral) -> list[ReferralEvent]:
+        return list(obj.events.all())
+
+
+class ReferralSummaryOut(Schema):
+    id: int
+    patient_id: int
+    specialty: str
+    receiver_id: int | None
+    urgency: str
+    status: str
+    status_changed_at: dt.datetime
+    due: dt.datetime | None
+    overdue: bool
+
+
+class ReferralPageOut(Schema):
+    results: list[ReferralSummaryOut]
+    page: int
+    has_next: bool
+
+
+class ReferralFilters(Schema):
+    status: str = Field("", description="A status, or `open`")
+    overdue: bool = False
+    patient_id: int | None = Field(None, ge=1, le=MAX_ID)
+    specialty: str = ""
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(50, ge=1, le=selectors.MAX_PAGE_SIZE)
+
+
+class ReferralIn(InputSchema):
+    patient_id: int = Field(ge=1, le=MAX_ID)
+    specialty: str = Field(examples=["cardiology"])
+    reason: str = Field(min_length=1, max_length=2000)
+    receiver_id: int | None = Field(None, ge=1, le=MAX_ID)
+    urgency: str = "routine"
+    diagnoses: list[str] = Field(default_factory=list, max_length=12, examples=[["I10"]])
+    document_ids: list[int] = Field(default_factory=list, max_length=20)
+    include_chart_summary: bool = True
+    authorization_required: bool = False
+    authorization_number: str = ""
+    send: bool = Field(False, description="Send at once instead of saving a draft")
+
+
+class StepIn(InputSchema):
+    action: str = Field(description="send, receive, accept, decline, reroute, schedule, seen, close, cancel")
+    note: str = Field("", max_length=2000, description="Required to decline or cancel (the reason)")
+    receiver_id: int | None = Field(None, ge=1, le=MAX_ID, description="For reroute (and optionally send)")
+    appointment_at: dt.datetime | None = Field(None, description="For schedule, with its UTC offset")
+    version: int | None = None
+
+
+class SendIn(InputSchema):
+    receiver_id: int | None = Field(None, ge=1, le=MAX_ID)
+    version: int | None = None
+
+
+def _full(referral_id: int, request: HttpRequest) -> Referral:
+    actor = actor_of(request)
+    return selectors.get_referral(
+        actor=actor, referral_id=referral_id, overrides=services.step_overrides()
+    ).referral
+
+
+@endpoint(
+    "GET",
+    "/referral-receivers",
+    Permission.REFERRAL_VIEW,
+    response={200: ReceiverListOut, **ERRORS},
+    summary="Referral receivers",
+    tags=TAGS,
+)
+def list_receivers(request: HttpRequest) -> Any:
+    """The organization's receiver directory, by name."""
+    return {"results": list(selectors.receiver_queryset(actor_of(request)))}
+
+
+@endpoint(
+    "GET",
+    "/referrals",
+    Permission.REFERRAL_VIEW,
+    response={200: ReferralPageOut, **ERRORS},
+    summary="Search referrals",
+    tags=TAGS,
+)
+def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> Any:
+    """Oldest step first; filter by status (or `open`), specialty, patient, overdue. Audited."""
+    found = selectors.list_referrals(
+        actor=actor_of(request),
+        query=selectors.ReferralQuery(
+            status=filters.status,
+            overdue=filters.overdue,
+            patient_id=filters.patient_id,
+            specialty=filters.specialty,
+        ),
+        overrides=services.step_overrides(),
+        page=filters.page,
+        page_size=filters.page_size,
+    )
+    rows = [
+        {
+            "id": row.referral.pk,
+            "patient_id": row.referral.patient_id,
+            "specialty": row.referral.specialty,
+            "receiver_id": row.referral.receiver_id,
+            "urgency": row.referral.urgency,
+            "status": row.referral.status,
+            "status_changed_at": row.referral.status_changed_at,
+            "due": row.due,
+            "overdue": row.overdue,
+        }
+        for row in found.rows
+    ]
+    return {"results": rows, "page": found.page, "has_next": found.has_next}
+
+
+@endpoint(
+    "GET",
+    "/referrals/{referral_id}",
+    Permission.REFERRAL_VIEW,
+    response={200: ReferralOut, **ERRORS},
+    summary="Read a referral",
+    tags=TAGS,
+)
+def read_referral(request: HttpRequest, referral_id: ReferralId) -> Any:
+    """One referral with its diagnoses, attachments and timeline. Audited."""
+    return _full(referral_id, request)
+
+
+@endpoint(
+    "POST",
+    "/referrals",
+    Permission.REFERRAL_CREATE,
+    response={201: ReferralOut, **WRITE_ERRORS},
+    summary="Create a referral",
+    tags=TAGS,
+)
+def create_referral(request: HttpRequest, payload: ReferralIn, response: HttpResponse) -> Any:
+    """A draft, or sent at once with `"send": true`. Diagnoses are ICD-10-CM codes; `document_ids` are
+    current documents of the patient's chart."""
+    referral = services.create_referral(
+        actor=actor_of(request),
+        data=services.NewReferral(
+            patient_id=payload.patient_id,
+            specialty=payload.specialty,
+            reason=payload.reason,
+            receiver_id=payload.receiver_id,
+            urgency=payload.urgency,
+            diagnoses=payload.diagnoses,
+            document_ids=payload.document_ids,
+            include_chart_summary=payload.include_chart_summary,
+            authorization_required=payload.authorization_required,
+            authorization_number=payload.authorization_number,
+        ),
+        send=payload.send,
+    )
+    response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/referrals/{referral.pk}")
+    return Status(201, referral)
+
+
+@endpoint(
+    "POST",
+    "/referrals/{referral_id}/send",
+    Permission.REFERRAL_CREATE,
+    response={200: ReferralOut, **WRITE_ERRORS},
+    summary="Send a draft referral",
+    tags=TAGS,
+)
+def send_referral(request: HttpRequest, referral_id: ReferralId, payload: SendIn) -> Any:
+    """Send a draft (optionally to the receiver named now)."""
+    services.act(
+        actor=actor_of(request),
+        referral_id=referral_id,
+        action="send",
+        receiver_id=payload.receiver_id,
+        expected_version=payload.version,
+    )
+    return _full(referral_id, request)
+
+
+@endpoint(
+    "POST",
+    "/referrals/{referral_id}/steps",
+    Permission.REFERRAL_SCHEDULE,
+    response={200: ReferralOut, **WRITE_ERRORS},
+    summary="Take a step of the loop",
+    tags=TAGS,
+)
+def take_step(request: HttpRequest, referral_id: ReferralId, payload: StepIn) -> Any:
+    """Send, receive, accept, decline (with the reason), re-route (to another receiver), schedule (with
+    the appointment time), seen, close (consult note received) or cancel (with the reason). Sending needs
+    REFERRAL_CREATE, scheduling and "seen" REFERRAL_SCHEDULE, the rest REFERRAL_MANAGE."""
+    services.act(
+        actor=actor_of(request),
+        referral_id=referral_id,
+        action=payload.action,
+        note=payload.note,
+        receiver_id=payload.receiver_id,
+        appointment_at=payload.appointment_at,
+        expected_version=payload.version,
+    )
+    return _full(referral_id, request)

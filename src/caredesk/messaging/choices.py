@@ -1,0 +1,43 @@
+"""Code lists of the communication log."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "out", "Outbound"
+    INBOUND = "in", "Inbound"
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    SMS = "sms", "SMS"
+    EMAIL = "email", "E-mail"
+    LETTER = "letter", "Letter"
+    FAX = "fax", "Fax"
+    PORTAL = "portal", "Portal message"
+
+
+class Outcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    VOICEMAIL = "voicemail", "Left voicemail"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Busy"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    SENT = "sent", "Sent"
+    RECEIVED = "received", "Received"
+    FAILED = "failed", "Failed / returned"
+
+
+#: Outcomes that mean nobody was reached (a contact attempt on a task).
+UNSUCCESSFUL = (Outcome.VOICEMAIL, Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER, Outcome.FAILED)
+
+
+class Party(models.TextChoices):
+    PATIENT = "patient", "Patient"
+    CAREGIVER = "caregiver", "Caregiver / family"
+    PRACTITIONER = "practitioner", "Practitioner / office"
+    PAYER = "payer", "Payer"
+    PHARMACY = "pharmacy", "Pharmacy"
+    OTHER = "other", "Other"

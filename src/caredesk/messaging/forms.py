@@ -1,0 +1,59 @@
+"""The "log a communication" form: parses what people pick and type; the rules live in services/rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from .choices import Channel, Direction, Outcome, Party
+from .services import MAX_BODY
+
+
+class LogForm(forms.Form):
+    direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.OUTBOUND)
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
+    party = forms.ChoiceField(choices=Party.choices, initial=Party.PATIENT, label="With")
+    party_name = forms.CharField(required=False, max_length=200, label="Name (when not the patient)")
+    outcome = forms.ChoiceField(choices=Outcome.choices, initial=Outcome.REACHED)
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        required=False, max_length=MAX_BODY, label="Summary", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    minutes = forms.IntegerField(required=False, min_value=0, max_value=360, label="Minutes (calls)")
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When (empty: now)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    referral_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    task_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():
+            widget = form_field.widget
+            if isinstance(widget, forms.HiddenInput):
+                continue
+            css = (
+                "form-select form-select-sm"
+                if isinstance(widget, forms.Select)
+                else "form-control form-control-sm"
+            )
+            widget.attrs.setdefault("class", css)
+
+    def add_service_error(self, field: str | None, message: str) -> None:
+        field = "minutes" if field == "duration_seconds" else field
+        self.add_error(field if field in self.fields else None, message)
+
+    def duration_seconds(self) -> int | None:
+        minutes = self.cleaned_data.get("minutes")
+        return None if minutes is None else minutes * 60
+
+    def occurred(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("occurred_at")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value

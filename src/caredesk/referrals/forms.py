@@ -1,0 +1,143 @@
+"""Forms parse what people pick and type into the values the referral use cases take; the rules live in
+the services and rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from . import rules
+from .choices import ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
+from .models import MAX_NOTE, MAX_REASON, ReferralReceiver
+from .selectors import ReferralQuery
+
+STATUS_FILTER = [("", "All"), ("open", "Open (sent to consult note)"), *ReferralStatus.choices]
+
+
+class ReferralForm(forms.Form):
+    """Bootstrap classes on every widget, and a service's refusal placed on the field it names."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():
+            widget = form_field.widget
+            if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select form-select-sm")
+            else:
+                widget.attrs.setdefault("class", "form-control form-control-sm")
+
+    def add_service_error(self, field: str | None, message: str) -> None:
+        aliases = {"receiver_id": "receiver", "document_ids": "documents"}
+        field = aliases.get(field or "", field)
+        self.add_error(field if field in self.fields else None, message)
+
+
+def receiver_choices(receivers: list[ReferralReceiver], empty: str) -> list[tuple[str, str]]:
+    return [("", empty)] + [(str(r.pk), str(r)) for r in receivers]
+
+
+class FilterForm(ReferralForm):
+    status = forms.ChoiceField(required=False, choices=STATUS_FILTER)
+    specialty = forms.ChoiceField(required=False, choices=[("", "Any specialty"), *Specialty.choices])
+    overdue = forms.BooleanField(required=False, label="Overdue only")
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
+
+    def to_query(self, patient_id: int | None = None) -> ReferralQuery:
+        data = self.cleaned_data
+        return ReferralQuery(
+            status=data.get("status") or "",
+            overdue=bool(data.get("overdue")),
+            specialty=data.get("specialty") or "",
+            patient_id=patient_id,
+        )
+
+
+class NewReferralForm(ReferralForm):
+    specialty = forms.ChoiceField(choices=Specialty.choices)
+    receiver = forms.ChoiceField(required=False, help_text="Leave empty to refer to the specialty")
+    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
+    reason = forms.CharField(max_length=MAX_REASON, widget=forms.Textarea(attrs={"rows": 3}))
+    diagnoses = forms.CharField(
+        required=False, max_length=300, label="Diagnoses (ICD-10-CM)", help_text="e.g. I10, E11.9"
+    )
+    documents = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Attach documents"
+    )
+    include_chart_summary = forms.BooleanField(required=False, initial=True, label="Include a chart summary")
+    authorization_required = forms.BooleanField(required=False, label="Prior authorization required")
+    authorization_number = forms.CharField(required=False, max_length=50)
+
+    def __init__(
+        self, *args: Any, receivers: list[ReferralReceiver], documents: list[tuple[int, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        receiver_field = self.fields["receiver"]
+        document_field = self.fields["documents"]
+        assert isinstance(receiver_field, forms.ChoiceField)
+        assert isinstance(document_field, forms.MultipleChoiceField)
+        receiver_field.choices = receiver_choices(receivers, "Any receiver of the specialty")
+        document_field.choices = [(str(pk), title) for pk, title in documents]
+
+    def clean_diagnoses(self) -> list[str]:
+        return rules.split_codes(self.cleaned_data.get("diagnoses") or "")
+
+
+class ActionForm(ReferralForm):
+    action = forms.ChoiceField(choices=ReferralAction.choices, widget=forms.HiddenInput)
+    note = forms.CharField(required=False, max_length=MAX_NOTE, widget=forms.Textarea(attrs={"rows": 2}))
+    receiver = forms.ChoiceField(required=False, label="Re-route to")
+    appointment_at = forms.DateTimeField(
+        required=False,
+        label="Appointment",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, receivers: list[ReferralReceiver], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        receiver_field = self.fields["receiver"]
+        assert isinstance(receiver_field, forms.ChoiceField)
+        receiver_field.choices = receiver_choices(receivers, "—")
+
+    def appointment(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("appointment_at")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
+
+
+class ReceiverForm(ReferralForm):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=ReceiverKind.choices)
+    specialty = forms.ChoiceField(choices=Specialty.choices)
+    npi = forms.CharField(required=False, max_length=10, label="NPI")
+    phone = forms.CharField(required=False, max_length=30)
+    fax = forms.CharField(required=False, max_length=30)
+    email = forms.EmailField(required=False)
+    address = forms.CharField(required=False, max_length=300)
+
+
+class ReportForm(ReferralForm):
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def period(self, today: dt.date) -> tuple[dt.date, dt.date]:
+        until = self.cleaned_data.get("until") or today
+        since = self.cleaned_data.get("since") or until - dt.timedelta(days=365)
+        return since, until
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("The period starts after it ends.")
+        if since and until and (until - since).days > 3 * 366:
+            raise forms.ValidationError("Pick at most three years.")
+        return data

@@ -1,0 +1,349 @@
+"""Pure referral logic on values (no ORM): the state machine, the overdue clocks, the worklist rules that
+turn a late referral into a task, diagnosis codes, and the loop-closure report's arithmetic.
+
+Clocks are days per step and urgency (`DEFAULT_DAYS`); settings.CAREDESK_REFERRAL_DAYS overrides any of
+them, e.g. `{"accepted": {"routine": 10}, "not_scheduled": {"urgent": 2}}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import simple_icd_10_cm as cm
+
+from .choices import FINAL_STATUSES, OPEN_STATUSES, ReferralAction, ReferralStatus, Urgency
+
+S = ReferralStatus
+A = ReferralAction
+
+# --- the state machine -------------------------------------------------------------------------------
+
+#: status -> {action: the status it leads to}. Nothing else moves a referral.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    S.DRAFT: {A.SEND: S.SENT, A.CANCEL: S.CANCELLED},
+    S.SENT: {A.RECEIVE: S.RECEIVED, A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED, A.CANCEL: S.CANCELLED},
+    S.RECEIVED: {A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED, A.CANCEL: S.CANCELLED},
+    S.ACCEPTED: {A.SCHEDULE: S.SCHEDULED, A.DECLINE: S.DECLINED, A.CANCEL: S.CANCELLED},
+    S.SCHEDULED: {A.SCHEDULE: S.SCHEDULED, A.SEEN: S.SEEN, A.CANCEL: S.CANCELLED},
+    S.SEEN: {A.CLOSE: S.CLOSED},
+    # A declined referral is never dropped: it goes to another receiver, or is closed with a reason.
+    S.DECLINED: {A.REROUTE: S.SENT, A.CANCEL: S.CANCELLED},
+    S.CLOSED: {},
+    S.CANCELLED: {},
+}
+
+#: Actions that need a note: the reason (declining, cancelling).
+NOTE_REQUIRED = frozenset({A.DECLINE, A.CANCEL})
+
+
+def target_of(status: str, action: str) -> str | None:
+    """The status `action` leads to from `status`, or None when it is not allowed there."""
+    return TRANSITIONS.get(status, {}).get(action)
+
+
+def allowed_actions(status: str) -> list[str]:
+    return list(TRANSITIONS.get(status, {}))
+
+
+def transition_error(status: str, action: str) -> str | None:
+    """Why `action` cannot be taken on a referral in `status` (None: it can)."""
+    if action not in ReferralAction.values:
+        return f"{action!r} is not something a referral can do."
+    if status not in TRANSITIONS:
+        return f"{status!r} is not a referral status."
+    if target_of(status, action) is None:
+        return f"“{ReferralAction(action).label}” is not possible for a referral that is {status}."
+    return None
+
+
+def note_error(action: str, note: str) -> str | None:
+    if action in NOTE_REQUIRED and not note.strip():
+        return "Say why: the reason is kept on the referral's timeline."
+    return None
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES
+
+
+# --- clocks ------------------------------------------------------------------------------------------
+
+Days = Mapping[str, Mapping[str, int]]
+
+#: Days a referral may stay in a step (per urgency) before it is overdue, and the worklist rules' N.
+DEFAULT_DAYS: dict[str, dict[str, int]] = {
+    S.SENT: {Urgency.ROUTINE: 3, Urgency.URGENT: 1, Urgency.STAT: 1},  # the receiver acknowledges
+    S.RECEIVED: {Urgency.ROUTINE: 5, Urgency.URGENT: 2, Urgency.STAT: 1},  # accepts or declines
+    S.ACCEPTED: {Urgency.ROUTINE: 14, Urgency.URGENT: 3, Urgency.STAT: 1},  # schedules
+    S.SCHEDULED: {Urgency.ROUTINE: 60, Urgency.URGENT: 14, Urgency.STAT: 3},  # the patient is seen
+    S.SEEN: {Urgency.ROUTINE: 14, Urgency.URGENT: 7, Urgency.STAT: 3},  # the consult note comes back
+    S.DECLINED: {Urgency.ROUTINE: 2, Urgency.URGENT: 1, Urgency.STAT: 1},  # re-routed or closed
+    "not_scheduled": {Urgency.ROUTINE: 21, Urgency.URGENT: 5, Urgency.STAT: 2},  # from the last send
+}
+
+
+def limit_days(clock: str, urgency: str, overrides: Days | None = None) -> int | None:
+    """Days allowed on `clock` (a status, or "not_scheduled") for `urgency`; None: no clock runs."""
+    if overrides and urgency in overrides.get(clock, {}):
+        return int(overrides[clock][urgency])
+    return DEFAULT_DAYS.get(clock, {}).get(urgency)
+
+
+def step_due(
+    status: str,
+    since: dt.datetime,
+    urgency: str,
+    appointment_at: dt.datetime | None = None,
+    overrides: Days | None = None,
+) -> dt.datetime | None:
+    """When the current step is overdue. A scheduled referral is due a day after its appointment when one
+    is known; draft and final steps have no clock."""
+    if status not in OPEN_STATUSES:
+        return None
+    if status == S.SCHEDULED and appointment_at is not None:
+        return appointment_at + dt.timedelta(days=1)
+    days = limit_days(status, urgency, overrides)
+    return None if days is None else since + dt.timedelta(days=days)
+
+
+def is_overdue(due: dt.datetime | None, now: dt.datetime) -> bool:
+    return due is not None and now >= due
+
+
+# --- worklist rules ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferralFacts:
+    """What the rules need to know about one referral (built by the services from its row and events)."""
+
+    referral_id: int
+    patient_id: int
+    status: str
+    urgency: str
+    target: str  # "Cardiology — Dr Heart"
+    last_sent_event_id: int | None = None
+    last_sent_at: dt.datetime | None = None
+    seen_event_id: int | None = None
+    seen_at: dt.datetime | None = None
+    declined_event_id: int | None = None
+    declined_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task a rule asks for; `dedupe_key` makes the same event create it once."""
+
+    rule: str
+    title: str
+    description: str
+    dedupe_key: str
+    due_at: dt.datetime
+    urgent: bool
+
+
+def _urgent(facts: ReferralFacts) -> bool:
+    return facts.urgency != Urgency.ROUTINE
+
+
+def not_scheduled_rule(
+    facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None
+) -> TaskSpec | None:
+    """Sent (or re-routed) N days ago and still not scheduled: chase the receiver. One task per send."""
+    if facts.status not in (S.SENT, S.RECEIVED, S.ACCEPTED) or facts.last_sent_at is None:
+        return None
+    days = limit_days("not_scheduled", facts.urgency, overrides)
+    if days is None or now < facts.last_sent_at + dt.timedelta(days=days):
+        return None
+    return TaskSpec(
+        rule="not_scheduled",
+        title=f"Referral not scheduled: {facts.target}"[:200],
+        description=f"Sent {days} or more days ago and not scheduled yet. Call the receiver, or re-route it.",
+        dedupe_key=f"referral:{facts.referral_id}:not-scheduled:{facts.last_sent_event_id}",
+        due_at=now + dt.timedelta(days=1),
+        urgent=_urgent(facts),
+    )
+
+
+def consult_note_rule(
+    facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None
+) -> TaskSpec | None:
+    """Seen N days ago and no consult note back: ask for it. One task per visit."""
+    if facts.status != S.SEEN or facts.seen_at is None:
+        return None
+    days = limit_days(S.SEEN, facts.urgency, overrides)
+    if days is None or now < facts.seen_at + dt.timedelta(days=days):
+        return None
+    return TaskSpec(
+        rule="consult_note",
+        title=f"Consult note not back: {facts.target}"[:200],
+        description=f"The patient was seen {days} or more days ago and the consult note is not back. "
+        "Request it from the receiver.",
+        dedupe_key=f"referral:{facts.referral_id}:consult-note:{facts.seen_event_id}",
+        due_at=now + dt.timedelta(days=1),
+        urgent=_urgent(facts),
+    )
+
+
+def declined_rule(facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None) -> TaskSpec | None:
+    """Declined and neither re-routed nor closed: a person must decide at once. One task per decline."""
+    if facts.status != S.DECLINED or facts.declined_at is None:
+        return None
+    days = limit_days(S.DECLINED, facts.urgency, overrides) or 1
+    return TaskSpec(
+        rule="declined",
+        title=f"Referral declined: {facts.target}"[:200],
+        description="The receiver declined this referral. Re-route it to another receiver, or close it "
+        "with the reason.",
+        dedupe_key=f"referral:{facts.referral_id}:declined:{facts.declined_event_id}",
+        due_at=facts.declined_at + dt.timedelta(days=days),
+        urgent=_urgent(facts),
+    )
+
+
+RULES = (not_scheduled_rule, consult_note_rule, declined_rule)
+
+
+def due_tasks(facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None) -> list[TaskSpec]:
+    return [spec for rule in RULES if (spec := rule(facts, now, overrides)) is not None]
+
+
+#: The rule tasks a move to a status deals with (closed as done), by dedupe-key rule name.
+SETTLES: dict[str, tuple[str, ...]] = {
+    S.SCHEDULED: ("not-scheduled",),
+    S.CLOSED: ("consult-note",),
+    S.SENT: ("declined",),  # re-routed
+    S.CANCELLED: ("not-scheduled", "consult-note", "declined"),
+}
+
+
+def keys_settled_by(referral_id: int, status: str) -> list[str]:
+    """Dedupe-key prefixes of the rule tasks a move to `status` settles."""
+    return [f"referral:{referral_id}:{rule}:" for rule in SETTLES.get(status, ())]
+
+
+# --- diagnoses ---------------------------------------------------------------------------------------
+
+
+def normalize_icd10(code: str) -> str | None:
+    """`e119` -> `E11.9`: a category or subcategory code of the ICD-10-CM tabular list; else None."""
+    compact = re.sub(r"[\s.]", "", code or "").upper()
+    if not (0 < len(compact) <= 7 and compact.isalnum()):
+        return None
+    if not cm.is_valid_item(compact) or not cm.is_category_or_subcategory(compact):
+        return None
+    return str(cm.add_dot(compact))
+
+
+def icd10_description(code: str) -> str:
+    return str(cm.get_description(code))
+
+
+def split_codes(text: str) -> list[str]:
+    """Codes typed in one box: separated by commas, semicolons or white space."""
+    return [part for part in re.split(r"[\s,;]+", text or "") if part]
+
+
+# --- the loop-closure report -------------------------------------------------------------------------
+
+#: Steps the report times: (label, from status, to status). A re-routed referral counts from its last send.
+STEPS: tuple[tuple[str, str, str], ...] = (
+    ("Sent → accepted", S.SENT, S.ACCEPTED),
+    ("Accepted → scheduled", S.ACCEPTED, S.SCHEDULED),
+    ("Scheduled → seen", S.SCHEDULED, S.SEEN),
+    ("Seen → consult note", S.SEEN, S.CLOSED),
+    ("Sent → loop closed", S.SENT, S.CLOSED),
+)
+
+
+def milestones(events: Iterable[tuple[str, dt.datetime]]) -> dict[str, dt.datetime]:
+    """When each status was reached: the last time for `sent` (a re-route sends again), else the first."""
+    reached: dict[str, dt.datetime] = {}
+    for status, at in sorted(events, key=lambda item: item[1]):
+        if status == S.SENT or status not in reached:
+            reached[status] = at
+    return reached
+
+
+def step_days(reached: Mapping[str, dt.datetime]) -> dict[str, float]:
+    """Days each step took (only steps both ends of which were reached, in order)."""
+    out: dict[str, float] = {}
+    for label, start, end in STEPS:
+        if start in reached and end in reached and reached[end] >= reached[start]:
+            out[label] = (reached[end] - reached[start]).total_seconds() / 86400
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One sent referral, for the report."""
+
+    specialty: str
+    receiver: str
+    status: str
+    days: Mapping[str, float]
+
+
+@dataclass
+class GroupStats:
+    key: str
+    sent: int = 0
+    closed: int = 0
+    declined_open: int = 0
+    cancelled: int = 0
+    medians: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def closure_rate(self) -> float:
+        """Loops closed per referral sent (0 when none was sent)."""
+        return self.closed / self.sent if self.sent else 0.0
+
+    @property
+    def closure_percent(self) -> int:
+        return round(self.closure_rate * 100)
+
+
+def summarize(outcomes: Iterable[Outcome], by: str) -> list[GroupStats]:
+    """Per `by` ("specialty" or "receiver"): counts, loop-closure rate and median days per step; the
+    groups in name order."""
+    groups: dict[str, GroupStats] = {}
+    samples: dict[str, dict[str, list[float]]] = {}
+    for outcome in outcomes:
+        key = getattr(outcome, by)
+        stats = groups.setdefault(key, GroupStats(key))
+        stats.sent += 1
+        stats.closed += outcome.status == S.CLOSED
+        stats.declined_open += outcome.status == S.DECLINED
+        stats.cancelled += outcome.status == S.CANCELLED
+        for label, days in outcome.days.items():
+            samples.setdefault(key, {}).setdefault(label, []).append(days)
+    for key, stats in groups.items():
+        stats.medians = {
+            label: round(statistics.median(samples[key][label]), 1)
+            if samples.get(key, {}).get(label)
+            else None
+            for label, _start, _end in STEPS
+        }
+    return [groups[key] for key in sorted(groups)]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int  # percent
+    y: int
+    width: int
+    text_x: int
+
+
+def closure_bars(groups: Iterable[GroupStats], *, width: int = 400, row: int = 24) -> list[Bar]:
+    """Horizontal bars (SVG user units) of the loop-closure percentage of each group."""
+    bars = []
+    for index, stats in enumerate(groups):
+        length = round(width * stats.closure_rate)
+        bars.append(Bar(stats.key, stats.closure_percent, index * row, length, length + 4))
+    return bars

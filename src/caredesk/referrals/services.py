@@ -1,0 +1,542 @@
+"""Referral use cases: one function per use case, keyword-only actor, one transaction, audit row inside.
+
+CONTRACT (other apps and interop call exactly these): `add_receiver`, `create_referral`, `act` (every
+step of the loop), `apply_rules` (the overdue scan), `move_referrals_on_merge` (the patients merge hook).
+
+Permissions: creating and sending need REFERRAL_CREATE; scheduling and "seen" REFERRAL_SCHEDULE; the
+receiver's answers, re-routing, closing the loop, cancelling a sent referral and the receiver directory
+REFERRAL_MANAGE (a draft may be cancelled by whoever may create one). A referral outside the actor's
+organization answers ReferralNotFound, exactly like one that does not exist.
+
+A declined referral is never silently dropped: declining puts a task on the care-coordination worklist
+(dedupe key per decline) that is settled only by re-routing the referral or closing it with a reason;
+the overdue scan (`apply_rules`) puts it back if it was lost. Rule tasks a step deals with are closed as
+done by that step (a scheduled referral settles its "not scheduled" task).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F
+
+from caredesk.accounts.models import User
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.choices import PatientStatus
+from caredesk.patients.errors import PatientNotFound
+from caredesk.worklist import services as worklist
+from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus
+
+from . import clock, rules, selectors
+from .choices import OPEN_STATUSES, ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
+from .errors import InvalidDiagnosis, InvalidTransition, ReceiverNotFound, ReferralNotFound, StaleReferral
+from .models import MAX_NOTE, MAX_REASON, Referral, ReferralAttachment, ReferralEvent, ReferralReceiver
+
+MAX_DIAGNOSES = 12
+MAX_ATTACHMENTS = 20
+ACTION_PERMISSION: dict[str, Permission] = {
+    ReferralAction.SEND: Permission.REFERRAL_CREATE,
+    ReferralAction.SCHEDULE: Permission.REFERRAL_SCHEDULE,
+    ReferralAction.SEEN: Permission.REFERRAL_SCHEDULE,
+}
+#: What the services need to put rule tasks on the worklist on a person's behalf (see _task_actor).
+_TASK_PERMISSIONS = frozenset(str(p) for p in (Permission.TASK_WORK, Permission.TASK_ALL_QUEUES))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"This needs the permission {permission}.", details={"permission": str(permission)})
+
+
+def _organization_id(actor: Actor) -> int:
+    if actor.organization_id is None:
+        raise Forbidden("Only a member of an organization can work with its referrals.")
+    return actor.organization_id
+
+
+def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{label} must be text.", field=field)
+    value = value.strip()
+    if required and not value:
+        raise ValidationFailed(f"{label} is required.", field=field)
+    if len(value) > limit:
+        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
+    return value
+
+
+def _choice(value: Any, field: str, label: str, choices: Iterable[str]) -> str:
+    if value not in list(choices):
+        raise ValidationFailed(f"{value!r} is not a valid {label}.", field=field)
+    return str(value)
+
+
+def _name_of(actor: Actor) -> str:
+    if actor.user_id is not None:
+        user = User.objects.filter(pk=actor.user_id).only("first_name", "last_name", "username").first()
+        if user is not None:
+            return user.display_name[:150]
+    return actor.username[:150]
+
+
+def step_overrides() -> rules.Days:
+    """settings.CAREDESK_REFERRAL_DAYS: days per step and urgency that replace rules.DEFAULT_DAYS."""
+    value = getattr(settings, "CAREDESK_REFERRAL_DAYS", None)
+    return value if isinstance(value, dict) else {}
+
+
+def _check_patient(actor: Actor, patient_id: Any) -> int:
+    pk = selectors.parse_id(patient_id)
+    status = (
+        None
+        if pk is None
+        else patient_selectors.patient_queryset(actor).filter(pk=pk).values_list("status", flat=True).first()
+    )
+    if pk is None or status is None:
+        raise PatientNotFound(
+            f"No patient with id {patient_id}.", field="patient_id", details={"id": patient_id}
+        )
+    if status == PatientStatus.MERGED:
+        raise ValidationFailed("That patient was merged into another record; use the surviving record.")
+    return pk
+
+
+def _check_receiver(actor: Actor, receiver_id: Any, *, required: bool = False) -> ReferralReceiver | None:
+    if receiver_id in (None, ""):
+        if required:
+            raise ValidationFailed("Pick the receiver.", field="receiver_id")
+        return None
+    pk = selectors.parse_id(receiver_id)
+    receiver = None if pk is None else selectors.receiver_queryset(actor).filter(pk=pk, active=True).first()
+    if receiver is None:
+        raise ReceiverNotFound(f"No active receiver with id {receiver_id}.", field="receiver_id")
+    return receiver
+
+
+def clean_diagnoses(codes: Sequence[str]) -> list[dict[str, str]]:
+    """ICD-10-CM codes as [{"code", "description"}], each once, in the order given; InvalidDiagnosis names
+    the first code that is not one."""
+    seen: dict[str, dict[str, str]] = {}
+    for raw in codes:
+        code = rules.normalize_icd10(str(raw))
+        if code is None:
+            raise InvalidDiagnosis(f"{raw!r} is not an ICD-10-CM diagnosis code.", field="diagnoses")
+        seen.setdefault(code, {"code": code, "description": rules.icd10_description(code)})
+    if len(seen) > MAX_DIAGNOSES:
+        raise ValidationFailed(f"At most {MAX_DIAGNOSES} diagnoses.", field="diagnoses")
+    return list(seen.values())
+
+
+def _aware(value: Any, field: str, label: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None:
+        raise ValidationFailed(f"{label} must be a date and time with its time zone.", field=field)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Receivers
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiverInput:
+    name: str
+    specialty: str
+    kind: str = ReceiverKind.PRACTITIONER
+    npi: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    address: str = ""
+
+
+def add_receiver(*, actor: Actor, data: ReceiverInput) -> ReferralReceiver:
+    """Add a practitioner or organization to the organization's receiver directory."""
+    _require(actor, Permission.REFERRAL_MANAGE)
+    organization_id = _organization_id(actor)
+    npi = _text(data.npi, "npi", "NPI", 10)
+    if npi and not (len(npi) == 10 and npi.isdigit()):
+        raise ValidationFailed("An NPI is ten digits.", field="npi")
+    values = {
+        "name": _text(data.name, "name", "Name", 200, required=True),
+        "specialty": _choice(data.specialty, "specialty", "specialty", Specialty.values),
+        "kind": _choice(data.kind, "kind", "kind of receiver", ReceiverKind.values),
+        "npi": npi,
+        "phone": _text(data.phone, "phone", "Phone", 30),
+        "fax": _text(data.fax, "fax", "Fax", 30),
+        "email": _text(data.email, "email", "E-mail", 254),
+        "address": _text(data.address, "address", "Address", 300),
+    }
+    with transaction.atomic():
+        exists = ReferralReceiver.objects.filter(
+            organization_id=organization_id, name=values["name"], specialty=values["specialty"]
+        ).exists()
+        if exists:
+            raise ValidationFailed("That receiver is in the directory already.", field="name")
+        receiver = ReferralReceiver.objects.create(organization_id=organization_id, **values)
+        audit.record(actor=actor, action=AuditAction.REFERRAL_RECEIVER_CREATE, obj=receiver, detail={})
+    return receiver
+
+
+# ---------------------------------------------------------------------------------------------------
+# Creating
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    patient_id: int
+    specialty: str
+    reason: str
+    receiver_id: int | None = None
+    urgency: str = Urgency.ROUTINE
+    diagnoses: Sequence[str] = ()
+    document_ids: Sequence[int] = ()
+    include_chart_summary: bool = True
+    authorization_required: bool = False
+    authorization_number: str = ""
+
+
+def _attachments(actor: Actor, patient_id: int, document_ids: Sequence[Any]) -> list[tuple[int, str]]:
+    """(document id, title) of the chosen documents, which must be current documents of the patient's
+    chart (reading the chart for them is audited by patients.selectors)."""
+    wanted = [selectors.parse_id(value) for value in document_ids]
+    if not wanted:
+        return []
+    if None in wanted or len(set(wanted)) > MAX_ATTACHMENTS:
+        raise ValidationFailed("Pick documents of this patient's chart.", field="document_ids")
+    chart = patient_selectors.get_chart(actor=actor, patient_id=patient_id)
+    titles = {document.pk: document.title for document in chart.documents}
+    missing = [pk for pk in wanted if pk not in titles]
+    if missing:
+        raise ValidationFailed(
+            "Only current documents of this patient's chart can be attached.",
+            field="document_ids",
+            details={"ids": missing},
+        )
+    return [(pk, titles[pk]) for pk in dict.fromkeys(pk for pk in wanted if pk is not None)]
+
+
+def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> Referral:
+    """A new referral (a draft, or sent at once with `send=True`), with its diagnoses, attachments and the
+    first step on its timeline."""
+    _require(actor, Permission.REFERRAL_CREATE)
+    organization_id = _organization_id(actor)
+    authorization_required = bool(data.authorization_required)
+    authorization_number = _text(
+        data.authorization_number, "authorization_number", "Authorization number", 50
+    )
+    if authorization_number and not authorization_required:
+        raise ValidationFailed(
+            "An authorization number goes with “authorization required”.", field="authorization_number"
+        )
+    values = {
+        "specialty": _choice(data.specialty, "specialty", "specialty", Specialty.values),
+        "reason": _text(data.reason, "reason", "Reason", MAX_REASON, required=True),
+        "urgency": _choice(data.urgency, "urgency", "urgency", Urgency.values),
+        "diagnoses": clean_diagnoses(list(data.diagnoses)),
+        "include_chart_summary": bool(data.include_chart_summary),
+        "authorization_required": authorization_required,
+        "authorization_number": authorization_number,
+    }
+    now = clock.now()
+    with transaction.atomic():
+        patient_id = _check_patient(actor, data.patient_id)
+        receiver = _check_receiver(actor, data.receiver_id)
+        attached = _attachments(actor, patient_id, list(data.document_ids))
+        referral = Referral.objects.create(
+            organization_id=organization_id,
+            patient_id=patient_id,
+            receiver=receiver,
+            status=ReferralStatus.DRAFT,
+            status_changed_at=now,
+            created_by_id=actor.user_id,
+            created_by_name=_name_of(actor),
+            **values,
+        )
+        ReferralAttachment.objects.bulk_create(
+            ReferralAttachment(referral=referral, document_id=pk, title=title) for pk, title in attached
+        )
+        _event(referral, actor, "", ReferralStatus.DRAFT, now, "Created.")
+        audit.record(
+            actor=actor,
+            action=AuditAction.REFERRAL_CREATE,
+            patient_id=patient_id,
+            obj=referral,
+            detail={
+                "specialty": referral.specialty,
+                "receiver_id": referral.receiver_id,
+                "urgency": referral.urgency,
+                "diagnoses": [d["code"] for d in referral.diagnoses],
+                "document_ids": [pk for pk, _title in attached],
+            },
+        )
+        if send:
+            _move(actor, referral, ReferralAction.SEND, now=now)
+    return referral
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every step of the loop
+# ---------------------------------------------------------------------------------------------------
+
+
+def _event(
+    referral: Referral, actor: Actor, before: str, after: str, at: dt.datetime, note: str
+) -> ReferralEvent:
+    return ReferralEvent.objects.create(
+        referral=referral,
+        from_status=before,
+        to_status=after,
+        at=at,
+        receiver_id=referral.receiver_id,
+        note=note,
+        actor_id=actor.user_id,
+        actor_name=_name_of(actor),
+    )
+
+
+def _task_actor(actor: Actor) -> Actor:
+    """The actor, allowed to put the referral's own rule tasks on any queue: a nurse declining on the
+    phone or the overnight scan must be able to leave the care-coordination team its task. The audit rows
+    still name the person (or the scan) who caused them."""
+    return dataclasses.replace(actor, permissions=actor.permissions | _TASK_PERMISSIONS)
+
+
+def _put_on_worklist(actor: Actor, referral: Referral, spec: rules.TaskSpec) -> bool:
+    created = worklist.create_task(
+        actor=_task_actor(actor),
+        data=worklist.NewTask(
+            title=spec.title,
+            description=spec.description,
+            queue=TaskQueue.CARE_COORDINATION,
+            patient_id=referral.patient_id,
+            priority=TaskPriority.HIGH if spec.urgent else TaskPriority.NORMAL,
+            due_at=spec.due_at,
+            source_type="referrals.referral",
+            source_id=str(referral.pk),
+            dedupe_key=spec.dedupe_key,
+        ),
+    )
+    return created.created
+
+
+def _settle_tasks(actor: Actor, referral: Referral, status: str) -> None:
+    prefixes = rules.keys_settled_by(referral.pk, status)
+    if not prefixes:
+        return
+    keys = selectors.rule_task_keys(referral)
+    settled = [key for key in keys if any(key.startswith(prefix) for prefix in prefixes)]
+    if settled:
+        worklist.close_tasks_by_keys(
+            actor=_task_actor(actor),
+            dedupe_keys=settled,
+            status=TaskStatus.DONE,
+            reason=f"Referral #{referral.pk}: {ReferralStatus(status).label.lower()}.",
+        )
+
+
+def _move(
+    actor: Actor,
+    referral: Referral,
+    action: str,
+    *,
+    now: dt.datetime,
+    note: str = "",
+    receiver: ReferralReceiver | None = None,
+    appointment_at: dt.datetime | None = None,
+) -> None:
+    problem = rules.transition_error(referral.status, action)
+    if problem:
+        raise InvalidTransition(problem, field="action", details={"from": referral.status, "action": action})
+    problem = rules.note_error(action, note)
+    if problem:
+        raise ValidationFailed(problem, field="note")
+    before = referral.status
+    after = str(rules.target_of(before, action))
+    fields = ["status", "status_changed_at"]
+    line = note
+    if action == ReferralAction.REROUTE:
+        if receiver is None or receiver.pk == referral.receiver_id:
+            raise ValidationFailed("Re-route it to another receiver.", field="receiver_id")
+        line = f"Re-routed to {receiver.name}. {note}".strip()
+    if receiver is not None:
+        referral.receiver = receiver
+        fields.append("receiver")
+    if action == ReferralAction.SCHEDULE:
+        if appointment_at is None:
+            raise ValidationFailed("When is the appointment?", field="appointment_at")
+        referral.appointment_at = appointment_at
+        fields.append("appointment_at")
+        local = appointment_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        line = f"Appointment {local}. {note}".strip()
+    if action in (ReferralAction.DECLINE, ReferralAction.CANCEL, ReferralAction.CLOSE) and note:
+        referral.outcome_note = note
+        fields.append("outcome_note")
+    referral.status, referral.status_changed_at = after, now
+    referral.version += 1
+    referral.save(update_fields=[*fields, "version", "updated_at"])
+    event = _event(referral, actor, before, after, now, line)
+    audit.record(
+        actor=actor,
+        action=AuditAction.REFERRAL_STATUS_CHANGED,
+        patient_id=referral.patient_id,
+        obj=referral,
+        detail={"from": before, "to": after, "action": action, "receiver_id": referral.receiver_id},
+    )
+    _settle_tasks(actor, referral, after)
+    if after == ReferralStatus.DECLINED:
+        spec = rules.declined_rule(_facts_after(referral, event), now, step_overrides())
+        if spec is not None:
+            _put_on_worklist(actor, referral, spec)
+
+
+def _facts_after(referral: Referral, event: ReferralEvent) -> rules.ReferralFacts:
+    return rules.ReferralFacts(
+        referral_id=referral.pk,
+        patient_id=referral.patient_id,
+        status=referral.status,
+        urgency=referral.urgency,
+        target=selectors.target_label(referral),
+        declined_event_id=event.pk,
+        declined_at=event.at,
+    )
+
+
+def permission_for(action: str, status: str) -> Permission:
+    """What taking `action` on a referral in `status` needs (a draft is cancelled by its kind of author)."""
+    if action == ReferralAction.CANCEL and status == ReferralStatus.DRAFT:
+        return Permission.REFERRAL_CREATE
+    return ACTION_PERMISSION.get(action, Permission.REFERRAL_MANAGE)
+
+
+def act(
+    *,
+    actor: Actor,
+    referral_id: Any,
+    action: str,
+    note: str = "",
+    receiver_id: Any = None,
+    appointment_at: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Referral:
+    """Take one step of the loop (rules.TRANSITIONS): send, receive, accept, decline (with the reason),
+    re-route (to another receiver), schedule (with the appointment time; again to move it), seen, close
+    (consult note received), cancel (with the reason). InvalidTransition when the step is not open from
+    the referral's status; StaleReferral when `expected_version` is not the current one."""
+    action = _choice(action, "action", "action", ReferralAction.values)
+    note = _text(note, "note", "Note", MAX_NOTE)
+    if appointment_at is not None:
+        appointment_at = _aware(appointment_at, "appointment_at", "Appointment")
+    with transaction.atomic():
+        pk = selectors.parse_id(referral_id)
+        referral = (
+            None
+            if pk is None
+            else selectors.referral_queryset(actor).select_for_update().filter(pk=pk).first()
+        )
+        if referral is None:
+            raise ReferralNotFound(f"No referral with id {referral_id}.", details={"id": str(referral_id)})
+        _require(actor, permission_for(action, referral.status))
+        if expected_version is not None and referral.version != expected_version:
+            raise StaleReferral(
+                "Someone else changed this referral since you opened it. Reload to see their changes.",
+                details={"expected_version": expected_version, "current_version": referral.version},
+            )
+        receiver = None
+        if action == ReferralAction.REROUTE:
+            receiver = _check_receiver(actor, receiver_id, required=True)
+        elif action == ReferralAction.SEND and receiver_id not in (None, ""):
+            receiver = _check_receiver(actor, receiver_id)
+        _move(
+            actor,
+            referral,
+            action,
+            now=clock.now(),
+            note=note,
+            receiver=receiver,
+            appointment_at=appointment_at,
+        )
+    return referral
+
+
+# ---------------------------------------------------------------------------------------------------
+# The overdue scan
+# ---------------------------------------------------------------------------------------------------
+
+
+def apply_rules(*, actor: Actor, now: dt.datetime | None = None) -> list[rules.TaskSpec]:
+    """Run the worklist rules over the organization's open referrals; returns the tasks newly created
+    (a task whose dedupe key exists already is not created again, so running twice changes nothing)."""
+    _require(actor, Permission.REFERRAL_VIEW)
+    now = now or clock.now()
+    overrides = step_overrides()
+    created: list[rules.TaskSpec] = []
+    for referral, facts in selectors.rule_candidates(actor, now, overrides):
+        for spec in rules.due_tasks(facts, now, overrides):
+            with transaction.atomic():
+                if _put_on_worklist(actor, referral, spec):
+                    created.append(spec)
+    return created
+
+
+# ---------------------------------------------------------------------------------------------------
+# Patient merge
+# ---------------------------------------------------------------------------------------------------
+
+
+def move_referrals_on_merge(actor: Actor, source: models.Model, target: models.Model) -> None:
+    """patients.services merge hook: the surviving record takes over the merged one's referrals (inside
+    the merge's transaction, which writes the audit rows)."""
+    moved = list(Referral.objects.filter(patient_id=source.pk).values_list("pk", flat=True))
+    if not moved:
+        return
+    Referral.objects.filter(pk__in=moved).update(patient_id=target.pk, version=F("version") + 1)
+    now = clock.now()
+    name = _name_of(actor)
+    ReferralEvent.objects.bulk_create(
+        ReferralEvent(
+            referral_id=pk,
+            from_status=status,
+            to_status=status,
+            at=now,
+            receiver_id=receiver_id,
+            note=f"Patient record merged: moved from patient {source.pk} to {target.pk}.",
+            actor_id=actor.user_id,
+            actor_name=name,
+        )
+        for pk, status, receiver_id in Referral.objects.filter(pk__in=moved).values_list(
+            "pk", "status", "receiver_id"
+        )
+    )
+
+
+__all__ = [
+    "OPEN_STATUSES",
+    "NewReferral",
+    "ReceiverInput",
+    "act",
+    "add_receiver",
+    "apply_rules",
+    "clean_diagnoses",
+    "create_referral",
+    "move_referrals_on_merge",
+]

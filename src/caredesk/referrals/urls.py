@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "referrals"
+
+urlpatterns = [
+    path("", views.referral_list, name="list"),
+    path("patients/<int:patient_id>/", views.patient_referrals, name="patient"),
+    path("patients/<int:patient_id>/new/", views.new_referral, name="new"),
+    path("<int:referral_id>/", views.referral_detail, name="detail"),
+    path("<int:referral_id>/action/", views.referral_action, name="action"),
+    path("receivers/", views.receivers, name="receivers"),
+    path("report/", views.report, name="report"),
+    path("report.csv", views.report_csv, name="report_csv"),
+]

@@ -1,0 +1,332 @@
+"""Referral pages: the list (filters: status, specialty, overdue), a patient's referrals, the new-referral
+form, a referral with its timeline and the buttons of its next steps, the receiver directory, and the
+loop-closure report (SVG chart drawn here, CSV export).
+
+Each view parses with a form, calls one service or selector, and renders. A service's refusal is shown on
+the form with its status (400 or 409); a record outside the actor's scope answers 404.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from caredesk.accounts.decorators import require_permission
+from caredesk.accounts.permissions import Permission
+from caredesk.core.context import Actor
+from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.htmx import render_page_or_partial
+from caredesk.patients import selectors as patient_selectors
+
+from . import rules, selectors, services
+from .choices import ReferralAction, ReferralStatus
+from .forms import ActionForm, FilterForm, NewReferralForm, ReceiverForm, ReferralForm, ReportForm
+
+PAGE_SIZE = 50
+BAR_WIDTH = 360
+BAR_ROW = 26
+#: The buttons of each step, their style, and what the small form beside them asks for.
+ACTION_STYLE: dict[str, str] = {
+    ReferralAction.SEND: "btn-primary",
+    ReferralAction.RECEIVE: "btn-outline-primary",
+    ReferralAction.ACCEPT: "btn-success",
+    ReferralAction.DECLINE: "btn-outline-danger",
+    ReferralAction.REROUTE: "btn-primary",
+    ReferralAction.SCHEDULE: "btn-primary",
+    ReferralAction.SEEN: "btn-primary",
+    ReferralAction.CLOSE: "btn-success",
+    ReferralAction.CANCEL: "btn-outline-secondary",
+}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
+
+
+def _refusal(form: ReferralForm, exc: DomainError) -> int:
+    """Put a service's refusal on the form and answer its status; out-of-scope records are a 404."""
+    if isinstance(exc, NotFound) and exc.field is None:
+        raise Http404(exc.message) from exc
+    if isinstance(exc, Forbidden):
+        raise PermissionDenied(exc.message) from exc
+    form.add_service_error(exc.field, exc.message)
+    return exc.http_status
+
+
+def _receivers(actor: Actor) -> list[Any]:
+    return list(selectors.receiver_queryset(actor).filter(active=True))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lists
+# ---------------------------------------------------------------------------------------------------
+
+
+def _list_context(request: HttpRequest, patient_id: int | None = None) -> tuple[dict[str, Any], int]:
+    actor = _actor(request)
+    form = FilterForm(request.GET)
+    context: dict[str, Any] = {"form": form, "page": None}
+    if not form.is_valid():
+        return context, 400
+    context["page"] = selectors.list_referrals(
+        actor=actor,
+        query=form.to_query(patient_id),
+        overrides=services.step_overrides(),
+        page=form.cleaned_data.get("page") or 1,
+        page_size=PAGE_SIZE,
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["base_query"] = query.urlencode()
+    context["can_create"] = actor.has(Permission.REFERRAL_CREATE)
+    return context, 200
+
+
+@require_permission(Permission.REFERRAL_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def referral_list(request: HttpRequest) -> HttpResponse:
+    context, status = _list_context(request)
+    return render_page_or_partial(
+        request, "referrals/list.html", "referrals/partials/results.html", context, status=status
+    )
+
+
+@require_permission(Permission.REFERRAL_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def patient_referrals(request: HttpRequest, patient_id: int) -> HttpResponse:
+    try:
+        patient = patient_selectors.get_patient(
+            actor=_actor(request), patient_id=patient_id, action="referrals"
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    context, status = _list_context(request, patient.pk)
+    context["patient"] = patient
+    return render_page_or_partial(
+        request, "referrals/list.html", "referrals/partials/results.html", context, status=status
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# A new referral
+# ---------------------------------------------------------------------------------------------------
+
+
+@require_permission(Permission.REFERRAL_CREATE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def new_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = _actor(request)
+    try:
+        chart = patient_selectors.get_chart(actor=actor, patient_id=patient_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    documents = [(d.pk, d.title) for d in chart.documents]
+    form = NewReferralForm(request.POST or None, receivers=_receivers(actor), documents=documents)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                referral = services.create_referral(
+                    actor=actor,
+                    data=services.NewReferral(
+                        patient_id=chart.patient.pk,
+                        specialty=data["specialty"],
+                        receiver_id=int(data["receiver"]) if data["receiver"] else None,
+                        reason=data["reason"],
+                        urgency=data["urgency"],
+                        diagnoses=data["diagnoses"],
+                        document_ids=[int(pk) for pk in data["documents"]],
+                        include_chart_summary=data["include_chart_summary"],
+                        authorization_required=data["authorization_required"],
+                        authorization_number=data["authorization_number"],
+                    ),
+                    send="send" in request.POST,
+                )
+            except DomainError as exc:
+                status = _refusal(form, exc)
+            else:
+                sent = referral.status == ReferralStatus.SENT
+                messages.success(request, "Referral sent." if sent else "Referral saved as a draft.")
+                return redirect("referrals:detail", referral_id=referral.pk)
+    return render(request, "referrals/new.html", {"form": form, "patient": chart.patient}, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# One referral
+# ---------------------------------------------------------------------------------------------------
+
+
+def _detail_context(actor: Actor, referral_id: int, form: ActionForm | None = None) -> dict[str, Any]:
+    try:
+        detail = selectors.get_referral(
+            actor=actor, referral_id=referral_id, overrides=services.step_overrides()
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    referral = detail.referral
+    receivers = [r for r in _receivers(actor) if r.pk != referral.receiver_id]
+    actions = [
+        (action, ReferralAction(action).label, ACTION_STYLE[action])
+        for action in detail.actions
+        if actor.has(services.permission_for(action, referral.status))
+    ]
+    chart = None
+    if referral.include_chart_summary and actor.has(Permission.CLINICAL_VIEW):
+        chart = patient_selectors.get_chart(actor=actor, patient_id=referral.patient_id)
+    return {
+        "detail": detail,
+        "referral": referral,
+        "actions": actions,
+        "form": form or ActionForm(receivers=receivers, initial={"version": referral.version}),
+        "chart": chart,
+        "can_log": actor.has(Permission.COMMUNICATION_LOG),
+        "can_view_log": actor.has(Permission.COMMUNICATION_VIEW),
+        "can_open_tasks": actor.has(Permission.TASK_VIEW),
+    }
+
+
+@require_permission(Permission.REFERRAL_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    return render(request, "referrals/detail.html", _detail_context(_actor(request), referral_id))
+
+
+@require_permission(Permission.REFERRAL_VIEW)
+@require_http_methods(["POST"])
+def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """One step of the loop; the service checks the permission the step needs (403 without it)."""
+    actor = _actor(request)
+    form = ActionForm(request.POST, receivers=_receivers(actor))
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.act(
+                actor=actor,
+                referral_id=referral_id,
+                action=data["action"],
+                note=data["note"],
+                receiver_id=data["receiver"] or None,
+                appointment_at=form.appointment(),
+                expected_version=data.get("version"),
+            )
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            messages.success(request, f"{ReferralAction(data['action']).label}: done.")
+            return redirect("referrals:detail", referral_id=referral_id)
+    context = _detail_context(actor, referral_id, form)
+    return render(request, "referrals/detail.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Receivers
+# ---------------------------------------------------------------------------------------------------
+
+
+@require_permission(Permission.REFERRAL_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def receivers(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    form = ReceiverForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                receiver = services.add_receiver(
+                    actor=actor, data=services.ReceiverInput(**form.cleaned_data)
+                )
+            except DomainError as exc:
+                status = _refusal(form, exc)
+            else:
+                messages.success(request, f"{receiver.name} added to the directory.")
+                return redirect("referrals:receivers")
+    rows = list(selectors.receiver_queryset(actor))
+    return render(request, "referrals/receivers.html", {"form": form, "receivers": rows}, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The loop-closure report
+# ---------------------------------------------------------------------------------------------------
+
+
+def _report(request: HttpRequest) -> tuple[ReportForm, selectors.Report | None]:
+    form = ReportForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    since, until = form.period(timezone.localdate())
+    return form, selectors.loop_report(actor=_actor(request), since=since, until=until)
+
+
+@require_permission(Permission.REFERRAL_MANAGE)
+@require_http_methods(["GET", "HEAD"])
+def report(request: HttpRequest) -> HttpResponse:
+    form, found = _report(request)
+    context: dict[str, Any] = {"form": form, "report": found, "bar_width": BAR_WIDTH, "row": BAR_ROW}
+    if found is not None:
+        for name, groups in (("specialty", found.by_specialty), ("receiver", found.by_receiver)):
+            context[f"{name}_bars"] = rules.closure_bars(groups, width=BAR_WIDTH, row=BAR_ROW)
+            context[f"{name}_height"] = max(len(groups), 1) * BAR_ROW
+        context["csv_query"] = request.GET.urlencode()
+    return render(request, "referrals/report.html", context, status=200 if found else 400)
+
+
+@require_permission(Permission.REFERRAL_MANAGE)
+@require_http_methods(["GET", "HEAD"])
+def report_csv(request: HttpRequest) -> HttpResponse:
+    form, found = _report(request)
+    if found is None:
+        return HttpResponse("; ".join(str(e) for errors in form.errors.values() for e in errors), status=400)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="referral-loop-{found.since.isoformat()}-{found.until.isoformat()}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "group",
+            "name",
+            "sent",
+            "loop_closed",
+            "closure_rate",
+            "declined_open",
+            "cancelled",
+            *[f"median_days {step}" for step in found.steps],
+        ]
+    )
+    for group, rows in (
+        ("all", [found.total]),
+        ("specialty", found.by_specialty),
+        ("receiver", found.by_receiver),
+    ):
+        for stats in rows:
+            medians = ["" if stats.medians.get(step) is None else stats.medians[step] for step in found.steps]
+            writer.writerow(
+                [
+                    group,
+                    _safe_cell(stats.key),
+                    stats.sent,
+                    stats.closed,
+                    f"{stats.closure_rate:.3f}",
+                    stats.declined_open,
+                    stats.cancelled,
+                    *medians,
+                ]
+            )
+    return response
+
+
+def _safe_cell(text: str) -> str:
+    """Spreadsheet programs run a cell starting with = + - @ as a formula: defuse receiver names."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
