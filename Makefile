@@ -9,6 +9,7 @@ PORT ?= 8000
 HL7_PORT ?= 2575
 DEMO_ORG ?= RSH
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 
@@ -51,7 +52,7 @@ lint: install ## ruff, mypy and import-linter
 .PHONY: test
 test: lint ## Lint, then the whole test suite (browser tests included). DATABASE_URL=postgres://… for PostgreSQL
 	$(CAREDESK) makemigrations --check --dry-run -v0
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: install ## Benchmarks (print their figures; not part of the test suite)

@@ -16,8 +16,9 @@ from caredesk.accounts.models import User
 from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
-from caredesk.careplans import services
+from caredesk.careplans import rules, services, tasks
 from caredesk.careplans.models import CarePlan, CcmConsent, CcmTimeEntry, Goal
+from caredesk.worklist.models import Task
 from tests.patients.factories import portal_user_for
 
 from .conftest import observe
@@ -245,3 +246,44 @@ def test_goal_rows_unchanged_after_a_refused_edit(browser, plan):
     before = list(Goal.objects.filter(plan=plan).values_list("description", "target"))
     browser.post(reverse("careplans:edit_goal", args=[plan.goals.first().pk]), {"description": ""})
     assert list(Goal.objects.filter(plan=plan).values_list("description", "target")) == before
+
+
+def test_adding_an_activity_and_ending_a_plan(browser, coord, patient, plan, org):
+    add = reverse("careplans:add_activity", args=[plan.pk])
+    prefix = f"a{plan.pk}"
+    refused = browser.post(
+        add, {f"{prefix}-kind": "lab", f"{prefix}-description": "", f"{prefix}-due_on": "2026-12-01"}
+    )
+    assert refused.status_code == 400
+    assert plan.activities.count() == 6
+    done = browser.post(
+        add,
+        {
+            f"{prefix}-kind": "lab",
+            f"{prefix}-description": "Urine albumin-to-creatinine ratio",
+            f"{prefix}-every_months": "12",
+            f"{prefix}-due_on": "2020-01-01",
+        },
+    )
+    assert done.status_code == 302
+    added = plan.activities.get(description="Urine albumin-to-creatinine ratio")
+    assert (added.kind, added.every_months, added.position) == ("lab", 12, 6)
+    services.create_overdue_tasks(actor=tasks.task_actor(org.pk))
+    task = Task.objects.get(dedupe_key=rules.overdue_task_key(added.pk, added.due_on))
+    close = reverse("careplans:close", args=[plan.pk])
+    assert (
+        browser.post(close, {f"c{plan.pk}-status": "completed", f"c{plan.pk}-reason": ""}).status_code == 400
+    )
+    ended = browser.post(close, {f"c{plan.pk}-status": "cancelled", f"c{plan.pk}-reason": "Moved away"})
+    assert ended.status_code == 302
+    plan.refresh_from_db()
+    task.refresh_from_db()
+    assert plan.status == "cancelled"
+    assert task.status == "cancelled"
+    page = browser.get(reverse("careplans:patient", args=[patient.pk])).content.decode()
+    assert "Diabetes care plan" not in page.split("New plan from a template")[0]
+    # a new plan from the same template may start now
+    services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    assert (
+        browser.post(close, {f"c{plan.pk}-status": "completed", f"c{plan.pk}-reason": "x"}).status_code == 409
+    )

@@ -142,7 +142,7 @@ def test_the_timeline_page_and_the_htmx_log_form(client_as, staff, patient, make
     )
     assert "Left a message" in fragment.content.decode()
     assert "<nav" not in fragment.content.decode()
-    detail = browser.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    detail = browser.get(reverse("referrals:referral", args=[referral.pk])).content.decode()
     assert 'data-testid="log-call"' in detail
     redirect = browser.post(url, data)
     assert redirect.status_code == 302

@@ -62,7 +62,7 @@ def test_a_physician_sends_a_referral_from_the_patients_chart(browser, patient, 
     )
     referral = Referral.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("referrals:detail", args=[referral.pk])
+    assert response["Location"] == reverse("referrals:referral", args=[referral.pk])
     assert referral.status == "sent"
     assert [d["code"] for d in referral.diagnoses] == ["I20.9", "I10"]
     detail = browser(Role.PHYSICIAN).get(response["Location"]).content.decode()
@@ -95,7 +95,7 @@ def test_another_organizations_patient_and_referral_answer_404(
     stranger = client_as(make_user(Role.COORDINATOR, other_org))
     assert stranger.get(reverse("referrals:new", args=[referral.patient_id])).status_code == 404
     assert stranger.get(reverse("referrals:patient", args=[referral.patient_id])).status_code == 404
-    assert stranger.get(reverse("referrals:detail", args=[referral.pk])).status_code == 404
+    assert stranger.get(reverse("referrals:referral", args=[referral.pk])).status_code == 404
     posted = stranger.post(reverse("referrals:action", args=[referral.pk]), {"action": "accept"})
     assert posted.status_code == 404
     referral.refresh_from_db()
@@ -105,10 +105,10 @@ def test_another_organizations_patient_and_referral_answer_404(
 def test_the_detail_page_takes_the_steps_the_role_may_take(browser, make_referral, valve):
     referral = make_referral()
     front_desk = (
-        browser(Role.FRONT_DESK).get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+        browser(Role.FRONT_DESK).get(reverse("referrals:referral", args=[referral.pk])).content.decode()
     )
     assert 'data-testid="action-accept"' not in front_desk
-    page = browser().get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    page = browser().get(reverse("referrals:referral", args=[referral.pk])).content.decode()
     assert 'data-testid="action-accept"' in page
     assert 'data-testid="action-decline"' in page
     url = reverse("referrals:action", args=[referral.pk])
@@ -121,10 +121,13 @@ def test_the_detail_page_takes_the_steps_the_role_may_take(browser, make_referra
     assert declined.status_code == 302
     referral.refresh_from_db()
     assert referral.status == "declined"
-    page = browser().get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+    page = browser().get(reverse("referrals:referral", args=[referral.pk])).content.decode()
     assert 'data-testid="referral-tasks"' in page
     assert "Referral declined" in page
     assert "re-routed to another receiver or cancelled" in page
+    task = Task.objects.get(source_id=str(referral.pk))
+    task_page = browser().get(reverse("worklist:task", args=[task.pk])).content.decode()
+    assert reverse("referrals:referral", args=[referral.pk]) in task_page  # "Caused by" links back
     wrong = browser().post(url, {"action": "close", "version": referral.version})
     assert wrong.status_code == 409
     forbidden = browser(Role.FRONT_DESK).post(url, {"action": "cancel", "note": "x"})

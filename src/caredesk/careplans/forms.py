@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from . import catalog
-from .choices import Comparator, ConsentMethod
+from .choices import ActivityKind, Comparator, ConsentMethod, PlanStatus
 
 
 class CareplanForm(forms.Form):
@@ -49,6 +49,22 @@ class ActivityForm(CareplanForm):
         required=False, min_value=1, max_value=60, label="Every (months)", help_text="Empty: once"
     )
     due_on = forms.DateField(required=False, widget=_date_widget(), label="Next due")
+
+
+class NewActivityForm(CareplanForm):
+    kind = forms.ChoiceField(choices=ActivityKind.choices)
+    description = forms.CharField(max_length=300)
+    every_months = forms.IntegerField(
+        required=False, min_value=1, max_value=60, label="Every (months)", help_text="Empty: once"
+    )
+    due_on = forms.DateField(widget=_date_widget(), label="First due")
+
+
+class ClosePlanForm(CareplanForm):
+    status = forms.ChoiceField(
+        choices=[(PlanStatus.COMPLETED, "Completed"), (PlanStatus.CANCELLED, "Cancelled")], label="End as"
+    )
+    reason = forms.CharField(max_length=300)
 
 
 class DoneForm(CareplanForm):

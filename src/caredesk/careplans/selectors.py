@@ -91,6 +91,14 @@ def locked_goal(actor: Actor, goal_id: Any) -> Goal:
     return goal
 
 
+def locked_plan(actor: Actor, plan_id: Any) -> CarePlan:
+    pk = parse_id(plan_id)
+    plan = None if pk is None else _staff_plans(actor).select_for_update().filter(pk=pk).first()
+    if plan is None:
+        raise PlanNotFound(f"No care plan with id {plan_id}.", details={"id": str(plan_id)})
+    return plan
+
+
 def locked_activity(actor: Actor, activity_id: Any) -> Activity:
     pk = parse_id(activity_id)
     activity = (

@@ -203,6 +203,7 @@ def update_goal(
         raise ValidationFailed("The target must be a number.", field="target") from exc
     if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
         raise ValidationFailed("The target must be a number.", field="target")
+    number = number.quantize(Decimal("0.01"))
     days = _whole(stale_after_days, "stale_after_days", "Out of date after (days)", 1, 3650)
     with transaction.atomic():
         goal = selectors.locked_goal(actor, goal_id)
@@ -271,6 +272,75 @@ def update_activity(
             },
         )
     return activity
+
+
+def add_activity(
+    *,
+    actor: Actor,
+    plan_id: int,
+    kind: str,
+    description: str,
+    every_months: int | None,
+    due_on: dt.date,
+) -> Activity:
+    """An activity of the plan's own (beyond its template's), due first on `due_on`."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    if kind not in ActivityKind.values:
+        raise ValidationFailed(f"{kind!r} is not a kind of activity.", field="kind")
+    description = _text(description, "description", "Activity")
+    months = None if every_months is None else _whole(every_months, "every_months", "Every (months)", 1, 60)
+    due = _date(due_on, "due_on", "Due")
+    with transaction.atomic():
+        plan = selectors.locked_plan(actor, plan_id)
+        _active_plan(plan)
+        position = plan.activities.count()
+        activity = Activity.objects.create(
+            plan=plan, position=position, kind=kind, description=description, every_months=months, due_on=due
+        )
+        _touch(plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=plan.patient_id,
+            obj=activity,
+            detail={"added": {"kind": kind, "every_months": months, "due_on": due.isoformat()}},
+        )
+    return activity
+
+
+def close_plan(*, actor: Actor, plan_id: int, status: str, reason: str) -> CarePlan:
+    """End an active plan: `completed` or `cancelled`, with a reason. Its open overdue tasks are cancelled;
+    a new plan from the same template may then be started."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    if status not in (PlanStatus.COMPLETED, PlanStatus.CANCELLED):
+        raise ValidationFailed(f"{status!r} is not a way to end a plan.", field="status")
+    reason = _text(reason, "reason", "Reason")
+    with transaction.atomic():
+        plan = selectors.locked_plan(actor, plan_id)
+        _active_plan(plan)
+        plan.status = status
+        plan.version += 1
+        plan.save(update_fields=["status", "version", "updated_at"])
+        keys = [
+            rules.overdue_task_key(pk, due)
+            for pk, due in plan.activities.values_list("pk", "due_on")
+            if due is not None
+        ]
+        if keys and actor.has(Permission.TASK_WORK):
+            worklist.close_tasks_by_keys(
+                actor=actor,
+                dedupe_keys=keys,
+                status=TaskStatus.CANCELLED,
+                reason=f"Care plan ended: {reason}",
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=plan.patient_id,
+            obj=plan,
+            detail={"status": status, "reason": reason},
+        )
+    return plan
 
 
 def complete_activity(*, actor: Actor, activity_id: int, done_on: dt.date | None = None) -> Activity:

@@ -26,10 +26,12 @@ from . import pdf, rules, selectors, services
 from .forms import (
     ActivityForm,
     CareplanForm,
+    ClosePlanForm,
     ConsentForm,
     DoneForm,
     GoalForm,
     MonthForm,
+    NewActivityForm,
     NewPlanForm,
     TimeEntryForm,
 )
@@ -75,8 +77,20 @@ def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any
     actor = _actor(request)
     plans = _plans(actor, patient_id)
     today = plans.today
+    activity_forms: dict[int, NewActivityForm] = forms.get("activity_forms") or {}
+    close_forms: dict[int, ClosePlanForm] = forms.get("close_forms") or {}
+    plan_rows = [
+        (
+            view,
+            activity_forms.get(view.plan.pk)
+            or NewActivityForm(prefix=f"a{view.plan.pk}", initial={"due_on": today}),
+            close_forms.get(view.plan.pk) or ClosePlanForm(prefix=f"c{view.plan.pk}"),
+        )
+        for view in plans.plans
+    ]
     context: dict[str, Any] = {
         "data": plans,
+        "plan_rows": plan_rows,
         "patient": plans.patient,
         "can_manage": actor.has(Permission.CAREPLAN_MANAGE),
         "can_log": actor.has(Permission.CCM_LOG),
@@ -154,6 +168,53 @@ def log_time(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, time_form=form)
+
+
+def _plan_patient(actor: Actor, plan_id: int) -> int:
+    """The patient of a plan in the actor's scope (404 otherwise)."""
+    found = (
+        selectors.plan_queryset(actor)
+        .filter(pk=selectors.parse_id(plan_id) or 0)
+        .values_list("patient_id", flat=True)
+    )
+    patient_id = found.first()
+    if patient_id is None or actor.is_portal:
+        raise Http404("No such care plan.")
+    return int(patient_id)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def add_activity(request: HttpRequest, plan_id: int) -> HttpResponse:
+    actor = _actor(request)
+    patient_id = _plan_patient(actor, plan_id)
+    form = NewActivityForm(request.POST, prefix=f"a{plan_id}")
+    status = 400
+    if form.is_valid():
+        try:
+            services.add_activity(actor=actor, plan_id=plan_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, activity_forms={int(plan_id): form})
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def close_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
+    actor = _actor(request)
+    patient_id = _plan_patient(actor, plan_id)
+    form = ClosePlanForm(request.POST, prefix=f"c{plan_id}")
+    status = 400
+    if form.is_valid():
+        try:
+            services.close_plan(actor=actor, plan_id=plan_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, close_forms={int(plan_id): form})
 
 
 # --- goals and activities ------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _load_organization(organization: Organization, report: CareplanReport) -> No
                     actor=actor,
                     patient_id=patient_id,
                     template_code=code,
-                    start_on=today - dt.timedelta(days=120),
+                    start_on=today - dt.timedelta(days=10),
                 )
             except PlanExists:
                 continue

@@ -28,8 +28,8 @@ from caredesk.core.errors import Conflict, ValidationFailed
 from caredesk.patients.bulk import PatientRecord, import_patients, refresh_planner_statistics
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 
-from .generator import DEMO_USERNAMES, Network, generate_patients, network
 from .careplans import load_careplans
+from .generator import DEMO_USERNAMES, Network, generate_patients, network
 from .insurance import load_insurance
 from .referrals import load_referrals
 from .schedule import load_schedules

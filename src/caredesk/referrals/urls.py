@@ -8,7 +8,9 @@ urlpatterns = [
     path("", views.referral_list, name="list"),
     path("patients/<int:patient_id>/", views.patient_referrals, name="patient"),
     path("patients/<int:patient_id>/new/", views.new_referral, name="new"),
-    path("<int:referral_id>/", views.referral_detail, name="detail"),
+    path(
+        "<int:referral_id>/", views.referral_detail, name="referral"
+    ),  # "app:model": the worklist links tasks here
     path("<int:referral_id>/action/", views.referral_action, name="action"),
     path("receivers/", views.receivers, name="receivers"),
     path("report/", views.report, name="report"),

@@ -157,7 +157,7 @@ def new_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
             else:
                 sent = referral.status == ReferralStatus.SENT
                 messages.success(request, "Referral sent." if sent else "Referral saved as a draft.")
-                return redirect("referrals:detail", referral_id=referral.pk)
+                return redirect("referrals:referral", referral_id=referral.pk)
     return render(request, "referrals/new.html", {"form": form, "patient": chart.patient}, status=status)
 
 
@@ -224,7 +224,7 @@ def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
             status = _refusal(form, exc)
         else:
             messages.success(request, f"{ReferralAction(data['action']).label}: done.")
-            return redirect("referrals:detail", referral_id=referral_id)
+            return redirect("referrals:referral", referral_id=referral_id)
     context = _detail_context(actor, referral_id, form)
     return render(request, "referrals/detail.html", context, status=status)
 
