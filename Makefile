@@ -37,10 +37,11 @@ run: install ## Migrate SQLite under var/, load the demo once, serve http://127.
 	$(CAREDESK) migrate --no-input -v0
 	$(CAREDESK) seed_demo --if-empty
 	$(CAREDESK) demo_logins
-	@echo "HL7 v2 ADT listener (MLLP) on $(HOST):$(HL7_PORT) for organization $(DEMO_ORG); background task worker started."
+	@echo "HL7 v2 ADT listener (MLLP) on $(HOST):$(HL7_PORT) for organization $(DEMO_ORG); task worker and periodic runner started."
 	@trap 'kill 0' EXIT INT TERM; \
 	$(CAREDESK) hl7_listen --organization $(DEMO_ORG) --host $(HOST) --port $(HL7_PORT) & \
 	$(CAREDESK) db_worker --interval 2 & \
+	$(CAREDESK) periodic --interval 300 >/dev/null & \
 	$(CAREDESK) runserver $(HOST):$(PORT)
 
 .PHONY: lint

@@ -168,3 +168,18 @@ def test_bar_width():
     assert rules.bar_width(20, 40, 360) == 180
     assert rules.bar_width(1, 1000, 360) == 1
     assert rules.bar_width(90, 40, 360) == 360
+
+
+@given(
+    start=st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)),
+    day=st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)),
+)
+def test_open_consent_covers_every_day_from_its_date(start, day):
+    assert rules.consent_covers(start, None, day) is (day >= start)
+
+
+def test_stopping_takes_effect_at_the_end_of_the_month():
+    start, stop = dt.date(2026, 1, 10), dt.date(2026, 11, 3)
+    assert rules.consent_covers(start, stop, dt.date(2026, 11, 30))
+    assert not rules.consent_covers(start, stop, dt.date(2026, 12, 1))
+    assert not rules.consent_covers(start, stop, dt.date(2026, 1, 9))

@@ -278,3 +278,23 @@ def test_merge_moves_plans(coord, patient):
     )
     assert CarePlan.objects.get().patient_id == patient.pk
     assert Activity.objects.filter(plan__patient=patient).count() == 3
+
+
+def test_stopping_ccm_ends_with_the_month(coord, nurse, patient, doctor):
+    _consent(coord, patient)
+    today = timezone.localdate()
+    services.revoke_consent(
+        actor=coord, patient_id=patient.pk, revoked_on=today, reason="No longer wants calls"
+    )
+    _log(nurse, patient, doctor, 10)  # this month still counts
+    rows = selectors.ccm_summary(actor=coord).rows
+    assert [(r.patient_id, r.minutes) for r in rows] == [(patient.pk, 10)]
+    assert selectors.ccm_summary(actor=coord, month=rules.add_months(today, 1)).rows == []
+    with pytest.raises(ConsentMissing):
+        services.revoke_consent(actor=coord, patient_id=patient.pk, revoked_on=today)
+    assert (
+        AuditEvent.objects.filter(action=AuditAction.CCM_CONSENT_UPDATE, patient_id=patient.pk).count() == 1
+    )
+    # documented again later: one row per patient in the summary
+    services.record_consent(actor=coord, patient_id=patient.pk, consented_on=today, method="written")
+    assert len(selectors.ccm_summary(actor=coord).rows) == 1

@@ -287,3 +287,21 @@ def test_adding_an_activity_and_ending_a_plan(browser, coord, patient, plan, org
     assert (
         browser.post(close, {f"c{plan.pk}-status": "completed", f"c{plan.pk}-reason": "x"}).status_code == 409
     )
+
+
+def test_recording_that_the_patient_stops_ccm(browser, coord, patient):
+    services.record_consent(
+        actor=coord,
+        patient_id=patient.pk,
+        consented_on=timezone.localdate() - dt.timedelta(days=5),
+        method="verbal",
+    )
+    url = reverse("careplans:revoke_consent", args=[patient.pk])
+    assert browser.post(url, {"revoked_on": "2999-01-01"}).status_code == 400
+    assert CcmConsent.objects.get().revoked_on is None
+    assert (
+        browser.post(url, {"revoked_on": timezone.localdate().isoformat(), "reason": "Moving"}).status_code
+        == 302
+    )
+    assert CcmConsent.objects.get().revoked_on == timezone.localdate()
+    assert "Stopped on" in browser.get(reverse("careplans:patient", args=[patient.pk])).content.decode()

@@ -20,6 +20,10 @@ ALLOWED_STATUS: dict[str, tuple[int, str]] = {
         302,
         "nothing to verify: the matrix's users either verified their authenticator or have none, and go on",
     ),
+    "scheduling:offer": (
+        400,
+        "public by signed link: the matrix has no waitlist offer to link to; without a link it is refused",
+    ),
 }
 
 #: Pages that may show a patient's MRN or name without an audit row naming that patient.

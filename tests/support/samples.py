@@ -223,6 +223,20 @@ def _visit_type_id(world: World) -> object:
     return schedule_of(world).visit_type.pk
 
 
+@sample("token", within="scheduling:feed", scoped=False)
+def _calendar_feed_token(world: World) -> object:
+    """A practitioner's calendar-feed token (public by secret: the same answer for everyone)."""
+    from caredesk.accounts.permissions import Permission
+    from caredesk.core.context import system_actor
+    from caredesk.scheduling.services import issue_feed_token
+
+    manager = system_actor(
+        organization_id=world.practitioner.organization_id,
+        permissions=frozenset({str(Permission.SCHEDULE_MANAGE)}),
+    )
+    return issue_feed_token(actor=manager, practitioner_id=world.practitioner.pk)
+
+
 # Where a keyword means one kind of entry only.
 @sample("entry_id", within="patients:correct_note", patient_data=True)
 @sample("entry_id", within="patients:retract_note", patient_data=True)
@@ -269,6 +283,16 @@ def _fhir_chart_search(world: World) -> dict[str, str]:
 @query("GET /api/v1/visit-types/{visit_type_id}/third-next-available")
 def _third_next_available(world: World) -> dict[str, str]:
     return {"practitioner_id": str(world.practitioner.pk)}
+
+
+@query("scheduling:reply")
+def _reminder_reply(world: World) -> dict[str, str]:
+    """The public confirm/cancel page of a reminder: the sample appointment's signed link."""
+    from caredesk.scheduling.services import reply_token
+
+    appointment = schedule_of(world).appointment
+    assert appointment is not None
+    return {"t": reply_token(appointment), "answer": "confirm"}
 
 
 # --- request bodies of the writing API and FHIR endpoints ------------------------------------------

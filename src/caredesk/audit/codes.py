@@ -58,10 +58,19 @@ class AuditAction(IntEnum):
     APPOINTMENT_CHECK_IN = 706
     APPOINTMENT_NO_SHOW = 707
     APPOINTMENT_STATUS_CHANGED = 708  # confirmed, started, fulfilled
+    APPOINTMENT_REMINDER_SENT = 709  # a reminder went out (or was skipped): channels, never the text
+    APPOINTMENT_REPLY_RECORDED = 710  # a patient answered a reminder (confirm / cancel)
     SCHEDULE_RESOURCE_CREATE = 720
     SCHEDULE_VISIT_TYPE_CREATE = 721
     SCHEDULE_TEMPLATE_CREATE = 722
     SCHEDULE_EXCEPTION_CREATE = 723
+    SCHEDULE_FEED_TOKEN_CHANGED = 724  # a practitioner's calendar-feed address issued or replaced
+    SCHEDULE_FEED_READ = 725  # a calendar feed fetched (the appointment ids it listed)
+    WAITLIST_VIEW = 730  # a visit type's waitlist (the patient ids shown)
+    WAITLIST_ENTRY_CREATE = 731
+    WAITLIST_ENTRY_CHANGED = 732  # removed
+    WAITLIST_OFFER_CREATE = 733  # a freed time offered to a waiting patient
+    WAITLIST_OFFER_CHANGED = 734  # accepted, declined, lapsed
 
     TASK_SEARCH = 800  # the worklist (criteria, the task ids and patient ids shown)
     TASK_VIEW = 801
@@ -119,6 +128,7 @@ class AuditAction(IntEnum):
     CCM_TIME_CREATE = 1611
     CCM_REPORT_VIEW = 1612  # the month summary (the patient ids shown)
     CCM_REPORT_EXPORT = 1613  # its CSV (the patient ids exported)
+    CCM_CONSENT_UPDATE = 1614  # the patient stopped CCM (consent revoked)
 
     @property
     def kind(self) -> str:

@@ -77,6 +77,11 @@ class ConsentForm(CareplanForm):
     note = forms.CharField(required=False, max_length=500)
 
 
+class RevokeConsentForm(CareplanForm):
+    revoked_on = forms.DateField(widget=_date_widget(), label="Stopped on")
+    reason = forms.CharField(required=False, max_length=300)
+
+
 class TimeEntryForm(CareplanForm):
     performed_on = forms.DateField(widget=_date_widget(), label="Date")
     minutes = forms.IntegerField(min_value=1, max_value=240)

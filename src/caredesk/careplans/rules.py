@@ -135,6 +135,14 @@ def ccm_billing(minutes: int) -> CcmBilling:
     )
 
 
+def consent_covers(consented_on: dt.date, revoked_on: dt.date | None, day: dt.date) -> bool:
+    """Whether CCM consent covers `day`: from the consent date, and after a revocation until the end of
+    that month (stopping takes effect at the end of the calendar month)."""
+    if day < consented_on:
+        return False
+    return revoked_on is None or day <= month_end(revoked_on)
+
+
 def entry_error(minutes: int, performed_on: dt.date, today: dt.date) -> tuple[str, str] | None:
     """Why a time entry cannot be logged, as (field, message)."""
     if minutes < 1 or minutes > MAX_ENTRY_MINUTES:

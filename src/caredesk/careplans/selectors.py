@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from caredesk.accounts.models import User
@@ -203,7 +203,12 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
 
 def _ccm_month(patient_id: int, today: dt.date) -> CcmMonthView:
     month = rules.month_start(today)
-    consent = CcmConsent.objects.filter(patient_id=patient_id, revoked_on__isnull=True).first()
+    consent = (
+        CcmConsent.objects.filter(patient_id=patient_id)
+        .filter(Q(revoked_on__isnull=True) | Q(revoked_on__gte=month))
+        .order_by(F("revoked_on").asc(nulls_first=True), "-consented_on")  # an open consent first
+        .first()
+    )
     ccm_month = (
         CcmMonth.objects.filter(patient_id=patient_id, month=month)
         .select_related("billing_practitioner")
@@ -367,8 +372,8 @@ def ccm_summary(*, actor: Actor, month: dt.date | None = None, export: bool = Fa
     with transaction.atomic():
         consents = list(
             CcmConsent.objects.filter(
+                Q(revoked_on__isnull=True) | Q(revoked_on__gte=first),
                 organization_id=actor.organization_id,
-                revoked_on__isnull=True,
                 consented_on__lte=rules.month_end(first),
             )
             .select_related("patient")
@@ -381,7 +386,11 @@ def ccm_summary(*, actor: Actor, month: dt.date | None = None, export: bool = Fa
             .annotate(total=Sum("entries__minutes"))
         }
         rows = []
+        seen: set[int] = set()
         for consent in consents:
+            if consent.patient_id in seen:  # stopped and consented again within the month
+                continue
+            seen.add(consent.patient_id)
             found = months.get(consent.patient_id)
             minutes = int(getattr(found, "total", 0) or 0) if found else 0
             practitioner = found.billing_practitioner if found else None

@@ -463,6 +463,36 @@ def record_consent(
     return consent
 
 
+def revoke_consent(*, actor: Actor, patient_id: int, revoked_on: dt.date, reason: str = "") -> CcmConsent:
+    """The patient stops CCM: it ends with the calendar month of `revoked_on` (time of that month still
+    counts). A new consent may be documented later."""
+    _require(actor, Permission.CCM_LOG)
+    day = _date(revoked_on, "revoked_on", "Date")
+    if day > today():
+        raise ValidationFailed("The date is in the future.", field="revoked_on")
+    reason = _text(reason, "reason", "Reason", 500, required=False)
+    with transaction.atomic():
+        pk = _patient_for_write(actor, patient_id)
+        consent = (
+            CcmConsent.objects.select_for_update().filter(patient_id=pk, revoked_on__isnull=True).first()
+        )
+        if consent is None:
+            raise ConsentMissing("The patient has no open consent to CCM.")
+        if day < consent.consented_on:
+            raise ValidationFailed("The date is before the consent.", field="revoked_on")
+        consent.revoked_on = day
+        consent.note = f"{consent.note} Stopped: {reason}".strip()[:500] if reason else consent.note
+        consent.save(update_fields=["revoked_on", "note", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.CCM_CONSENT_UPDATE,
+            patient_id=pk,
+            obj=consent,
+            detail={"revoked_on": day.isoformat()},
+        )
+    return consent
+
+
 def log_ccm_time(
     *,
     actor: Actor,
@@ -495,8 +525,8 @@ def log_ccm_time(
             raise ValidationFailed(
                 "Pick an active practitioner of your organization.", field="billing_practitioner"
             )
-        consent = CcmConsent.objects.filter(patient_id=pk, revoked_on__isnull=True).first()
-        if consent is None or consent.consented_on > day:
+        consents = CcmConsent.objects.filter(patient_id=pk).values_list("consented_on", "revoked_on")
+        if not any(rules.consent_covers(start, end, day) for start, end in consents):
             raise ConsentMissing("Document the patient's consent to CCM before logging time.")
         ccm_month = CcmMonth.objects.select_for_update().filter(patient_id=pk, month=month).first()
         if ccm_month is None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/", views.patient_plans, name="patient"),
     path("patients/<int:patient_id>/new/", views.new_plan, name="new"),
     path("patients/<int:patient_id>/ccm/consent/", views.record_consent, name="consent"),
+    path("patients/<int:patient_id>/ccm/stop/", views.revoke_consent, name="revoke_consent"),
     path("patients/<int:patient_id>/ccm/time/", views.log_time, name="log_time"),
     path("goals/<int:goal_id>/edit/", views.edit_goal, name="edit_goal"),
     path("activities/<int:activity_id>/edit/", views.edit_activity, name="edit_activity"),

@@ -33,6 +33,7 @@ from .forms import (
     MonthForm,
     NewActivityForm,
     NewPlanForm,
+    RevokeConsentForm,
     TimeEntryForm,
 )
 
@@ -96,6 +97,7 @@ def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any
         "can_log": actor.has(Permission.CCM_LOG),
         "new_form": forms.get("new_form") or NewPlanForm(),
         "consent_form": forms.get("consent_form") or ConsentForm(initial={"consented_on": today}),
+        "revoke_form": forms.get("revoke_form") or RevokeConsentForm(initial={"revoked_on": today}),
         "time_form": forms.get("time_form")
         or TimeEntryForm(
             practitioners=selectors.billing_practitioners(actor=actor),
@@ -144,6 +146,21 @@ def record_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, consent_form=form)
+
+
+@require_permission(Permission.CCM_LOG)
+@require_http_methods(["POST"])
+def revoke_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
+    form = RevokeConsentForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.revoke_consent(actor=_actor(request), patient_id=patient_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = _refusal(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, revoke_form=form)
 
 
 @require_permission(Permission.CCM_LOG)

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "caredesk.careplans",
     "caredesk.interop",
     "caredesk.demo",
+    "caredesk.ops",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,16 @@ CAREDESK_X12_RECEIVER_ID = env_str("CAREDESK_X12_RECEIVER_ID", "CLEARINGHOUSE")
 CAREDESK_X12_PRODUCTION = env_bool("CAREDESK_X12_PRODUCTION", False)
 
 EMAIL_BACKEND = env_str("CAREDESK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+# Appointment reminders (scheduling): hours before the start; the SMS gateway (a dotted class path, see
+# scheduling/notify.py; the file gateway writes one JSON line per SMS); where links in messages point.
+CAREDESK_REMINDER_OFFSETS_HOURS = [int(h) for h in env_list("CAREDESK_REMINDER_OFFSETS_HOURS", ["72", "24"])]
+CAREDESK_SMS_GATEWAY = env_str("CAREDESK_SMS_GATEWAY", "caredesk.scheduling.notify.FileSmsGateway")
+CAREDESK_SMS_OUTBOX = Path(env_str("CAREDESK_SMS_OUTBOX", str(VAR_DIR / "sms" / "outbox.jsonl")))
+CAREDESK_PUBLIC_BASE_URL = env_str("CAREDESK_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# Waitlist backfill: how many waiting patients a freed time is offered to at once, and for how many hours.
+CAREDESK_WAITLIST_OFFER_BATCH = env_int("CAREDESK_WAITLIST_OFFER_BATCH", 3)
+CAREDESK_WAITLIST_OFFER_HOURS = env_int("CAREDESK_WAITLIST_OFFER_HOURS", 2)
 
 LOGGING = {
     "version": 1,

@@ -266,7 +266,8 @@ def _report(request: HttpRequest) -> tuple[ReportForm, selectors.Report | None]:
     if not form.is_valid():
         return form, None
     since, until = form.period(timezone.localdate())
-    return form, selectors.loop_report(actor=_actor(request), since=since, until=until)
+    shown = ReportForm(initial={"since": since, "until": until})  # the period used, defaults filled in
+    return shown, selectors.loop_report(actor=_actor(request), since=since, until=until)
 
 
 @require_permission(Permission.REFERRAL_MANAGE)

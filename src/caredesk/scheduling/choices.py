@@ -95,3 +95,49 @@ class AppointmentEventKind(models.TextChoices):
     CHECKED_IN = "checked_in", "Checked in"
     NO_SHOW = "no_show", "Marked no-show"
     PATIENT_MERGED = "patient_merged", "Patient record merged"
+
+
+class ReminderStatus(models.TextChoices):
+    SENDING = "sending", "Sending"  # claimed; a crash here never sends twice (at most once)
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"  # no allowed channel, or superseded by a later reminder
+    FAILED = "failed", "Failed"
+
+
+class ReminderChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+
+
+class ReplyAnswer(models.TextChoices):
+    CONFIRM = "confirm", "Confirm"
+    CANCEL = "cancel", "Cancel"
+
+
+class ReplyOutcome(models.TextChoices):
+    CONFIRMED = "confirmed", "Appointment confirmed"
+    CANCELLED = "cancelled", "Appointment cancelled"
+    UNCHANGED = "unchanged", "Nothing to change"
+
+
+# Statuses whose appointments get reminders.
+REMINDABLE_STATUSES: frozenset[str] = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+
+
+class WaitlistStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"
+    BOOKED = "booked", "Booked"
+    REMOVED = "removed", "Removed"
+
+
+class OpeningStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    FILLED = "filled", "Filled"
+    CLOSED = "closed", "Closed (no taker in time)"
+
+
+class OfferStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    LAPSED = "lapsed", "Lapsed"

@@ -81,19 +81,47 @@ class StaleAppointment(Conflict):
     code = "stale_appointment"
 
 
+class FeedNotFound(NotFound):
+    """No calendar feed has this token (never issued, or replaced)."""
+
+    code = "feed_not_found"
+
+
+class OfferUnavailable(Conflict):
+    """A waitlist offer that can no longer be accepted (expired, taken by someone else, answered)."""
+
+    code = "offer_unavailable"
+
+
+class InvalidReplyLink(ValidationFailed):
+    """A confirm/cancel link that is forged, damaged or out of date."""
+
+    code = "invalid_reply_link"
+
+
+class UnknownReply(NotFound):
+    """An SMS reply that answers no reminder we sent (unknown number, nothing upcoming, or not C / X)."""
+
+    code = "unknown_reply"
+
+
 __all__ = [
     "AppointmentNotFound",
     "BookingRuleViolation",
     "DomainError",
+    "FeedNotFound",
+    "InvalidReplyLink",
     "InvalidTemplate",
     "InvalidTime",
     "InvalidTransition",
     "LocationNotFound",
+    "OfferUnavailable",
     "ResourceNotFound",
     "ResourcesUnavailable",
     "SeriesConflict",
     "SlotConflict",
     "StaleAppointment",
+    "UnknownReply",
     "ValidationFailed",
     "VisitTypeNotFound",
 ]

@@ -14,7 +14,7 @@ from caredesk.core.context import Actor
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import selectors
-from .choices import AppointmentSource, CancelReason, Modality
+from .choices import AppointmentSource, CancelReason, Modality, ReminderChannel
 from .models import VisitType
 
 WEEKDAY_CHOICES = [(str(n), name) for n, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
@@ -215,3 +215,34 @@ class StatusForm(ScheduleForm):
 
 class VersionForm(ScheduleForm):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class WaitlistForm(ScheduleForm):
+    """Add a patient (by MRN) to a visit type's waitlist."""
+
+    patient_mrn = forms.CharField(label="Patient MRN", max_length=20)
+    practitioner = forms.TypedChoiceField(label="Practitioner", coerce=int, required=False, empty_value=None)
+    priority = forms.TypedChoiceField(
+        coerce=int, choices=[(1, "1 (first)"), (2, "2"), (3, "3"), (4, "4"), (5, "5 (last)")], initial=3
+    )
+    preferred_weekdays = forms.TypedMultipleChoiceField(
+        label="Days", coerce=int, choices=WEEKDAYS, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    earliest = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    latest = forms.TimeField(
+        label="Latest start", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    channel = forms.ChoiceField(choices=ReminderChannel.choices)
+    notes = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args: Any, visit_type: VisitType, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practitioner_field = self.fields["practitioner"]
+        assert isinstance(practitioner_field, forms.TypedChoiceField)
+        practitioner_field.choices = [("", "Anyone who offers it")] + [
+            (p.pk, f"{p.family_name}, {p.given_name}")
+            for p in visit_type.practitioners.order_by("family_name")
+        ]

@@ -30,9 +30,16 @@ from .choices import (
     CancelReason,
     ExceptionKind,
     Modality,
+    OfferStatus,
+    OpeningStatus,
     PatientEligibility,
+    ReminderChannel,
+    ReminderStatus,
+    ReplyAnswer,
+    ReplyOutcome,
     ResourceKind,
     VisitModality,
+    WaitlistStatus,
 )
 
 # The name of the database's no-double-booking guard (migration 0002), as errors report it.
@@ -366,3 +373,140 @@ class AppointmentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class AppointmentReminder(models.Model):
+    """One reminder of one appointment, `offset_minutes` before its start. At most one row per appointment
+    and offset (unique), claimed before anything is sent, so a reminder never goes out twice."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    offset_minutes = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.SENDING)
+    channels = models.JSONField(default=list, blank=True, help_text="The channels it went out through")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True, help_text="Why skipped or failed; where it went")
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment", "offset_minutes"], name="sched_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} -{self.offset_minutes} min: {self.status}"
+
+
+class ReminderReply(models.Model):
+    """A patient's answer to a reminder (an SMS "C" / "X", or an e-mail's signed link) and its outcome."""
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="replies")
+    reminder = models.ForeignKey(
+        AppointmentReminder, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    answer = models.CharField(max_length=10, choices=ReplyAnswer.choices)
+    outcome = models.CharField(max_length=10, choices=ReplyOutcome.choices)
+    received_at = models.DateTimeField()
+    text = models.CharField(max_length=160, blank=True, help_text="The SMS as received")
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} {self.answer}: {self.outcome}"
+
+
+class PractitionerFeed(OrganizationScopedModel):
+    """A practitioner's calendar feed (iCalendar) at a secret address. Only the SHA-256 of the address's
+    token is kept; issuing a new one (rotation) makes the old address answer 404."""
+
+    practitioner = models.OneToOneField(
+        "practitioners.Practitioner", on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField()
+    last_read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of practitioner {self.practitioner_id}"
+
+
+class WaitlistEntry(OrganizationScopedModel):
+    """A patient waiting for an earlier time of a visit type (with one practitioner, or anyone who offers
+    it), on the days and between the times they can come. Lower `priority` numbers are offered first."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    visit_type = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="waitlist")
+    practitioner = models.ForeignKey(
+        "practitioners.Practitioner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(default=3, help_text="1 (first) to 5")
+    preferred_weekdays = models.JSONField(default=list, blank=True, help_text="0 = Monday; empty: any day")
+    earliest = models.TimeField(null=True, blank=True)
+    latest = models.TimeField(null=True, blank=True, help_text="The latest start")
+    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    status = models.CharField(max_length=10, choices=WaitlistStatus.choices, default=WaitlistStatus.WAITING)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_by_name = models.CharField(max_length=150)
+    notes = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["priority", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(priority__gte=1) & Q(priority__lte=5), name="sched_waitlist_priority_range"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "visit_type"],
+                condition=Q(status="waiting"),
+                name="sched_waitlist_once_per_visit_type",
+            ),
+        ]
+        indexes = [models.Index(fields=["visit_type", "status", "priority"], name="sched_waitlist_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.visit_type} waitlist: patient {self.patient_id} ({self.get_status_display()})"
+
+
+class WaitlistOpening(OrganizationScopedModel):
+    """Time a cancellation freed, offered to waiting patients: the visit type, place, start and the
+    resources the cancelled appointment held. Filled by the first accepted offer."""
+
+    source = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="+")
+    visit_type = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    resource_ids = models.JSONField(default=list)
+    practitioner_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=OpeningStatus.choices, default=OpeningStatus.OPEN)
+    filled_by = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Opening {self.visit_type} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class WaitlistOffer(models.Model):
+    """One opening offered to one waiting patient, open until `expires_at`."""
+
+    opening = models.ForeignKey(WaitlistOpening, on_delete=models.CASCADE, related_name="offers")
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    channel = models.CharField(max_length=10, choices=ReminderChannel.choices)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.OPEN)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["opening", "entry"], name="sched_offer_once_per_entry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer of {self.opening} to entry {self.entry_id}: {self.status}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -563,3 +564,81 @@ def check_in_error(status: str, start: Minute, now: Minute, zone: ZoneInfo) -> s
     if from_minute(start).astimezone(zone).date() != from_minute(now).astimezone(zone).date():
         return "A patient can be checked in on the day of the appointment only."
     return None
+
+
+# --- reminders ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What to do about an appointment's reminders now: send `send` (minutes before the start) and mark
+    `superseded` ones skipped (their time came too, but only the closest to the visit is worth sending)."""
+
+    send: int | None
+    superseded: tuple[int, ...]
+
+
+def reminder_plan(
+    start: dt.datetime, now: dt.datetime, offsets: Iterable[int], done: Iterable[int] = ()
+) -> ReminderPlan:
+    """Offsets are minutes before `start`; `done` are those with a reminder row already."""
+    if now >= start:
+        return ReminderPlan(None, ())
+    taken = set(done)
+    due = sorted({o for o in offsets if o > 0 and start - dt.timedelta(minutes=o) <= now})
+    if not due or due[0] in taken:  # never an earlier reminder after a later one
+        return ReminderPlan(None, ())
+    return ReminderPlan(due[0], tuple(o for o in due[1:] if o not in taken))
+
+
+def reminder_offsets(hours: Iterable[int]) -> list[int]:
+    """The configured offsets (hours) in minutes, largest first; non-positive and repeated ones dropped."""
+    return sorted({int(h) * 60 for h in hours if int(h) > 0}, reverse=True)
+
+
+_CONFIRM_WORDS = frozenset({"C", "CONFIRM", "Y", "YES"})
+_CANCEL_WORDS = frozenset({"X", "CANCEL"})
+
+
+def parse_reply(text: str) -> str | None:
+    """An SMS reply as an answer ("confirm" / "cancel"), or None when it is neither."""
+    word = text.strip().strip(".!").strip().upper()
+    if word in _CONFIRM_WORDS:
+        return "confirm"
+    if word in _CANCEL_WORDS:
+        return "cancel"
+    return None
+
+
+def phone_digits(value: str) -> str:
+    """The last ten digits of a phone number, so "+1 (555) 010-2000" and "5550102000" compare equal."""
+    return "".join(ch for ch in value if ch.isdigit())[-10:]
+
+
+def feed_token_hash(token: str) -> str:
+    """What is stored of a calendar-feed token (its SHA-256, hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- the waitlist -------------------------------------------------------------------------------------------
+
+
+def waitlist_fits(
+    local_start: dt.datetime,
+    weekdays: Iterable[int],
+    earliest: dt.time | None,
+    latest: dt.time | None,
+) -> bool:
+    """Whether a (local) start suits a waiting patient's days and times (empty / None: any)."""
+    days = set(weekdays)
+    if days and local_start.weekday() not in days:
+        return False
+    moment = local_start.time().replace(tzinfo=None)
+    if earliest is not None and moment < earliest:
+        return False
+    return latest is None or moment <= latest
+
+
+def offer_expiry(now: dt.datetime, start: dt.datetime, hours: int) -> dt.datetime:
+    """An offer stays open `hours`, and never past an hour before the visit (nor before `now`)."""
+    return max(now, min(now + dt.timedelta(hours=hours), start - dt.timedelta(hours=1)))

@@ -25,16 +25,18 @@ from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
-from caredesk.core.context import Actor
+from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import ValidationFailed
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
+from caredesk.practitioners import selectors as practitioner_selectors
 
-from . import clock, rules
-from .choices import AppointmentStatus, Modality, ResourceKind, VisitModality
+from . import clock, ical, rules
+from .choices import AppointmentStatus, Modality, ResourceKind, VisitModality, WaitlistStatus
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
+    FeedNotFound,
     InvalidTime,
     LocationNotFound,
     VisitTypeNotFound,
@@ -43,12 +45,17 @@ from .models import (
     MAX_BLOCK,
     Appointment,
     AppointmentEvent,
+    AppointmentReminder,
     AppointmentResource,
     AvailabilityException,
     AvailabilityTemplate,
     AvailabilityWindow,
+    PractitionerFeed,
+    ReminderReply,
     Resource,
     VisitType,
+    WaitlistEntry,
+    WaitlistOffer,
 )
 
 MAX_SLOTS = 50
@@ -602,6 +609,8 @@ class AppointmentDetail:
     appointment: Appointment
     history: list[AppointmentEvent]
     no_shows: int  # the patient's no-shows in this organization
+    reminders: list[AppointmentReminder] = field(default_factory=list)
+    replies: list[ReminderReply] = field(default_factory=list)
 
 
 def _in_scope(
@@ -630,7 +639,13 @@ def get_appointment(*, actor: Actor, appointment_id: int) -> AppointmentDetail:
             patient_id=appointment.patient_id,
             obj=appointment,
         )
-    return AppointmentDetail(appointment, history, no_shows)
+    return AppointmentDetail(
+        appointment,
+        history,
+        no_shows,
+        reminders=list(appointment.reminders.all()),
+        replies=list(appointment.replies.all()),
+    )
 
 
 def patient_appointments(
@@ -762,3 +777,149 @@ def calendar(
                 )
             )
     return Calendar(location, zone, day_list, resources, columns, cancelled)
+
+
+# --- practitioners' calendar feeds ------------------------------------------------------------------------
+
+FEED_PAST = dt.timedelta(days=30)
+FEED_AHEAD = dt.timedelta(days=180)
+FEED_PERMISSIONS = frozenset({str(Permission.SCHEDULE_VIEW)})
+
+
+def practitioner_feed(*, token: str) -> bytes:
+    """The calendar (iCalendar bytes) of the practitioner whose feed token this is: their appointments
+    from 30 days ago to 180 days ahead, with visit type, place and time only. FeedNotFound for a token
+    that is unknown or was replaced. Reading it writes SCHEDULE_FEED_READ (the appointment ids listed)."""
+    feed = (
+        PractitionerFeed.objects.select_related("practitioner")
+        .filter(token_hash=rules.feed_token_hash(token or ""))
+        .first()
+    )
+    if feed is None:
+        raise FeedNotFound("No calendar feed at this address.")
+    actor = system_actor(
+        organization_id=feed.organization_id,
+        permissions=FEED_PERMISSIONS,
+        channel="web",
+        username="calendar-feed",
+    )
+    now = clock.now()
+    with transaction.atomic():
+        appointments = list(
+            appointment_queryset(actor)
+            .filter(
+                bookings__resource__practitioner_id=feed.practitioner_id,
+                bookings__active=True,
+                starts_at__gte=now - FEED_PAST,
+                starts_at__lt=now + FEED_AHEAD,
+            )
+            .select_related("visit_type", "location")
+            .distinct()
+            .order_by("starts_at", "pk")
+        )
+        PractitionerFeed.objects.filter(pk=feed.pk).update(last_read_at=now)
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_FEED_READ,
+            obj=feed,
+            detail={"practitioner_id": feed.practitioner_id, "appointment_ids": [a.pk for a in appointments]},
+        )
+    practitioner = feed.practitioner
+    events = [
+        ical.FeedEvent(
+            uid=f"appointment-{a.pk}@caredesk",
+            starts_at=a.starts_at,
+            ends_at=a.ends_at,
+            visit_type=a.visit_type.name,
+            location="Telehealth" if a.modality == Modality.TELEHEALTH else a.location.name,
+            confirmed=a.status != AppointmentStatus.PROPOSED,
+        )
+        for a in appointments
+    ]
+    name = f"Appointments: {practitioner.given_name} {practitioner.family_name}"
+    return ical.build_feed(name, events, now)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    practitioner_id: int
+    name: str
+    issued_at: dt.datetime | None
+    last_read_at: dt.datetime | None
+
+
+def feed_states(*, actor: Actor) -> list[FeedState]:
+    """Every practitioner of the organization with a schedule resource, and their feed's state."""
+    actor.require(Permission.SCHEDULE_MANAGE)
+    feeds = {
+        f.practitioner_id: f
+        for f in PractitionerFeed.objects.filter(organization_id=actor.organization_id or 0)
+    }
+    practitioners = (
+        practitioner_selectors.practitioner_queryset(actor)
+        .filter(pk__in=resource_queryset(actor).filter(practitioner__isnull=False).values("practitioner_id"))
+        .order_by("family_name", "given_name", "pk")
+    )
+    return [
+        FeedState(
+            p.pk,
+            f"{p.family_name}, {p.given_name}",
+            feeds[p.pk].issued_at if p.pk in feeds else None,
+            feeds[p.pk].last_read_at if p.pk in feeds else None,
+        )
+        for p in practitioners
+    ]
+
+
+# --- the waitlist -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Waitlist:
+    visit_type: VisitType
+    entries: list[WaitlistEntry]  # waiting, in the order offers go out
+    offers: list[WaitlistOffer]  # the latest offers of this visit type's openings
+
+
+def waitlist(*, actor: Actor, visit_type_id: int) -> Waitlist:
+    """A visit type's waitlist and its recent offers (WAITLIST_VIEW: the patient ids shown)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    with transaction.atomic():
+        visit_type = get_visit_type(actor=actor, visit_type_id=visit_type_id, active_only=False)
+        entries = list(
+            WaitlistEntry.objects.filter(visit_type=visit_type, status=WaitlistStatus.WAITING)
+            .select_related("patient", "practitioner")
+            .order_by("priority", "created_at", "pk")
+        )
+        offers = list(
+            WaitlistOffer.objects.filter(opening__visit_type=visit_type)
+            .select_related("entry__patient", "opening__location")
+            .order_by("-sent_at", "-pk")[:50]
+        )
+        shown = sorted({e.patient_id for e in entries} | {o.entry.patient_id for o in offers})
+        audit.record(
+            actor=actor,
+            action=AuditAction.WAITLIST_VIEW,
+            obj=visit_type,
+            detail={"visit_type": visit_type.code, "patient_ids": shown},
+        )
+    return Waitlist(visit_type, entries, offers)
+
+
+def offer_for_link(*, actor: Actor, offer_id: int) -> WaitlistOffer:
+    """The offer a patient's link names, for its page (visit type, place, time; no names)."""
+    offer = (
+        WaitlistOffer.objects.select_related("opening__visit_type", "opening__location", "entry")
+        .filter(pk=offer_id, opening__organization_id=actor.organization_id or 0)
+        .first()
+    )
+    if offer is None:
+        raise AppointmentNotFound("There is no such offer.")
+    audit.record(
+        actor=actor,
+        action=AuditAction.APPOINTMENT_VIEW,
+        patient_id=offer.entry.patient_id,
+        obj=offer,
+        detail={"waitlist_offer": offer.pk},
+    )
+    return offer

@@ -21,44 +21,59 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
-from caredesk.core.context import Actor
+from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import Conflict, DomainError, ValidationFailed
 from caredesk.patients import selectors as patient_selectors
-from caredesk.patients.choices import PatientStatus
+from caredesk.patients.choices import PatientStatus, TelecomSystem, TelecomUse
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
-from . import clock, rules, selectors
+from . import clock, notify, rules, selectors
 from .choices import (
+    REMINDABLE_STATUSES,
     AppointmentEventKind,
     AppointmentSource,
     AppointmentStatus,
     CancelReason,
     ExceptionKind,
     Modality,
+    OfferStatus,
+    OpeningStatus,
     PatientEligibility,
+    ReminderChannel,
+    ReminderStatus,
+    ReplyAnswer,
+    ReplyOutcome,
     ResourceKind,
     VisitModality,
+    WaitlistStatus,
 )
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
+    InvalidReplyLink,
     InvalidTemplate,
     InvalidTime,
     InvalidTransition,
+    OfferUnavailable,
     ResourceNotFound,
     ResourcesUnavailable,
     SeriesConflict,
     SlotConflict,
     StaleAppointment,
+    UnknownReply,
 )
 from .models import (
     MAX_BUFFER_MINUTES,
@@ -66,14 +81,20 @@ from .models import (
     OVERLAP_CONSTRAINT,
     Appointment,
     AppointmentEvent,
+    AppointmentReminder,
     AppointmentResource,
     AppointmentSeries,
     AvailabilityException,
     AvailabilityTemplate,
     AvailabilityWindow,
+    PractitionerFeed,
+    ReminderReply,
     Resource,
     VisitType,
     VisitTypeRequirement,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistOpening,
 )
 
 MAX_NOTES = 2000
@@ -873,6 +894,9 @@ def cancel_appointment(
             obj=appointment,
             detail={**detail, "from_status": previous},
         )
+        # The freed time goes to the waitlist once the cancellation is committed.
+        organization_id = appointment.organization_id
+        transaction.on_commit(lambda: _after_cancel(organization_id, appointment.pk))
     return appointment
 
 
@@ -1339,3 +1363,767 @@ def add_availability_exception(
             },
         )
     return exception
+
+
+# --- reminders and the patient's answers ------------------------------------------------------------------
+
+REPLY_SALT = "caredesk.scheduling.reminder-reply"
+# A reply link works until the appointment starts, and never longer than this.
+REPLY_LINK_MAX_AGE = dt.timedelta(days=60)
+
+
+def reminder_offsets() -> list[int]:
+    """Minutes before the start at which reminders go out (settings.CAREDESK_REMINDER_OFFSETS_HOURS)."""
+    return rules.reminder_offsets(getattr(settings, "CAREDESK_REMINDER_OFFSETS_HOURS", [72, 24]))
+
+
+def reply_token(appointment: Appointment, reminder: AppointmentReminder | None = None) -> str:
+    """The signed value of an e-mail's confirm/cancel link (appointment and reminder ids, nothing else)."""
+    return signing.dumps({"a": appointment.pk, "r": reminder.pk if reminder else None}, salt=REPLY_SALT)
+
+
+def reply_url(token: str) -> str:
+    base = getattr(settings, "CAREDESK_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{reverse('scheduling:reply')}?{urlencode({'t': token})}"
+
+
+@dataclass(frozen=True)
+class ReplyLink:
+    appointment_id: int
+    organization_id: int
+    reminder_id: int | None
+
+
+def read_reply_token(token: str) -> ReplyLink:
+    """The appointment a confirm/cancel link is about. InvalidReplyLink when forged, damaged or expired."""
+    try:
+        value = signing.loads(token, salt=REPLY_SALT, max_age=REPLY_LINK_MAX_AGE)
+        appointment_id, reminder_id = int(value["a"]), value.get("r")
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise InvalidReplyLink("This link is not valid (or no longer is).") from exc
+    organization_id = (
+        Appointment.objects.filter(pk=appointment_id).values_list("organization_id", flat=True).first()
+    )
+    if organization_id is None:
+        raise InvalidReplyLink("This link is not valid (or no longer is).")
+    return ReplyLink(appointment_id, organization_id, int(reminder_id) if reminder_id is not None else None)
+
+
+REPLY_PERMISSIONS = frozenset(str(p) for p in (Permission.SCHEDULE_VIEW, Permission.APPOINTMENT_BOOK))
+
+
+def reply_actor(link: ReplyLink) -> Actor:
+    """Who acts when a patient follows a signed link: the link's organization, on the web channel."""
+    return system_actor(
+        organization_id=link.organization_id,
+        permissions=REPLY_PERMISSIONS,
+        channel="web",
+        username="patient-reply-link",
+    )
+
+
+def _sms_number(patient: Any) -> str:
+    """The patient's number for texts: an SMS telecom, else a mobile phone (lowest rank first)."""
+    for telecom in patient.telecoms.all():
+        if telecom.system == TelecomSystem.SMS or (
+            telecom.system == TelecomSystem.PHONE and telecom.use == TelecomUse.MOBILE
+        ):
+            return str(telecom.value)
+    return ""
+
+
+def _reminder_channels(patient: Any) -> dict[str, str]:
+    """The channels the patient allows and we can reach them on, with the address to use."""
+    channels: dict[str, str] = {}
+    if patient.email_allowed and patient.email:
+        channels[ReminderChannel.EMAIL] = patient.email
+    number = _sms_number(patient) if patient.sms_allowed else ""
+    if number:
+        channels[ReminderChannel.SMS] = number
+    return channels
+
+
+def _reminder_context(appointment: Appointment, reminder: AppointmentReminder) -> dict[str, Any]:
+    token = reply_token(appointment, reminder)
+    return {
+        "appointment": appointment,
+        "when": appointment.local_start,
+        "visit_type": appointment.visit_type.name,
+        "location": appointment.location.name,
+        "telehealth": appointment.modality == Modality.TELEHEALTH,
+        "join_url": appointment.join_url if appointment.modality == Modality.TELEHEALTH else "",
+        "confirm_url": reply_url(token) + "&answer=confirm",
+        "cancel_url": reply_url(token) + "&answer=cancel",
+    }
+
+
+def _deliver(
+    appointment: Appointment, reminder: AppointmentReminder, channels: dict[str, str]
+) -> dict[str, Any]:
+    """Send through each channel; what went where and what failed (the text itself is not kept)."""
+    context = _reminder_context(appointment, reminder)
+    outcome: dict[str, Any] = {"sent": [], "failed": {}}
+    for channel, address in channels.items():
+        try:
+            if channel == ReminderChannel.EMAIL:
+                notify.send_email(
+                    to=address,
+                    subject=render_to_string("scheduling/email/reminder_subject.txt", context).strip(),
+                    body=render_to_string("scheduling/email/reminder.txt", context),
+                )
+            else:
+                text = render_to_string("scheduling/sms/reminder.txt", context)
+                notify.sms_gateway().send(to=address, body=" ".join(text.split()))
+                outcome["sms_to"] = address
+        except (OSError, ConnectionError) as exc:  # smtplib's errors are OSErrors
+            outcome["failed"][channel] = type(exc).__name__
+        else:
+            outcome["sent"].append(channel)
+    return outcome
+
+
+def _claim(
+    appointment: Appointment, offset: int, superseded: Sequence[int], now: dt.datetime
+) -> AppointmentReminder | None:
+    """Insert the reminder's row (and skipped rows for the ones it supersedes); None when another run
+    claimed it first. The unique constraint on (appointment, offset) decides."""
+    start = appointment.starts_at
+    AppointmentReminder.objects.bulk_create(
+        [
+            AppointmentReminder(
+                appointment=appointment,
+                offset_minutes=o,
+                due_at=start - dt.timedelta(minutes=o),
+                status=ReminderStatus.SKIPPED,
+                created_at=now,
+                detail={"reason": "superseded", "by": offset},
+            )
+            for o in superseded
+        ],
+        ignore_conflicts=True,
+    )
+    try:
+        with transaction.atomic():
+            return AppointmentReminder.objects.create(
+                appointment=appointment,
+                offset_minutes=offset,
+                due_at=start - dt.timedelta(minutes=offset),
+                status=ReminderStatus.SENDING,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None
+
+
+def send_reminder(
+    *, actor: Actor, appointment_id: int, offset_minutes: int, superseded: Sequence[int] = ()
+) -> AppointmentReminder | None:
+    """Send one appointment's reminder `offset_minutes` before its start through the channels the patient
+    allows. At most once: the row is claimed (committed) before anything is sent, so a second run, a
+    concurrent worker or a crash mid-send never sends it again. None when already claimed or no longer
+    due (cancelled, started)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    now = clock.now()
+    with transaction.atomic():
+        appointment = (
+            selectors.appointment_queryset(actor)
+            .select_for_update()
+            .filter(pk=_as_id(appointment_id, "appointment_id"))
+            .first()
+        )
+        if appointment is None or appointment.status not in REMINDABLE_STATUSES:
+            return None
+        if appointment.starts_at <= now:
+            return None
+        reminder = _claim(appointment, offset_minutes, superseded, now)
+    if reminder is None:
+        return None
+    appointment = (
+        Appointment.objects.select_related("patient", "location", "visit_type")
+        .prefetch_related("patient__telecoms")
+        .get(pk=appointment.pk)
+    )
+    channels = _reminder_channels(appointment.patient)
+    outcome = _deliver(appointment, reminder, channels) if channels else {"sent": [], "failed": {}}
+    with transaction.atomic():
+        reminder.channels = outcome["sent"]
+        reminder.sent_at = clock.now() if outcome["sent"] else None
+        if outcome["sent"]:
+            reminder.status = ReminderStatus.SENT
+        elif outcome["failed"]:
+            reminder.status = ReminderStatus.FAILED
+        else:
+            reminder.status = ReminderStatus.SKIPPED
+            outcome["reason"] = "no allowed channel"
+        reminder.detail = {k: v for k, v in outcome.items() if k != "sent" and v}
+        reminder.save(update_fields=["channels", "sent_at", "status", "detail"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_REMINDER_SENT,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={
+                "offset_minutes": offset_minutes,
+                "status": reminder.status,
+                "channels": reminder.channels,
+                "failed": outcome["failed"],
+            },
+        )
+    return reminder
+
+
+@dataclass
+class ReminderRun:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+def send_due_reminders(*, actor: Actor, now: dt.datetime | None = None) -> ReminderRun:
+    """Send every reminder of the actor's organization whose time has come. Running it again (or twice at
+    once) sends nothing new."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    offsets = reminder_offsets()
+    run = ReminderRun()
+    if not offsets:
+        return run
+    moment = now or clock.now()
+    upcoming = (
+        selectors.appointment_queryset(actor)
+        .filter(
+            status__in=REMINDABLE_STATUSES,
+            starts_at__gt=moment,
+            starts_at__lte=moment + dt.timedelta(minutes=max(offsets)),
+        )
+        .prefetch_related("reminders")
+        .order_by("starts_at", "pk")
+    )
+    for appointment in upcoming:
+        plan = rules.reminder_plan(
+            appointment.starts_at, moment, offsets, [r.offset_minutes for r in appointment.reminders.all()]
+        )
+        if plan.send is None:
+            continue
+        reminder = send_reminder(
+            actor=actor, appointment_id=appointment.pk, offset_minutes=plan.send, superseded=plan.superseded
+        )
+        if reminder is None:
+            continue
+        if reminder.status == ReminderStatus.SENT:
+            run.sent += 1
+        elif reminder.status == ReminderStatus.FAILED:
+            run.failed += 1
+        else:
+            run.skipped += 1
+    return run
+
+
+def record_reply(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    answer: str,
+    channel: str,
+    reminder_id: int | None = None,
+    text: str = "",
+) -> ReminderReply:
+    """The patient's answer to a reminder: confirm (a booked appointment becomes confirmed) or cancel
+    (cancelled for "patient request", its time freed). An answer that changes nothing (already confirmed,
+    already cancelled, started) is recorded as such."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    answer = _choice(answer, "answer", "answer", ReplyAnswer)
+    channel = _choice(channel, "channel", "channel", ReminderChannel)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id)
+        outcome = ReplyOutcome.UNCHANGED
+        upcoming = appointment.starts_at > clock.now()
+        if answer == ReplyAnswer.CONFIRM and appointment.status == S.BOOKED and upcoming:
+            change_status(actor=actor, appointment_id=appointment.pk, status=S.CONFIRMED)
+            outcome = ReplyOutcome.CONFIRMED
+        elif (
+            answer == ReplyAnswer.CANCEL
+            and upcoming
+            and rules.transition_error(appointment.status, S.CANCELLED) is None
+        ):
+            cancel_appointment(
+                actor=actor,
+                appointment_id=appointment.pk,
+                reason=CancelReason.PATIENT_REQUEST,
+                note=f"Cancelled by the patient's reply ({ReminderChannel(channel).label})",
+            )
+            outcome = ReplyOutcome.CANCELLED
+        reminder = appointment.reminders.filter(pk=reminder_id).first() if reminder_id is not None else None
+        reply = ReminderReply.objects.create(
+            appointment=appointment,
+            reminder=reminder,
+            channel=channel,
+            answer=answer,
+            outcome=outcome,
+            received_at=clock.now(),
+            text=text[:160],
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_REPLY_RECORDED,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={"answer": answer, "channel": channel, "outcome": outcome},
+        )
+    return reply
+
+
+def record_sms_reply(*, actor: Actor, from_number: str, text: str) -> ReminderReply:
+    """An inbound SMS: "C" confirms, "X" cancels the upcoming appointment whose reminder was last texted
+    to that number. UnknownReply when the text is neither or nothing upcoming was texted there."""
+    answer = rules.parse_reply(text)
+    if answer is None:
+        raise UnknownReply("Reply C to confirm or X to cancel.", field="text")
+    digits = rules.phone_digits(from_number)
+    if len(digits) < 7:
+        raise UnknownReply("That is not a phone number.", field="from_number")
+    candidates = AppointmentReminder.objects.filter(
+        appointment__in=selectors.appointment_queryset(actor).filter(starts_at__gt=clock.now()),
+        status=ReminderStatus.SENT,
+    )
+    for reminder in candidates.order_by("-sent_at", "-pk")[:500]:
+        if rules.phone_digits(str(reminder.detail.get("sms_to", ""))) == digits:
+            return record_reply(
+                actor=actor,
+                appointment_id=reminder.appointment_id,
+                answer=answer,
+                channel=ReminderChannel.SMS,
+                reminder_id=reminder.pk,
+                text=text,
+            )
+    raise UnknownReply("No upcoming appointment was texted to that number.", field="from_number")
+
+
+# --- practitioners' calendar feeds ------------------------------------------------------------------------
+
+
+def issue_feed_token(*, actor: Actor, practitioner_id: int) -> str:
+    """Issue the practitioner's calendar-feed token (replacing the one before, whose address stops
+    working). Returns the token: it is shown once and only its SHA-256 is stored."""
+    organization_id = _manager(actor)
+    practitioner = practitioner_selectors.get_practitioner(
+        actor=actor, practitioner_id=_as_id(practitioner_id, "practitioner_id")
+    )
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        feed, created = PractitionerFeed.objects.select_for_update().get_or_create(
+            practitioner=practitioner,
+            defaults={
+                "organization_id": organization_id,
+                "token_hash": rules.feed_token_hash(token),
+                "issued_at": clock.now(),
+            },
+        )
+        if not created:
+            feed.token_hash = rules.feed_token_hash(token)
+            feed.issued_at = clock.now()
+            feed.last_read_at = None
+            feed.save(update_fields=["token_hash", "issued_at", "last_read_at", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_FEED_TOKEN_CHANGED,
+            obj=feed,
+            detail={"practitioner_id": practitioner.pk, "replaced": not created},
+        )
+    return token
+
+
+def feed_url(token: str) -> str:
+    base = getattr(settings, "CAREDESK_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{reverse('scheduling:feed', kwargs={'token': token})}"
+
+
+# --- the waitlist and cancellation backfill ---------------------------------------------------------------
+
+OFFER_SALT = "caredesk.scheduling.waitlist-offer"
+# No offers for time that starts sooner than this after the cancellation.
+WAITLIST_MIN_LEAD = dt.timedelta(hours=2)
+
+
+def _waitlist_setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+@dataclass
+class WaitlistInput:
+    patient_id: int
+    visit_type_id: int
+    channel: str
+    practitioner_id: int | None = None
+    priority: int = 3
+    preferred_weekdays: Sequence[int] = ()
+    earliest: dt.time | None = None
+    latest: dt.time | None = None
+    notes: str = ""
+
+
+def _reachable(patient: Any, channel: str) -> str:
+    """The address of `channel` when the patient allows it and has one, else ""."""
+    return _reminder_channels(patient).get(channel, "")
+
+
+def add_to_waitlist(*, actor: Actor, data: WaitlistInput) -> WaitlistEntry:
+    """Put a patient on a visit type's waitlist. Refused: an unknown patient or visit type, a practitioner
+    who does not offer it, a channel the patient does not allow (or cannot be reached on), already waiting."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    channel = _choice(data.channel, "channel", "channel", ReminderChannel)
+    priority = _whole(data.priority, "priority", "Priority", 1, 5)
+    weekdays = sorted({_whole(d, "preferred_weekdays", "Weekday", 0, 6) for d in data.preferred_weekdays})
+    if data.earliest and data.latest and data.latest < data.earliest:
+        raise ValidationFailed("The latest start is before the earliest.", field="latest")
+    notes = _text(data.notes, "notes", "Notes", 300)
+    with transaction.atomic():
+        patient_id = _bookable_patient(actor, data.patient_id)
+        visit_type = selectors.get_visit_type(
+            actor=actor, visit_type_id=_as_id(data.visit_type_id, "visit_type_id")
+        )
+        practitioner_id = None
+        if data.practitioner_id:
+            practitioner_id = _as_id(data.practitioner_id, "practitioner_id")
+            if not visit_type.practitioners.filter(pk=practitioner_id).exists():
+                raise ValidationFailed(
+                    f"That practitioner does not offer {visit_type.name}.", field="practitioner"
+                )
+        patient = patient_selectors.patient_queryset(actor).prefetch_related("telecoms").get(pk=patient_id)
+        if not _reachable(patient, channel):
+            raise ValidationFailed(
+                f"The patient does not allow {ReminderChannel(channel).label} or has no address for it.",
+                field="channel",
+            )
+        try:
+            with transaction.atomic():
+                entry = WaitlistEntry.objects.create(
+                    organization_id=_organization_id(actor),
+                    patient_id=patient_id,
+                    visit_type=visit_type,
+                    practitioner_id=practitioner_id,
+                    priority=priority,
+                    preferred_weekdays=weekdays,
+                    earliest=data.earliest,
+                    latest=data.latest,
+                    channel=channel,
+                    added_by_name=actor.username,
+                    notes=notes,
+                )
+        except IntegrityError as exc:
+            raise Conflict(f"The patient is already waiting for {visit_type.name}.", field="patient") from exc
+        audit.record(
+            actor=actor,
+            action=AuditAction.WAITLIST_ENTRY_CREATE,
+            patient_id=patient_id,
+            obj=entry,
+            detail={"visit_type": visit_type.code, "priority": priority, "channel": channel},
+        )
+    return entry
+
+
+def _lapse(offers: Any, now: dt.datetime) -> int:
+    updated: int = offers.update(status=OfferStatus.LAPSED, responded_at=now)
+    return updated
+
+
+def remove_from_waitlist(*, actor: Actor, entry_id: int) -> WaitlistEntry:
+    actor.require(Permission.APPOINTMENT_BOOK)
+    with transaction.atomic():
+        entry = (
+            WaitlistEntry.objects.select_for_update()
+            .filter(organization_id=_organization_id(actor), pk=_as_id(entry_id, "entry_id"))
+            .first()
+        )
+        if entry is None or entry.status != WaitlistStatus.WAITING:
+            raise ValidationFailed("That patient is not waiting.", field="entry")
+        entry.status = WaitlistStatus.REMOVED
+        entry.save(update_fields=["status", "updated_at"])
+        _lapse(entry.offers.filter(status=OfferStatus.OPEN), clock.now())
+        audit.record(
+            actor=actor,
+            action=AuditAction.WAITLIST_ENTRY_CHANGED,
+            patient_id=entry.patient_id,
+            obj=entry,
+            detail={"status": WaitlistStatus.REMOVED},
+        )
+    return entry
+
+
+def offer_token(offer: WaitlistOffer) -> str:
+    return signing.dumps({"o": offer.pk}, salt=OFFER_SALT)
+
+
+def offer_url(token: str) -> str:
+    base = getattr(settings, "CAREDESK_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}{reverse('scheduling:offer')}?{urlencode({'t': token})}"
+
+
+@dataclass(frozen=True)
+class OfferLink:
+    offer_id: int
+    organization_id: int
+
+
+def read_offer_token(token: str) -> OfferLink:
+    try:
+        offer_id = int(signing.loads(token, salt=OFFER_SALT, max_age=REPLY_LINK_MAX_AGE)["o"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise InvalidReplyLink("This link is not valid (or no longer is).") from exc
+    organization_id = (
+        WaitlistOffer.objects.filter(pk=offer_id).values_list("opening__organization_id", flat=True).first()
+    )
+    if organization_id is None:
+        raise InvalidReplyLink("This link is not valid (or no longer is).")
+    return OfferLink(offer_id, organization_id)
+
+
+OFFER_PERMISSIONS = REPLY_PERMISSIONS | {str(Permission.PATIENT_VIEW)}
+
+
+def offer_actor(link: OfferLink) -> Actor:
+    """Who acts when a patient follows a waitlist offer's signed link (booking reads the patient)."""
+    return system_actor(
+        organization_id=link.organization_id,
+        permissions=OFFER_PERMISSIONS,
+        channel="web",
+        username="patient-offer-link",
+    )
+
+
+def _send_offer(offer: WaitlistOffer, address: str) -> None:
+    opening = offer.opening
+    zone = ZoneInfo(opening.location.timezone)
+    context = {
+        "visit_type": opening.visit_type.name,
+        "when": opening.starts_at.astimezone(zone),
+        "location": opening.location.name,
+        "expires": offer.expires_at.astimezone(zone),
+        "url": offer_url(offer_token(offer)),
+    }
+    try:
+        if offer.channel == ReminderChannel.EMAIL:
+            notify.send_email(
+                to=address,
+                subject=f"An earlier appointment is free: {context['visit_type']}",
+                body=render_to_string("scheduling/email/offer.txt", context),
+            )
+        else:
+            text = render_to_string("scheduling/sms/offer.txt", context)
+            notify.sms_gateway().send(to=address, body=" ".join(text.split()))
+    except OSError:
+        WaitlistOffer.objects.filter(pk=offer.pk).update(status=OfferStatus.LAPSED, responded_at=clock.now())
+
+
+def _opening_for(appointment: Appointment) -> WaitlistOpening:
+    bookings = list(appointment.bookings.select_related("resource"))
+    opening, _created = WaitlistOpening.objects.get_or_create(
+        source=appointment,
+        defaults={
+            "organization_id": appointment.organization_id,
+            "visit_type_id": appointment.visit_type_id,
+            "location_id": appointment.location_id,
+            "starts_at": appointment.starts_at,
+            "resource_ids": sorted(b.resource_id for b in bookings),
+            "practitioner_ids": sorted(
+                b.resource.practitioner_id for b in bookings if b.resource.practitioner_id
+            ),
+        },
+    )
+    return opening
+
+
+def offer_opening(*, actor: Actor, appointment_id: int) -> list[WaitlistOffer]:
+    """Offer the time a cancelled appointment freed to the next waiting patients of its visit type, in
+    priority order (those whose practitioner, days and times fit, and whose channel is allowed), at most
+    settings.CAREDESK_WAITLIST_OFFER_BATCH at once, each open CAREDESK_WAITLIST_OFFER_HOURS. While offers
+    are open nobody else is asked; when they lapse the next ones are (the sweep)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    now = clock.now()
+    sent: list[tuple[WaitlistOffer, str]] = []
+    with transaction.atomic():
+        appointment = (
+            selectors.appointment_queryset(actor)
+            .select_related("location")
+            .filter(pk=_as_id(appointment_id, "appointment_id"))
+            .first()
+        )
+        if appointment is None or appointment.status != S.CANCELLED:
+            return []
+        if appointment.starts_at <= now + WAITLIST_MIN_LEAD:
+            return []
+        opening = _opening_for(appointment)
+        opening = (
+            WaitlistOpening.objects.select_for_update()
+            .select_related("location", "visit_type")
+            .get(pk=opening.pk)
+        )
+        if opening.status != OpeningStatus.OPEN:
+            return []
+        _lapse(opening.offers.filter(status=OfferStatus.OPEN, expires_at__lte=now), now)
+        if opening.offers.filter(status=OfferStatus.OPEN).exists():
+            return []
+        zone = ZoneInfo(opening.location.timezone)
+        local = opening.starts_at.astimezone(zone)
+        asked = opening.offers.values("entry_id")
+        waiting = (
+            WaitlistEntry.objects.filter(
+                organization_id=opening.organization_id,
+                visit_type_id=opening.visit_type_id,
+                status=WaitlistStatus.WAITING,
+            )
+            .exclude(pk__in=asked)
+            .exclude(patient_id=appointment.patient_id)
+            .select_related("patient")
+            .prefetch_related("patient__telecoms")
+            .order_by("priority", "created_at", "pk")
+        )
+        batch = _waitlist_setting("CAREDESK_WAITLIST_OFFER_BATCH", 3)
+        expires = rules.offer_expiry(
+            now, opening.starts_at, _waitlist_setting("CAREDESK_WAITLIST_OFFER_HOURS", 2)
+        )
+        for entry in waiting:
+            if len(sent) >= batch:
+                break
+            if entry.practitioner_id and entry.practitioner_id not in opening.practitioner_ids:
+                continue
+            if not rules.waitlist_fits(local, entry.preferred_weekdays, entry.earliest, entry.latest):
+                continue
+            address = _reachable(entry.patient, entry.channel)
+            if not address:
+                continue
+            offer = WaitlistOffer.objects.create(
+                opening=opening, entry=entry, channel=entry.channel, sent_at=now, expires_at=expires
+            )
+            audit.record(
+                actor=actor,
+                action=AuditAction.WAITLIST_OFFER_CREATE,
+                patient_id=entry.patient_id,
+                obj=offer,
+                detail={"opening": opening.pk, "start": local.isoformat(), "expires": expires.isoformat()},
+            )
+            sent.append((offer, address))
+    for offer, address in sent:
+        _send_offer(offer, address)
+    return [offer for offer, _ in sent]
+
+
+def _answer(offer: WaitlistOffer, status: str, actor: Actor) -> None:
+    offer.status = status
+    offer.responded_at = clock.now()
+    offer.save(update_fields=["status", "responded_at"])
+    audit.record(
+        actor=actor,
+        action=AuditAction.WAITLIST_OFFER_CHANGED,
+        patient_id=offer.entry.patient_id,
+        obj=offer,
+        detail={"status": status, "opening": offer.opening_id},
+    )
+
+
+def _locked_offer(actor: Actor, offer_id: int) -> WaitlistOffer:
+    offer = (
+        WaitlistOffer.objects.select_for_update()
+        .select_related("entry", "opening")
+        .filter(pk=_as_id(offer_id, "offer_id"), opening__organization_id=_organization_id(actor))
+        .first()
+    )
+    if offer is None:
+        raise OfferUnavailable("There is no such offer.")
+    return offer
+
+
+def accept_offer(*, actor: Actor, offer_id: int) -> Appointment:
+    """The patient takes the offered time: it is booked for them through the booking service (the
+    database's no-double-booking guard decides between two patients accepting at once), the other open
+    offers of the opening lapse and the patient leaves the waitlist. OfferUnavailable when it expired,
+    was answered, or the time is gone."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    refusal: OfferUnavailable | None = None
+    with transaction.atomic():
+        opening_ids = WaitlistOffer.objects.filter(pk=_as_id(offer_id, "offer_id")).values("opening_id")
+        list(WaitlistOpening.objects.select_for_update().filter(pk__in=opening_ids))  # one taker at a time
+        offer = _locked_offer(actor, offer_id)
+        opening = offer.opening
+        now = clock.now()
+        if offer.status != OfferStatus.OPEN:
+            raise OfferUnavailable(f"This offer was already {offer.get_status_display().lower()}.")
+        if offer.expires_at <= now or opening.status != OpeningStatus.OPEN:
+            _answer(offer, OfferStatus.LAPSED, actor)
+            refusal = OfferUnavailable("Sorry: this time is no longer available.")
+        else:
+            source = Appointment.objects.only("modality").get(pk=opening.source_id)
+            try:
+                with transaction.atomic():
+                    appointment = book_appointment(
+                        actor=actor,
+                        request=BookingRequest(
+                            patient_id=offer.entry.patient_id,
+                            visit_type_id=opening.visit_type_id,
+                            location_id=opening.location_id,
+                            start=opening.starts_at,
+                            resource_ids=list(opening.resource_ids),
+                            modality=source.modality,
+                            source=AppointmentSource.WAITLIST,
+                        ),
+                    )
+            except (SlotConflict, ResourcesUnavailable, BookingRuleViolation, InvalidTime) as exc:
+                _answer(offer, OfferStatus.LAPSED, actor)
+                opening.status = OpeningStatus.CLOSED
+                opening.save(update_fields=["status", "updated_at"])
+                refusal = OfferUnavailable(
+                    "Sorry: this time is no longer available.", details={"why": exc.code}
+                )
+            else:
+                _answer(offer, OfferStatus.ACCEPTED, actor)
+                for other in opening.offers.filter(status=OfferStatus.OPEN).select_related("entry"):
+                    _answer(other, OfferStatus.LAPSED, actor)
+                opening.status = OpeningStatus.FILLED
+                opening.filled_by = appointment
+                opening.save(update_fields=["status", "filled_by", "updated_at"])
+                entry = offer.entry
+                entry.status = WaitlistStatus.BOOKED
+                entry.appointment = appointment
+                entry.save(update_fields=["status", "appointment", "updated_at"])
+    if refusal is not None:
+        raise refusal
+    return appointment
+
+
+def decline_offer(*, actor: Actor, offer_id: int) -> WaitlistOffer:
+    """The patient says no; they stay on the waitlist, and the time goes to the next (by the sweep)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    with transaction.atomic():
+        offer = _locked_offer(actor, offer_id)
+        if offer.status != OfferStatus.OPEN:
+            raise OfferUnavailable(f"This offer was already {offer.get_status_display().lower()}.")
+        _answer(offer, OfferStatus.DECLINED, actor)
+    offer_opening(actor=actor, appointment_id=offer.opening.source_id)
+    return offer
+
+
+def sweep_waitlist(*, actor: Actor) -> int:
+    """Lapse the offers whose time ran out and offer their openings to the next waiting patients; closes
+    openings whose time is too near. Returns how many new offers went out."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    now = clock.now()
+    organization_id = _organization_id(actor)
+    with transaction.atomic():
+        for offer in WaitlistOffer.objects.filter(
+            opening__organization_id=organization_id, status=OfferStatus.OPEN, expires_at__lte=now
+        ).select_related("entry"):
+            _answer(offer, OfferStatus.LAPSED, actor)
+        WaitlistOpening.objects.filter(
+            organization_id=organization_id, status=OpeningStatus.OPEN, starts_at__lte=now + WAITLIST_MIN_LEAD
+        ).update(status=OpeningStatus.CLOSED)
+    sent = 0
+    for source_id in WaitlistOpening.objects.filter(
+        organization_id=organization_id, status=OpeningStatus.OPEN
+    ).values_list("source_id", flat=True):
+        sent += len(offer_opening(actor=actor, appointment_id=source_id))
+    return sent
+
+
+def _after_cancel(organization_id: int, appointment_id: int) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.offer_waitlist_opening.enqueue(organization_id=organization_id, appointment_id=appointment_id)

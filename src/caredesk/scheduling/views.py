@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from caredesk.accounts.decorators import require_permission
+from caredesk.accounts.decorators import public, require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
@@ -26,6 +26,7 @@ from caredesk.core.htmx import render_page_or_partial
 from caredesk.patients import selectors as patient_selectors
 
 from . import clock, grid, rules, selectors, services
+from .choices import REMINDABLE_STATUSES, OfferStatus
 from .errors import SeriesConflict
 from .forms import (
     BookingForm,
@@ -36,6 +37,7 @@ from .forms import (
     SlotSearchForm,
     StatusForm,
     VersionForm,
+    WaitlistForm,
 )
 from .models import Appointment
 
@@ -120,6 +122,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "resource_id": resource_id,
         "zone_name": location.timezone,
         "can_book": actor.has(Permission.APPOINTMENT_BOOK),
+        "can_manage": actor.has(Permission.SCHEDULE_MANAGE),
     }
     return render_page_or_partial(
         request, "scheduling/calendar.html", "scheduling/partials/calendar.html", context
@@ -455,3 +458,190 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
     upcoming = sorted((a for a in appointments if a.ends_at >= now), key=lambda a: a.starts_at)
     past = [a for a in appointments if a.ends_at < now]
     return render(request, "scheduling/my_appointments.html", {"upcoming": upcoming, "past": past})
+
+
+# --- a patient's answer to a reminder (public: the signed link is the credential) ----------------------
+
+
+@public
+@require_http_methods(["GET", "HEAD", "POST"])
+def reply(request: HttpRequest) -> HttpResponse:
+    """The confirm/cancel page an e-mail reminder links to (?t=<signed token>&answer=confirm|cancel).
+    Opening it changes nothing (mail scanners follow links); the patient's button press does. It shows
+    the visit type, time and place only, never the patient's name."""
+    token = request.POST.get("t") or request.GET.get("t") or ""
+    try:
+        link = services.read_reply_token(token)
+        actor = services.reply_actor(link)
+        detail_data = selectors.get_appointment(actor=actor, appointment_id=link.appointment_id)
+    except DomainError as exc:
+        return render(request, "scheduling/reply.html", {"error": exc.message}, status=400)
+    appointment = detail_data.appointment
+    context: dict[str, Any] = {
+        "appointment": appointment,
+        "zone_name": appointment.location.timezone,
+        "token": token,
+        "answer": request.GET.get("answer", ""),
+        "can_answer": appointment.starts_at > clock.now() and appointment.status in REMINDABLE_STATUSES,
+    }
+    if request.method == "POST":
+        try:
+            context["reply"] = services.record_reply(
+                actor=actor,
+                appointment_id=appointment.pk,
+                answer=request.POST.get("answer", ""),
+                channel="email",
+                reminder_id=link.reminder_id,
+            )
+        except DomainError as exc:
+            context["error"] = exc.message
+            return render(request, "scheduling/reply.html", context, status=exc.http_status)
+        context["appointment"] = selectors.appointment_queryset(actor).get(pk=appointment.pk)
+    return render(request, "scheduling/reply.html", context)
+
+
+# --- practitioners' calendar feeds --------------------------------------------------------------------------
+
+
+@public
+@require_http_methods(["GET", "HEAD"])
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A practitioner's appointments as iCalendar (public: the secret address is the credential)."""
+    try:
+        body = selectors.practitioner_feed(token=token)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = 'inline; filename="appointments.ics"'
+    return response
+
+
+def _feeds_page(request: HttpRequest, actor: Actor, **extra: Any) -> HttpResponse:
+    context = {"feeds": selectors.feed_states(actor=actor), **extra}
+    return render(request, "scheduling/feeds.html", context)
+
+
+@require_permission(Permission.SCHEDULE_MANAGE)
+@require_http_methods(["GET", "HEAD"])
+def feeds(request: HttpRequest) -> HttpResponse:
+    return _feeds_page(request, _actor(request))
+
+
+@require_permission(Permission.SCHEDULE_MANAGE)
+@require_http_methods(["POST"])
+def issue_feed(request: HttpRequest, practitioner_id: int) -> HttpResponse:
+    """Issue (or replace) a practitioner's feed address; the new address is shown once, on this answer."""
+    actor = _actor(request)
+    try:
+        token = services.issue_feed_token(actor=actor, practitioner_id=practitioner_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return _feeds_page(request, actor, new_url=services.feed_url(token), new_for=practitioner_id)
+
+
+# --- the waitlist -------------------------------------------------------------------------------------------
+
+
+def _waitlist_page(
+    request: HttpRequest,
+    actor: Actor,
+    visit_type_id: int,
+    form: WaitlistForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    try:
+        data = selectors.waitlist(actor=actor, visit_type_id=visit_type_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    context = {
+        "waitlist": data,
+        "form": form or WaitlistForm(visit_type=data.visit_type),
+        "zone_name": _zone_name(actor),
+    }
+    return render(request, "scheduling/waitlist.html", context, status=status)
+
+
+def _zone_name(actor: Actor) -> str:
+    location = selectors.location_queryset(actor).order_by("pk").first()
+    return location.timezone if location is not None else "UTC"
+
+
+@require_permission(Permission.APPOINTMENT_BOOK)
+@require_http_methods(["GET", "HEAD", "POST"])
+def waitlist(request: HttpRequest, visit_type_id: int) -> HttpResponse:
+    """A visit type's waitlist: who waits in which order, the offers made, and a form to add a patient."""
+    actor = _actor(request)
+    if request.method != "POST":
+        return _waitlist_page(request, actor, visit_type_id)
+    remove = _as_int(request.POST.get("remove"))
+    if remove is not None:
+        try:
+            services.remove_from_waitlist(actor=actor, entry_id=remove)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Removed from the waitlist.")
+        return redirect("scheduling:waitlist", visit_type_id=visit_type_id)
+    try:
+        visit_type = selectors.get_visit_type(actor=actor, visit_type_id=visit_type_id, active_only=False)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = WaitlistForm(request.POST, visit_type=visit_type)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            patient_id = patient_selectors.get_patient_by_mrn(actor=actor, mrn=data["patient_mrn"].strip()).pk
+            services.add_to_waitlist(
+                actor=actor,
+                data=services.WaitlistInput(
+                    patient_id=patient_id,
+                    visit_type_id=visit_type.pk,
+                    channel=data["channel"],
+                    practitioner_id=data.get("practitioner"),
+                    priority=data["priority"],
+                    preferred_weekdays=data.get("preferred_weekdays") or [],
+                    earliest=data.get("earliest"),
+                    latest=data.get("latest"),
+                    notes=data.get("notes") or "",
+                ),
+            )
+        except NotFound:
+            form.add_error("patient_mrn", f"No patient with MRN {data['patient_mrn']}.")
+        except DomainError as exc:
+            form.add_service_error(exc.field, exc.message)
+            return _waitlist_page(request, actor, visit_type_id, form, status=exc.http_status)
+        else:
+            messages.success(request, "Added to the waitlist.")
+            return redirect("scheduling:waitlist", visit_type_id=visit_type_id)
+    return _waitlist_page(request, actor, visit_type_id, form, status=400)
+
+
+@public
+@require_http_methods(["GET", "HEAD", "POST"])
+def offer(request: HttpRequest) -> HttpResponse:
+    """The page a waitlist offer links to (?t=<signed token>): the time on offer, and buttons to take it
+    or say no. Opening it changes nothing; no patient name is shown."""
+    token = request.POST.get("t") or request.GET.get("t") or ""
+    try:
+        link = services.read_offer_token(token)
+        actor = services.offer_actor(link)
+        found = selectors.offer_for_link(actor=actor, offer_id=link.offer_id)
+    except DomainError as exc:
+        return render(request, "scheduling/offer.html", {"error": exc.message}, status=400)
+    context: dict[str, Any] = {"offer": found, "token": token, "zone_name": found.opening.location.timezone}
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("answer") == "accept":
+                services.accept_offer(actor=actor, offer_id=found.pk)
+                context["booked"] = True
+            else:
+                services.decline_offer(actor=actor, offer_id=found.pk)
+                context["declined"] = True
+        except DomainError as exc:
+            context["error"] = exc.message
+            status = exc.http_status
+        found.refresh_from_db()
+    context["can_answer"] = found.status == OfferStatus.OPEN and found.expires_at > clock.now()
+    return render(request, "scheduling/offer.html", context, status=status)

@@ -1,0 +1,32 @@
+"""The recurring work, one entry per django-tasks task that takes an organization id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from caredesk.careplans.tasks import create_overdue_activity_tasks
+from caredesk.referrals.tasks import scan_overdue_referrals
+from caredesk.scheduling.tasks import send_due_reminders, sweep_waitlist
+
+
+@dataclass(frozen=True)
+class Recurring:
+    name: str
+    task: Any  # a django_tasks Task: has .enqueue(...) and .call(...)
+
+    def enqueue(self, organization_id: int) -> Any:
+        return self.task.enqueue(organization_id)
+
+    def run_now(self, organization_id: int) -> Any:
+        func: Callable[[int], Any] = self.task.call
+        return func(organization_id)
+
+
+RECURRING: tuple[Recurring, ...] = (
+    Recurring("appointment reminders", send_due_reminders),
+    Recurring("waitlist offers sweep", sweep_waitlist),
+    Recurring("referral worklist rules", scan_overdue_referrals),
+    Recurring("care-plan overdue activities", create_overdue_activity_tasks),
+)
