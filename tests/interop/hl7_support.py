@@ -3,15 +3,12 @@ sample (its control id, its line endings)."""
 
 from __future__ import annotations
 
-import os
 import socket
-from pathlib import Path
 
-#: The shared public test data beside the checkout (../shared/data), or CAREDESK_SAMPLE_DATA.
-SAMPLES = (
-    Path(os.environ.get("CAREDESK_SAMPLE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    / "hl7v2"
-)
+from tests.support.shared_data import SHARED_DATA
+
+#: The shared public HL7 v2 samples (see tests/support/shared_data.py for where they are looked for).
+SAMPLES = SHARED_DATA / "hl7v2"
 VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
 
 #: The ADT samples (data/hl7v2, see its VALIDATION.md) with the events this listener applies.

@@ -8,18 +8,18 @@ naming the element, and nothing is created for them."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from fhir.resources.R4B.patient import Patient as FhirPatient
 
 from caredesk.patients.models import Patient
+from tests.support.shared_data import SHARED_DATA
 
 from .conftest import FHIR_JSON
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path("/work/shared/data/fhir-r4")
+DATA = SHARED_DATA / "fhir-r4"
 CONFIRM = {"Caredesk-Confirm-Not-Duplicate": "true"}
 
 ACCEPTED = [

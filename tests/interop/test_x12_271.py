@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from caredesk.interop.x12.clearinghouse import answer_270
 from caredesk.interop.x12.segments import X12Error
 from caredesk.interop.x12.x271 import parse_271
+from tests.support.shared_data import SHARED_DATA
 
-SAMPLES = Path("/work/shared/data/x12")
+SAMPLES = SHARED_DATA / "x12"
 LFH = SAMPLES / "linuxforhealth-x12"
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="the shared X12 samples are not on this machine")
 
