@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .billing import claim_of
 from .care_coordination import care_of
 from .careplans import ccm_ready, plans_of, unplanned_patient
 from .coverage import answer_for_fresh_check, fresh_coverage, fresh_patient, insurance_of
@@ -451,6 +452,11 @@ def _api_batch(world: World, user: User) -> object:
 def _api_hand_in_271(world: World, user: User) -> object:
     assert user.organization is not None
     return {"x12": answer_for_fresh_check(world, user.organization)}
+
+
+@sample("claim_id", patient_data=True)
+def _claim_id(world: World) -> object:
+    return claim_of(world).pk
 
 
 @query("fhir-coverage-type")

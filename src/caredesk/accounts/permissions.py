@@ -58,6 +58,9 @@ class Permission(StrEnum):
     CAREPLAN_MANAGE = "careplans:plan:manage"
     CCM_LOG = "careplans:ccm:log"
     CCM_REPORT = "careplans:ccm:report"
+    # billing: charges and claims (view; enter charges, scrub, move and submit claims; code lists and fees)
+    BILLING_VIEW = "billing:claim:view"
+    BILLING_MANAGE = "billing:claim:manage"
     # audit and administration
     AUDIT_VIEW = "audit:event:view"
     AUDIT_EXPORT = "audit:event:export"
@@ -174,6 +177,14 @@ _CAREPLAN_GRANTS: dict[str, set[Permission]] = {
     Role.BILLING: {P.CCM_REPORT},
 }
 for _role, _granted in _CAREPLAN_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+# Charges and claims: billing manages them; coordinators see them.
+_BILLING_GRANTS: dict[str, set[Permission]] = {
+    Role.BILLING: {P.BILLING_VIEW, P.BILLING_MANAGE},
+    Role.COORDINATOR: {P.BILLING_VIEW},
+}
+for _role, _granted in _BILLING_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
 
 

@@ -130,6 +130,14 @@ class AuditAction(IntEnum):
     CCM_REPORT_EXPORT = 1613  # its CSV (the patient ids exported)
     CCM_CONSENT_UPDATE = 1614  # the patient stopped CCM (consent revoked)
 
+    CLAIM_SEARCH = 1700  # claim lists (criteria, the claim ids and patient ids shown)
+    CLAIM_VIEW = 1701  # one claim: its lines, diagnoses, scrubber findings and timeline
+    CLAIM_CREATE = 1702  # charges entered for a visit (a draft claim with its lines)
+    CLAIM_UPDATE = 1703  # lines or diagnoses changed
+    CLAIM_STATUS_CHANGED = 1704  # every step of the lifecycle, submission in a batch included
+    PROCEDURE_CODES_CREATE = 1710  # a procedure-code list loaded from CSV
+    FEE_SCHEDULE_UPDATE = 1711
+
     @property
     def kind(self) -> str:
         """ASTM E2147 type of action: C(reate) R(ead) U(pdate) D(elete) E(xecute)."""

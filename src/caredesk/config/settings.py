@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "caredesk.worklist",
     "caredesk.transitions",
     "caredesk.coverage",
+    "caredesk.billing",
     "caredesk.referrals",
     "caredesk.messaging",
     "caredesk.careplans",
@@ -268,6 +269,8 @@ TASKS = {
 # Eligibility (X12 270/271, coverage app): interop.x12 provides the exchange the coverage app calls; the
 # file-drop clearinghouse uses <CAREDESK_X12_DIR>/<organization id>/outbox and inbox; ISA06/ISA08 ids.
 CAREDESK_ELIGIBILITY_EXCHANGE = "caredesk.interop.x12.exchange.X12EligibilityExchange"
+# Claims (837P, billing app): interop.x12 builds, validates and writes the batches billing submits.
+CAREDESK_CLAIM_SUBMITTER = "caredesk.interop.x12.claims.X12ClaimSubmitter"
 CAREDESK_X12_DIR = Path(env_str("CAREDESK_X12_DIR", str(VAR_DIR / "x12")))
 CAREDESK_X12_SENDER_ID = env_str("CAREDESK_X12_SENDER_ID", "CAREDESK")
 CAREDESK_X12_RECEIVER_ID = env_str("CAREDESK_X12_RECEIVER_ID", "CLEARINGHOUSE")

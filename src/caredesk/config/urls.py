@@ -14,6 +14,7 @@ urlpatterns = [
     path("worklist/", include("caredesk.worklist.urls")),
     path("transitions/", include("caredesk.transitions.urls")),
     path("coverage/", include("caredesk.coverage.urls")),
+    path("billing/", include("caredesk.billing.urls")),
     path("referrals/", include("caredesk.referrals.urls")),
     path("communications/", include("caredesk.messaging.urls")),
     path("careplans/", include("caredesk.careplans.urls")),

@@ -27,8 +27,9 @@ def wrap(
     control_number: int,
     when: dt.datetime,
     delimiters: Delimiters = DEFAULT_DELIMITERS,
+    version: str = VERSION,
 ) -> str:
-    """`body` is the transaction's segments between ST and SE (BHT first)."""
+    """`body` is the transaction's segments between ST and SE (BHT first); `version` is GS08/ST03."""
     if not 0 < control_number < 1_000_000_000:
         raise ValueError("The interchange control number must be 1 to 999999999.")
     control = f"{control_number:09d}"
@@ -63,9 +64,9 @@ def wrap(
         when.strftime("%H%M"),
         str(control_number),
         "X",
-        VERSION,
+        version,
     )
-    st = segment("ST", transaction, st_control, VERSION)
+    st = segment("ST", transaction, st_control, version)
     se = segment("SE", str(len(body) + 2), st_control)
     return join(
         [isa, gs, st, *body, se, segment("GE", "1", str(control_number)), segment("IEA", "1", control)],

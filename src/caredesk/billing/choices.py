@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    READY = "ready", "Ready to submit"
+    SUBMITTED = "submitted", "Submitted"
+    ACCEPTED = "accepted", "Accepted by the payer"
+    REJECTED = "rejected", "Rejected"
+    PAID = "paid", "Paid"
+    DENIED = "denied", "Denied"
+    APPEALED = "appealed", "Appealed"
+    CLOSED = "closed", "Closed"
+
+
+class CodeSystem(models.TextChoices):
+    HCPCS = "hcpcs", "HCPCS Level II"
+    CPT = "cpt", "CPT (licensed, loaded by the organization)"
+    LOCAL = "local", "Local code"

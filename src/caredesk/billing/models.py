@@ -1,0 +1,155 @@
+"""Procedure codes, fee schedules, claims with their diagnoses and charge lines, and the claim timeline.
+
+The database keeps the invariants: a code is unique in an organization's list and a fee per payer and code;
+money is Decimal and not negative; a line's diagnosis pointers are four columns, the first required (so 1 to
+4 per line); a claim's diagnoses are numbered 1 to 12, once each. The modifier count (at most 4) is checked by
+the rules, as modifiers are one JSON list.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
+
+from .choices import ClaimStatus, CodeSystem
+
+
+class ProcedureCode(OrganizationScopedModel):
+    code = models.CharField(max_length=5)
+    description = models.CharField(max_length=200)
+    system = models.CharField(max_length=10, choices=CodeSystem.choices)
+    default_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    source = models.CharField(max_length=200, blank=True, help_text="Where the list came from")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="procedure_code_unique_in_org"),
+            models.CheckConstraint(
+                condition=Q(default_price__isnull=True) | Q(default_price__gte=0),
+                name="procedure_price_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}"
+
+
+class FeeScheduleEntry(OrganizationScopedModel):
+    payer = models.ForeignKey("coverage.Payer", on_delete=models.PROTECT, related_name="+")
+    procedure = models.ForeignKey(ProcedureCode, on_delete=models.PROTECT, related_name="fees")
+    allowed_amount = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["payer", "procedure"]
+        constraints = [
+            models.UniqueConstraint(fields=["payer", "procedure"], name="fee_unique_per_payer_code"),
+            models.CheckConstraint(condition=Q(allowed_amount__gte=0), name="fee_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procedure.code}: {self.allowed_amount}"
+
+
+class Claim(OrganizationScopedModel):
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    coverage = models.ForeignKey(
+        "coverage.Coverage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    other_coverage = models.ForeignKey(
+        "coverage.Coverage", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rendering_provider = models.ForeignKey(
+        "practitioners.Practitioner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    billing_npi = models.CharField("billing provider NPI", max_length=10, blank=True)
+    place_of_service = models.CharField(max_length=2, default="11")
+    status = models.CharField(max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    claim_number = models.CharField(max_length=38, help_text="CLM01, echoed back by the payer")
+    scrub_problems = models.JSONField(default=list, blank=True)
+    submitted_file = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "claim_number"], name="claim_number_unique_in_org"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "status"], name="claim_org_status")]
+
+    def __str__(self) -> str:
+        return f"Claim {self.claim_number}"
+
+
+class ClaimDiagnosis(TimeStampedModel):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="diagnoses")
+    position = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=10)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "position"], name="claim_diagnosis_position_unique"),
+            models.UniqueConstraint(fields=["claim", "code"], name="claim_diagnosis_code_unique"),
+            models.CheckConstraint(
+                condition=Q(position__gte=1) & Q(position__lte=12), name="claim_diagnosis_position_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.code}"
+
+
+class ChargeLine(TimeStampedModel):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    procedure = models.ForeignKey(ProcedureCode, on_delete=models.PROTECT, related_name="+")
+    modifiers = models.JSONField(default=list, blank=True, help_text="Up to 4 two-character modifiers")
+    pointer1 = models.PositiveSmallIntegerField()
+    pointer2 = models.PositiveSmallIntegerField(null=True, blank=True)
+    pointer3 = models.PositiveSmallIntegerField(null=True, blank=True)
+    pointer4 = models.PositiveSmallIntegerField(null=True, blank=True)
+    units = models.DecimalField(max_digits=7, decimal_places=2, default=1)
+    charge = models.DecimalField(max_digits=10, decimal_places=2)
+    service_date = models.DateField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "position"], name="charge_line_position_unique"),
+            models.CheckConstraint(condition=Q(units__gt=0), name="charge_line_units_positive"),
+            models.CheckConstraint(condition=Q(charge__gte=0), name="charge_line_charge_not_negative"),
+            models.CheckConstraint(
+                condition=Q(pointer1__gte=1) & Q(pointer1__lte=12), name="charge_line_pointer_range"
+            ),
+        ]
+
+    @property
+    def pointers(self) -> tuple[int, ...]:
+        return tuple(p for p in (self.pointer1, self.pointer2, self.pointer3, self.pointer4) if p)
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.procedure.code}"
+
+
+class ClaimEvent(TimeStampedModel):
+    """One step of a claim's timeline: who moved it, from what, to what, and why."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, choices=ClaimStatus.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=ClaimStatus.choices)
+    actor_name = models.CharField(max_length=150)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -1,0 +1,278 @@
+"""Pure billing rules (no ORM): the claim state machine, the scrubber, fee arithmetic and the code-list CSV.
+
+Each scrubber rule is its own function taking plain values and returning the problems it finds, in words
+for the biller; `scrub` runs them all. A claim with any problem cannot be marked ready.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import simple_icd_10_cm as cm
+
+from caredesk.practitioners.rules import npi_error
+
+from .choices import ClaimStatus
+
+MAX_DIAGNOSES = 12
+MAX_POINTERS = 4
+MAX_MODIFIERS = 4
+
+# ---------------------------------------------------------------------------------------------- lifecycle
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    ClaimStatus.DRAFT: frozenset({ClaimStatus.READY}),
+    ClaimStatus.READY: frozenset({ClaimStatus.DRAFT, ClaimStatus.SUBMITTED}),
+    ClaimStatus.SUBMITTED: frozenset({ClaimStatus.ACCEPTED, ClaimStatus.REJECTED}),
+    ClaimStatus.REJECTED: frozenset({ClaimStatus.DRAFT, ClaimStatus.CLOSED}),
+    ClaimStatus.ACCEPTED: frozenset({ClaimStatus.PAID, ClaimStatus.DENIED}),
+    ClaimStatus.PAID: frozenset({ClaimStatus.CLOSED}),
+    ClaimStatus.DENIED: frozenset({ClaimStatus.APPEALED, ClaimStatus.CLOSED}),
+    ClaimStatus.APPEALED: frozenset({ClaimStatus.PAID, ClaimStatus.DENIED, ClaimStatus.CLOSED}),
+    ClaimStatus.CLOSED: frozenset(),
+}
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+def transition_error(current: str, target: str) -> str | None:
+    """Why a claim in `current` cannot move to `target`; None when it can."""
+    if current not in TRANSITIONS or target not in TRANSITIONS:
+        return f"Unknown claim status {target if current in TRANSITIONS else current!r}."
+    if can_transition(current, target):
+        return None
+    allowed = ", ".join(ClaimStatus(s).label.lower() for s in sorted(TRANSITIONS[current])) or "nothing"
+    return (
+        f"A claim that is {ClaimStatus(current).label.lower()} cannot become "
+        f"{ClaimStatus(target).label.lower()}; it can become: {allowed}."
+    )
+
+
+# ---------------------------------------------------------------------------------------------- codes
+
+
+def normalize_icd10(code: str) -> str:
+    """Upper case with its dot (E119 → E11.9); unchanged apart from case when it is not a code."""
+    compact = code.strip().upper().replace(".", "")
+    return str(cm.add_dot(compact)) if cm.is_valid_item(compact) else code.strip().upper()
+
+
+def icd10_problem(code: str) -> str | None:
+    """Why `code` cannot go on a claim: unknown, or a category that has more specific codes under it."""
+    compact = code.strip().upper().replace(".", "")
+    if not compact or not cm.is_valid_item(compact) or cm.is_chapter_or_block(compact):
+        return f"{code or '(empty)'} is not an ICD-10-CM code."
+    if not cm.is_leaf(compact):
+        return f"{normalize_icd10(code)} is not billable: choose a more specific code under it."
+    return None
+
+
+_PROCEDURE = re.compile(r"^[A-Z0-9]{5}$")
+_MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
+
+
+def procedure_code_error(code: str) -> str | None:
+    return None if _PROCEDURE.fullmatch(code) else f"{code or '(empty)'} is not a 5-character procedure code."
+
+
+def modifier_error(modifier: str) -> str | None:
+    return (
+        None if _MODIFIER.fullmatch(modifier) else f"{modifier or '(empty)'} is not a 2-character modifier."
+    )
+
+
+@dataclass(frozen=True)
+class CodeRow:
+    code: str
+    description: str
+    system: str
+    price: Decimal | None
+
+
+class CodeListError(ValueError):
+    """A procedure-code CSV we cannot load; the message names the line."""
+
+
+def parse_code_list(text: str) -> list[CodeRow]:
+    """Rows of a CSV with the columns code, description, system (hcpcs, cpt, local) and optional price.
+    Lines starting with # are comments (the source of the list)."""
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(io.StringIO("\n".join(lines)))
+    if reader.fieldnames is None or not {"code", "description", "system"} <= set(reader.fieldnames):
+        raise CodeListError("The CSV needs the columns code, description and system.")
+    rows: list[CodeRow] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(reader, start=2):
+        code = (raw.get("code") or "").strip().upper()
+        problem = procedure_code_error(code)
+        if problem:
+            raise CodeListError(f"Line {number}: {problem}")
+        if code in seen:
+            raise CodeListError(f"Line {number}: {code} appears twice.")
+        seen.add(code)
+        system = (raw.get("system") or "").strip().lower()
+        if system not in {"hcpcs", "cpt", "local"}:
+            raise CodeListError(f"Line {number}: the system must be hcpcs, cpt or local.")
+        description = (raw.get("description") or "").strip()
+        if not description:
+            raise CodeListError(f"Line {number}: {code} has no description.")
+        price_text = (raw.get("price") or "").strip()
+        price = parse_money(price_text, f"Line {number}") if price_text else None
+        rows.append(CodeRow(code=code, description=description[:200], system=system, price=price))
+    return rows
+
+
+def is_cents(value: Decimal, *, limit: Decimal = Decimal("99999999.99")) -> bool:
+    """A finite, non-negative amount with at most two decimals, within the columns' range."""
+    if not isinstance(value, Decimal) or not value.is_finite() or value < 0 or value > limit:
+        return False
+    return value == value.quantize(Decimal("0.01"))
+
+
+def parse_money(text: str, where: str = "The amount") -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise CodeListError(f"{where}: {text!r} is not an amount.") from exc
+    if not is_cents(value):
+        raise CodeListError(f"{where}: {text!r} is not an amount in dollars and cents.")
+    return value
+
+
+def line_charge(unit_price: Decimal, units: Decimal) -> Decimal:
+    return (unit_price * units).quantize(Decimal("0.01"))
+
+
+# ---------------------------------------------------------------------------------------------- scrubber
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    diagnosis_pointers: tuple[int, ...]
+    service_date: dt.date
+    units: Decimal
+    charge: Decimal
+
+
+@dataclass(frozen=True)
+class ClaimFacts:
+    billing_npi: str
+    rendering_npi: str
+    diagnoses: tuple[str, ...]
+    lines: tuple[LineFacts, ...]
+    has_coverage: bool
+    member_id: str
+    relationship: str
+    subscriber_given_name: str
+    subscriber_family_name: str
+    subscriber_birth_date: dt.date | None
+    coverage_from: dt.date | None
+    coverage_to: dt.date | None
+
+
+def check_npis(facts: ClaimFacts) -> list[str]:
+    problems = []
+    for who, value in (("billing provider", facts.billing_npi), ("rendering provider", facts.rendering_npi)):
+        if not value:
+            problems.append(f"The {who} has no NPI.")
+        elif (error := npi_error(value)) is not None:
+            problems.append(f"The {who}'s NPI is not valid: {error}")
+    return problems
+
+
+def check_diagnoses(facts: ClaimFacts) -> list[str]:
+    if not facts.diagnoses:
+        return ["The claim has no diagnosis."]
+    problems = [p for code in facts.diagnoses if (p := icd10_problem(code)) is not None]
+    if len(facts.diagnoses) > MAX_DIAGNOSES:
+        problems.append(
+            f"The claim has {len(facts.diagnoses)} diagnoses; a claim carries at most {MAX_DIAGNOSES}."
+        )
+    return problems
+
+
+def check_pointers(facts: ClaimFacts) -> list[str]:
+    problems = []
+    for number, line in enumerate(facts.lines, start=1):
+        if not line.diagnosis_pointers:
+            problems.append(f"Line {number} ({line.procedure_code}) points at no diagnosis.")
+        elif len(line.diagnosis_pointers) > MAX_POINTERS:
+            problems.append(f"Line {number} points at more than {MAX_POINTERS} diagnoses.")
+        bad = [p for p in line.diagnosis_pointers if not 1 <= p <= len(facts.diagnoses)]
+        if bad:
+            problems.append(f"Line {number} points at diagnosis {bad[0]}, which the claim does not have.")
+    return problems
+
+
+def check_lines(facts: ClaimFacts) -> list[str]:
+    if not facts.lines:
+        return ["The claim has no charge lines."]
+    problems = []
+    for number, line in enumerate(facts.lines, start=1):
+        if (error := procedure_code_error(line.procedure_code)) is not None:
+            problems.append(f"Line {number}: {error}")
+        if len(line.modifiers) > MAX_MODIFIERS:
+            problems.append(f"Line {number} has more than {MAX_MODIFIERS} modifiers.")
+        problems += [f"Line {number}: {e}" for m in line.modifiers if (e := modifier_error(m)) is not None]
+        if line.units <= 0:
+            problems.append(f"Line {number} has no units.")
+        if line.charge <= 0:
+            problems.append(f"Line {number} has no charge amount.")
+    return problems
+
+
+def check_subscriber(facts: ClaimFacts) -> list[str]:
+    if not facts.has_coverage:
+        return ["The patient has no coverage to bill."]
+    problems = []
+    if not facts.member_id.strip():
+        problems.append("The coverage has no member ID: add it from the insurance card.")
+    if facts.relationship != "self":
+        if not facts.subscriber_given_name.strip() or not facts.subscriber_family_name.strip():
+            problems.append("The subscriber's name is missing.")
+        if facts.subscriber_birth_date is None:
+            problems.append("The subscriber's birth date is missing.")
+    return problems
+
+
+def check_coverage_dates(facts: ClaimFacts) -> list[str]:
+    if not facts.has_coverage or facts.coverage_from is None:
+        return []
+    problems = []
+    for number, line in enumerate(facts.lines, start=1):
+        if line.service_date < facts.coverage_from or (
+            facts.coverage_to is not None and line.service_date > facts.coverage_to
+        ):
+            end = facts.coverage_to.isoformat() if facts.coverage_to else "open"
+            problems.append(
+                f"Line {number}'s service date {line.service_date.isoformat()} is outside the coverage "
+                f"({facts.coverage_from.isoformat()} to {end})."
+            )
+    return problems
+
+
+SCRUBBER_RULES = (
+    check_npis,
+    check_diagnoses,
+    check_pointers,
+    check_lines,
+    check_subscriber,
+    check_coverage_dates,
+)
+
+
+def scrub(facts: ClaimFacts) -> list[str]:
+    """Every problem that blocks the claim, in the rules' order; empty when it may be submitted."""
+    problems: list[str] = []
+    for rule in SCRUBBER_RULES:
+        problems += rule(facts)
+    return problems

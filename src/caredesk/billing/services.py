@@ -1,0 +1,518 @@
+"""Billing use cases: the procedure-code list and fee schedule, charges (a draft claim per visit), the
+scrubber and every step of a claim's lifecycle.
+
+Each takes the keyword-only `actor`, runs in one transaction, checks its permission and writes its audit row
+inside that transaction. The 837P itself is interop's: `interop.x12.claims` builds the batch from
+`claim_data` values and calls `mark_submitted`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from caredesk.accounts.models import Location, Organization
+from caredesk.accounts.permissions import Permission
+from caredesk.audit import services as audit
+from caredesk.audit.codes import AuditAction
+from caredesk.core.context import Actor
+from caredesk.core.errors import Forbidden
+from caredesk.coverage import selectors as coverage_selectors
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.errors import PatientNotFound
+from caredesk.practitioners import selectors as practitioner_selectors
+
+from . import rules
+from .choices import ClaimStatus
+from .errors import ClaimBlocked, ClaimNotFound, InvalidCharges, InvalidCodeList
+from .models import ChargeLine, Claim, ClaimDiagnosis, ClaimEvent, FeeScheduleEntry, ProcedureCode
+from .schemas import (
+    Address,
+    ChargesInput,
+    ClaimCoverage,
+    ClaimData,
+    ClaimLineData,
+    ClaimPerson,
+    Provider,
+)
+
+_POS = re.compile(r"^\d{2}$")
+
+
+def _organization_id(actor: Actor, permission: Permission = Permission.BILLING_MANAGE) -> int:
+    if not actor.has(permission):
+        raise Forbidden(f"This needs the permission {permission}.", details={"permission": str(permission)})
+    if actor.organization_id is None or actor.is_portal:
+        raise Forbidden("Only staff of an organization can work with its claims.")
+    return actor.organization_id
+
+
+def _as_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**63 else 0
+
+
+def claim_queryset(actor: Actor) -> QuerySet[Claim]:
+    """Claims of the actor's organization whose patient the actor may see. Not audited."""
+    organization_id = _organization_id(actor, Permission.BILLING_VIEW)
+    patients = patient_selectors.patient_queryset(actor).values("pk")
+    return Claim.objects.filter(organization_id=organization_id, patient_id__in=patients)
+
+
+# ------------------------------------------------------------------------------------ codes and fees
+
+
+def load_procedure_codes(*, actor: Actor, text: str, source: str) -> int:
+    """Load (or update) the organization's procedure codes from CSV; all or nothing."""
+    organization_id = _organization_id(actor)
+    try:
+        rows = rules.parse_code_list(text)
+    except rules.CodeListError as exc:
+        raise InvalidCodeList(str(exc), field="file") from exc
+    with transaction.atomic():
+        for row in rows:
+            ProcedureCode.objects.update_or_create(
+                organization_id=organization_id,
+                code=row.code,
+                defaults={
+                    "description": row.description,
+                    "system": row.system,
+                    "default_price": row.price,
+                    "source": source[:200],
+                    "active": True,
+                },
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.PROCEDURE_CODES_CREATE,
+            object_type="billing.ProcedureCode",
+            detail={"source": source[:200], "codes": len(rows)},
+        )
+    return len(rows)
+
+
+def set_fee(*, actor: Actor, payer_id: int, code: str, allowed_amount: Decimal) -> FeeScheduleEntry:
+    organization_id = _organization_id(actor)
+    if not rules.is_cents(allowed_amount):
+        raise InvalidCharges("The allowed amount must be zero or more.", field="allowed_amount")
+    with transaction.atomic():
+        payer = coverage_selectors.payer_queryset(actor).filter(pk=_as_id(payer_id)).first()
+        procedure = ProcedureCode.objects.filter(organization_id=organization_id, code=code.upper()).first()
+        if payer is None or procedure is None:
+            raise InvalidCharges("Unknown payer or procedure code.", field="code")
+        entry, _created = FeeScheduleEntry.objects.update_or_create(
+            organization_id=organization_id,
+            payer=payer,
+            procedure=procedure,
+            defaults={"allowed_amount": allowed_amount},
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.FEE_SCHEDULE_UPDATE,
+            obj=entry,
+            detail={"payer_id": payer.pk, "code": procedure.code, "allowed": str(entry.allowed_amount)},
+        )
+    return entry
+
+
+# ------------------------------------------------------------------------------------------ charges
+
+
+def _patient_id(actor: Actor, patient_id: Any) -> int:
+    found = (
+        patient_selectors.patient_queryset(actor).filter(pk=_as_id(patient_id)).values_list("pk", flat=True)
+    )
+    pk = found.first()
+    if pk is None:
+        raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+    return pk
+
+
+def _coverage_id(actor: Actor, patient_id: int, coverage_id: int | None, field: str) -> int | None:
+    if coverage_id is None:
+        return None
+    found = (
+        coverage_selectors.coverage_queryset(actor)
+        .filter(pk=_as_id(coverage_id), patient_id=patient_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        raise InvalidCharges("The coverage is not one of the patient's.", field=field)
+    return found
+
+
+def _appointment_id(organization_id: int, patient_id: int, appointment_id: int | None) -> int | None:
+    """The visit the charges are for: an appointment of this patient in this organization. The model is
+    reached through the foreign key, as billing sits below scheduling and may not import it."""
+    if appointment_id is None:
+        return None
+    appointments = Claim._meta.get_field("appointment").related_model._default_manager
+    found = appointments.filter(
+        pk=_as_id(appointment_id), organization_id=organization_id, patient_id=patient_id
+    ).exists()
+    if not found:
+        raise InvalidCharges("The visit is not one of the patient's appointments.", field="appointment_id")
+    return appointment_id
+
+
+def _clean_diagnoses(codes: Sequence[str]) -> list[str]:
+    cleaned = [rules.normalize_icd10(c) for c in codes if c.strip()]
+    if not cleaned:
+        raise InvalidCharges("Enter at least one diagnosis.", field="diagnoses")
+    if len(cleaned) > rules.MAX_DIAGNOSES:
+        raise InvalidCharges(f"A claim carries at most {rules.MAX_DIAGNOSES} diagnoses.", field="diagnoses")
+    if len(set(cleaned)) != len(cleaned):
+        raise InvalidCharges("A diagnosis is listed twice.", field="diagnoses")
+    for code in cleaned:
+        if (problem := rules.icd10_problem(code)) is not None:
+            raise InvalidCharges(problem, field="diagnoses")
+    return cleaned
+
+
+def _claim_number(organization_id: int) -> str:
+    return f"C{organization_id}-{Claim.objects.filter(organization_id=organization_id).count() + 1:06d}"
+
+
+def _charge_lines(organization_id: int, data: ChargesInput, diagnosis_count: int) -> list[ChargeLine]:
+    if not data.lines:
+        raise InvalidCharges("Enter at least one charge line.", field="lines")
+    codes = {
+        p.code: p
+        for p in ProcedureCode.objects.filter(
+            organization_id=organization_id, code__in=[line.procedure_code.upper() for line in data.lines]
+        )
+    }
+    built: list[ChargeLine] = []
+    for number, line in enumerate(data.lines, start=1):
+        field = f"lines.{number}"
+        procedure = codes.get(line.procedure_code.upper())
+        if procedure is None or not procedure.active:
+            raise InvalidCharges(
+                f"Line {number}: {line.procedure_code} is not in the code list.", field=field
+            )
+        modifiers = [m.strip().upper() for m in line.modifiers if m.strip()]
+        if len(modifiers) > rules.MAX_MODIFIERS or any(rules.modifier_error(m) for m in modifiers):
+            raise InvalidCharges(f"Line {number}: up to 4 two-character modifiers.", field=field)
+        pointers = list(line.diagnosis_pointers)
+        if not 1 <= len(pointers) <= rules.MAX_POINTERS or any(
+            not 1 <= p <= diagnosis_count for p in pointers
+        ):
+            raise InvalidCharges(
+                f"Line {number}: point at 1 to 4 of the claim's {diagnosis_count} diagnoses.", field=field
+            )
+        units = line.units
+        if not rules.is_cents(units, limit=Decimal("99999.99")) or units <= 0:
+            raise InvalidCharges(f"Line {number}: units must be more than zero.", field=field)
+        charge = line.charge
+        if charge is None:
+            if procedure.default_price is None:
+                raise InvalidCharges(
+                    f"Line {number}: {procedure.code} has no price; enter the charge.", field=field
+                )
+            charge = rules.line_charge(procedure.default_price, units)
+        if not rules.is_cents(charge):
+            raise InvalidCharges(
+                f"Line {number}: the charge is not an amount in dollars and cents.", field=field
+            )
+        padded = [*pointers, None, None, None][:4]
+        built.append(
+            ChargeLine(
+                position=number,
+                procedure=procedure,
+                modifiers=modifiers,
+                pointer1=pointers[0],
+                pointer2=padded[1],
+                pointer3=padded[2],
+                pointer4=padded[3],
+                units=units,
+                charge=charge,
+                service_date=line.service_date,
+            )
+        )
+    return built
+
+
+def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
+    """A draft claim for one visit: its diagnoses and charge lines, scrubbed."""
+    organization_id = _organization_id(actor)
+    if not _POS.fullmatch(data.place_of_service):
+        raise InvalidCharges("The place of service is a 2-digit code.", field="place_of_service")
+    diagnoses = _clean_diagnoses(data.diagnoses)
+    with transaction.atomic():
+        patient_id = _patient_id(actor, data.patient_id)
+        coverage_id = _coverage_id(actor, patient_id, data.coverage_id, "coverage_id")
+        other_id = _coverage_id(actor, patient_id, data.other_coverage_id, "other_coverage_id")
+        if other_id is not None and other_id == coverage_id:
+            raise InvalidCharges(
+                "The other coverage must differ from the billed one.", field="other_coverage_id"
+            )
+        rendering = (
+            practitioner_selectors.practitioner_queryset(actor)
+            .filter(pk=_as_id(data.rendering_provider_id))
+            .first()
+        )
+        if rendering is None:
+            raise InvalidCharges("Choose the rendering provider.", field="rendering_provider_id")
+        lines = _charge_lines(organization_id, data, len(diagnoses))
+        claim = Claim(
+            organization_id=organization_id,
+            patient_id=patient_id,
+            coverage_id=coverage_id,
+            other_coverage_id=other_id,
+            rendering_provider=rendering,
+            appointment_id=_appointment_id(organization_id, patient_id, data.appointment_id),
+            place_of_service=data.place_of_service,
+            billing_npi=Organization.objects.filter(pk=organization_id).values_list("npi", flat=True).get(),
+            claim_number=_claim_number(organization_id),
+        )
+        try:
+            with transaction.atomic():
+                claim.save()
+        except IntegrityError as exc:
+            raise InvalidCharges("The claim could not be numbered; try again.") from exc
+        ClaimDiagnosis.objects.bulk_create(
+            [ClaimDiagnosis(claim=claim, position=i, code=c) for i, c in enumerate(diagnoses, start=1)]
+        )
+        for line in lines:
+            line.claim = claim
+        ChargeLine.objects.bulk_create(lines)
+        claim.scrub_problems = rules.scrub(claim_facts(claim))
+        claim.save(update_fields=["scrub_problems", "updated_at"])
+        ClaimEvent.objects.create(
+            claim=claim, to_status=ClaimStatus.DRAFT, actor_name=actor.username or "system"
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLAIM_CREATE,
+            patient_id=patient_id,
+            obj=claim,
+            detail={"lines": len(lines), "diagnoses": len(diagnoses)},
+        )
+    return claim
+
+
+# ---------------------------------------------------------------------------------------- scrubbing
+
+
+def claim_facts(claim: Claim) -> rules.ClaimFacts:
+    coverage = claim.coverage
+    return rules.ClaimFacts(
+        billing_npi=claim.billing_npi,
+        rendering_npi=claim.rendering_provider.npi if claim.rendering_provider else "",
+        diagnoses=tuple(d.code for d in claim.diagnoses.all()),
+        lines=tuple(
+            rules.LineFacts(
+                procedure_code=line.procedure.code,
+                modifiers=tuple(line.modifiers),
+                diagnosis_pointers=line.pointers,
+                service_date=line.service_date,
+                units=line.units,
+                charge=line.charge,
+            )
+            for line in claim.lines.select_related("procedure")
+        ),
+        has_coverage=coverage is not None,
+        member_id=coverage.member_id if coverage else "",
+        relationship=coverage.relationship if coverage else "self",
+        subscriber_given_name=coverage.subscriber_given_name if coverage else "",
+        subscriber_family_name=coverage.subscriber_family_name if coverage else "",
+        subscriber_birth_date=coverage.subscriber_birth_date if coverage else None,
+        coverage_from=coverage.effective_from if coverage else None,
+        coverage_to=coverage.effective_to if coverage else None,
+    )
+
+
+def _locked_claim(actor: Actor, claim_id: Any) -> Claim:
+    claim = (
+        claim_queryset(actor)
+        .select_for_update(of=("self",))
+        .select_related("coverage", "rendering_provider")
+        .filter(pk=_as_id(claim_id))
+        .first()
+    )
+    if claim is None:
+        raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
+    return claim
+
+
+def _move(actor: Actor, claim: Claim, target: str, note: str) -> None:
+    problem = rules.transition_error(claim.status, target)
+    if problem is not None:
+        raise ClaimBlocked(problem, field="status")
+    ClaimEvent.objects.create(
+        claim=claim,
+        from_status=claim.status,
+        to_status=target,
+        actor_name=actor.username or "system",
+        note=note[:500],
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.CLAIM_STATUS_CHANGED,
+        patient_id=claim.patient_id,
+        obj=claim,
+        detail={"from": claim.status, "to": target, "note": note[:500]},
+    )
+    claim.status = target
+
+
+def change_status(*, actor: Actor, claim_id: int, target: str, note: str = "") -> Claim:
+    """One step of the lifecycle. Ready needs a clean scrub; submitted is `mark_submitted`'s alone."""
+    _organization_id(actor)
+    if target == ClaimStatus.SUBMITTED:
+        raise ClaimBlocked("Claims are submitted by building an 837P batch.", field="status")
+    with transaction.atomic():
+        claim = _locked_claim(actor, claim_id)
+        if target == ClaimStatus.READY:
+            claim.scrub_problems = rules.scrub(claim_facts(claim))
+            if claim.scrub_problems:
+                claim.save(update_fields=["scrub_problems", "updated_at"])
+                raise ClaimBlocked(
+                    "The scrubber found problems: " + " ".join(claim.scrub_problems),
+                    details={"problems": claim.scrub_problems},
+                )
+        _move(actor, claim, target, note)
+        claim.save(update_fields=["status", "scrub_problems", "updated_at"])
+    return claim
+
+
+def ready_claims(*, actor: Actor, payer_id: str = "") -> list[Claim]:
+    """The ready claims (for a batch), with what the 837P needs loaded. Audited as a search."""
+    _organization_id(actor)
+    with transaction.atomic():
+        rows = (
+            claim_queryset(actor)
+            .filter(status=ClaimStatus.READY)
+            .select_related(
+                "coverage__plan__payer", "other_coverage__plan__payer", "rendering_provider", "organization"
+            )
+        )
+        if payer_id:
+            rows = rows.filter(coverage__plan__payer__payer_id=payer_id)
+        claims = list(rows.order_by("id"))
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLAIM_SEARCH,
+            detail={
+                "status": "ready",
+                "payer_id": payer_id,
+                "claim_ids": [c.pk for c in claims],
+                "result_ids": sorted({c.patient_id for c in claims}),
+            },
+        )
+    return claims
+
+
+def mark_submitted(*, actor: Actor, claim_ids: Sequence[int], file_name: str) -> None:
+    """The claims went out in `file_name`: each moves to submitted, all or none."""
+    _organization_id(actor)
+    with transaction.atomic():
+        for claim_id in claim_ids:
+            claim = _locked_claim(actor, claim_id)
+            _move(actor, claim, ClaimStatus.SUBMITTED, f"837P batch {file_name}")
+            claim.submitted_file = file_name[:300]
+            claim.save(update_fields=["status", "submitted_file", "updated_at"])
+
+
+# ------------------------------------------------------------------------------------------ 837P values
+
+
+def _coverage_values(actor: Actor, coverage: Any, patient: ClaimPerson) -> ClaimCoverage:
+    subscriber = (
+        patient
+        if coverage.relationship == "self"
+        else ClaimPerson(
+            given_name=coverage.subscriber_given_name,
+            family_name=coverage.subscriber_family_name,
+            birth_date=coverage.subscriber_birth_date,
+        )
+    )
+    return ClaimCoverage(
+        payer_name=coverage.plan.payer.name,
+        payer_id=coverage.plan.payer.payer_id,
+        member_id=coverage.member_id,
+        subscriber=subscriber,
+        relationship=coverage.relationship,
+        group_number=coverage.group_number,
+        order=coverage.order,
+    )
+
+
+def billing_address(organization_id: int) -> Address | None:
+    """The billing provider's address: the organization's first location that has one."""
+    location = (
+        Location.objects.filter(organization_id=organization_id)
+        .exclude(address_line="")
+        .exclude(city="")
+        .order_by("id")
+        .first()
+    )
+    if location is None:
+        return None
+    return Address(
+        line1=location.address_line,
+        city=location.city,
+        state=location.state,
+        postal_code=location.postal_code,
+    )
+
+
+def claim_data(*, actor: Actor, claim: Claim) -> ClaimData:
+    """The values of one ready claim as the 837P builder needs them."""
+    if claim.coverage is None or claim.rendering_provider is None:
+        raise ClaimBlocked(f"Claim {claim.claim_number} has no coverage or rendering provider.")
+    patient_row = patient_selectors.patient_queryset(actor).get(pk=claim.patient_id)
+    patient = ClaimPerson(
+        given_name=patient_row.given_name,
+        family_name=patient_row.family_name,
+        birth_date=patient_row.birth_date,
+        sex=patient_row.sex,
+        address=Address(
+            line1=patient_row.address_line1,
+            city=patient_row.city,
+            state=patient_row.state,
+            postal_code=patient_row.postal_code,
+        ),
+    )
+    organization = claim.organization
+    rendering = claim.rendering_provider
+    return ClaimData(
+        claim_number=claim.claim_number,
+        patient=patient,
+        coverage=_coverage_values(actor, claim.coverage, patient),
+        other_coverage=(
+            _coverage_values(actor, claim.other_coverage, patient) if claim.other_coverage else None
+        ),
+        billing_provider=Provider(
+            npi=claim.billing_npi,
+            family_name=organization.name,
+            organization=True,
+            tax_id=organization.tax_id,
+            address=billing_address(claim.organization_id),
+        ),
+        rendering_provider=Provider(
+            npi=rendering.npi, family_name=rendering.family_name, given_name=rendering.given_name
+        ),
+        diagnoses=tuple(d.code for d in claim.diagnoses.all()),
+        lines=tuple(
+            ClaimLineData(
+                procedure_code=line.procedure.code,
+                charge=line.charge,
+                service_date=line.service_date,
+                units=line.units,
+                modifiers=tuple(line.modifiers),
+                diagnosis_pointers=line.pointers,
+            )
+            for line in claim.lines.select_related("procedure")
+        ),
+        place_of_service=claim.place_of_service,
+    )
