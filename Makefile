@@ -46,7 +46,7 @@ run: install ## Migrate SQLite under var/, load the demo once, serve http://127.
 
 .PHONY: lint
 lint: install ## ruff, mypy and import-linter
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 

@@ -30,9 +30,9 @@ from django.views.decorators.http import require_http_methods
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 from caredesk.core.middleware import client_ip
+from caredesk.core.web import request_actor
 
 from . import services
 from .decorators import public, require_permission
@@ -46,10 +46,6 @@ SESSION_PENDING_TOTP_KEY = "caredesk_pending_totp_key"
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
 
 def _user(request: HttpRequest) -> User:
@@ -195,7 +191,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 device = services.verify_totp(
-                    actor=_actor(request), user=user, token=form.cleaned_data["token"]
+                    actor=request_actor(request), user=user, token=form.cleaned_data["token"]
                 )
             except DomainError as exc:
                 form.add_error("token", exc.message)
@@ -228,7 +224,7 @@ def otp_enroll(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 device = services.enroll_totp_device(
-                    actor=_actor(request),
+                    actor=request_actor(request),
                     user=user,
                     key=key,
                     token=form.cleaned_data["token"],
@@ -271,7 +267,7 @@ def security(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 services.remove_totp_device(
-                    actor=_actor(request), user=user, device_id=form.cleaned_data["device"]
+                    actor=request_actor(request), user=user, device_id=form.cleaned_data["device"]
                 )
             except DomainError as exc:
                 status, error = exc.http_status, exc.message

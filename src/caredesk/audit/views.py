@@ -22,14 +22,10 @@ from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import request_actor
 
 from . import selectors
 from .forms import AuditFilterForm
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
 
 def organization_time_zone(actor: Actor) -> str:
@@ -60,7 +56,7 @@ class _Echo:
 @require_permission(Permission.AUDIT_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def event_list(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     time_zone = organization_time_zone(actor)
     form = AuditFilterForm(request.GET)
     context: dict[str, Any] = {
@@ -86,7 +82,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.AUDIT_EXPORT)
 @require_http_methods(["GET", "HEAD"])
 def event_export(request: HttpRequest) -> HttpResponseBase:
-    actor = _actor(request)
+    actor = request_actor(request)
     time_zone = organization_time_zone(actor)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():

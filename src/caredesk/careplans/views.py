@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,13 +18,13 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import is_htmx
+from caredesk.core.web import refusal_status, request_actor
 
 from . import pdf, rules, selectors, services
 from .forms import (
     ActivityForm,
-    CareplanForm,
     ClosePlanForm,
     ConsentForm,
     DoneForm,
@@ -38,20 +37,6 @@ from .forms import (
 )
 
 CHART_WIDTH = 360  # pixels of the longest bar of the CCM chart
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _refusal(form: CareplanForm, exc: DomainError) -> int:
-    if isinstance(exc, NotFound) and exc.field is None:
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
 
 
 def _done(request: HttpRequest, patient_id: int) -> HttpResponse:
@@ -75,7 +60,7 @@ def _plans(actor: Actor, patient_id: int) -> selectors.PatientPlans:
 
 
 def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     plans = _plans(actor, patient_id)
     today = plans.today
     activity_forms: dict[int, NewActivityForm] = forms.get("activity_forms") or {}
@@ -124,10 +109,12 @@ def new_plan(request: HttpRequest, patient_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.create_plan(
-                actor=_actor(request), patient_id=patient_id, template_code=form.cleaned_data["template"]
+                actor=request_actor(request),
+                patient_id=patient_id,
+                template_code=form.cleaned_data["template"],
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, new_form=form)
@@ -140,9 +127,9 @@ def record_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            services.record_consent(actor=_actor(request), patient_id=patient_id, **form.cleaned_data)
+            services.record_consent(actor=request_actor(request), patient_id=patient_id, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, consent_form=form)
@@ -155,9 +142,9 @@ def revoke_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
     status = 400
     if form.is_valid():
         try:
-            services.revoke_consent(actor=_actor(request), patient_id=patient_id, **form.cleaned_data)
+            services.revoke_consent(actor=request_actor(request), patient_id=patient_id, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, revoke_form=form)
@@ -166,7 +153,7 @@ def revoke_consent(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_permission(Permission.CCM_LOG)
 @require_http_methods(["POST"])
 def log_time(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = TimeEntryForm(request.POST, practitioners=selectors.billing_practitioners(actor=actor))
     status = 400
     if form.is_valid():
@@ -181,7 +168,7 @@ def log_time(request: HttpRequest, patient_id: int) -> HttpResponse:
                 billing_practitioner_id=data["billing_practitioner"],
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, time_form=form)
@@ -203,7 +190,7 @@ def _plan_patient(actor: Actor, plan_id: int) -> int:
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["POST"])
 def add_activity(request: HttpRequest, plan_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     patient_id = _plan_patient(actor, plan_id)
     form = NewActivityForm(request.POST, prefix=f"a{plan_id}")
     status = 400
@@ -211,7 +198,7 @@ def add_activity(request: HttpRequest, plan_id: int) -> HttpResponse:
         try:
             services.add_activity(actor=actor, plan_id=plan_id, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, activity_forms={int(plan_id): form})
@@ -220,7 +207,7 @@ def add_activity(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["POST"])
 def close_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     patient_id = _plan_patient(actor, plan_id)
     form = ClosePlanForm(request.POST, prefix=f"c{plan_id}")
     status = 400
@@ -228,7 +215,7 @@ def close_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
         try:
             services.close_plan(actor=actor, plan_id=plan_id, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, patient_id)
     return _page(request, patient_id, status, close_forms={int(plan_id): form})
@@ -247,7 +234,7 @@ def _edit(request: HttpRequest, template: str, context: dict[str, Any], status: 
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         goal = selectors.goal_for_edit(actor=actor, goal_id=goal_id)
     except NotFound as exc:
@@ -268,7 +255,7 @@ def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
         try:
             services.update_goal(actor=actor, goal_id=goal.pk, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, goal.plan.patient_id)
     return _edit(request, "careplans/partials/goal_form.html", {"form": form, "goal": goal}, status)
@@ -277,7 +264,7 @@ def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
     except NotFound as exc:
@@ -297,7 +284,7 @@ def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
         try:
             services.update_activity(actor=actor, activity_id=activity.pk, **form.cleaned_data)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, activity.plan.patient_id)
     return _edit(
@@ -308,7 +295,7 @@ def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["POST"])
 def activity_done(request: HttpRequest, activity_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = DoneForm(request.POST)
     status = 400
     try:
@@ -321,7 +308,7 @@ def activity_done(request: HttpRequest, activity_id: int) -> HttpResponse:
                 actor=actor, activity_id=activity.pk, done_on=form.cleaned_data.get("done_on")
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _done(request, activity.plan.patient_id)
     return _edit(request, "careplans/partials/done_form.html", {"form": form, "activity": activity}, status)
@@ -331,7 +318,7 @@ def activity_done(request: HttpRequest, activity_id: int) -> HttpResponse:
 
 
 def _pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         plans, view = selectors.get_plan(actor=actor, plan_id=plan_id, print_copy=True)
     except NotFound as exc:
@@ -357,7 +344,7 @@ def plan_pdf(request: HttpRequest, plan_id: int) -> HttpResponse:
 @require_permission(Permission.PORTAL_OWN_RECORD)
 @require_http_methods(["GET", "HEAD"])
 def my_plans(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     if actor.patient_id is None:
         raise Http404("No patient record is linked to this account.")
     plans = _plans(actor, actor.patient_id)
@@ -384,7 +371,7 @@ def _month(request: HttpRequest) -> dt.date | None:
 @require_permission(Permission.CCM_REPORT)
 @require_http_methods(["GET", "HEAD"])
 def ccm_summary(request: HttpRequest) -> HttpResponse:
-    summary = selectors.ccm_summary(actor=_actor(request), month=_month(request))
+    summary = selectors.ccm_summary(actor=request_actor(request), month=_month(request))
     largest = summary.largest
     bars = [
         {
@@ -414,7 +401,7 @@ def ccm_summary(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.CCM_REPORT)
 @require_http_methods(["GET", "HEAD"])
 def ccm_export(request: HttpRequest) -> HttpResponse:
-    summary = selectors.ccm_summary(actor=_actor(request), month=_month(request), export=True)
+    summary = selectors.ccm_summary(actor=request_actor(request), month=_month(request), export=True)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ccm-{summary.month:%Y-%m}.csv"'
     writer = csv.writer(response)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -19,8 +18,9 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import ServiceErrorForm, refusal_status, request_actor
 
 from . import selectors, services
 from .choices import EligibilityStatus
@@ -28,7 +28,6 @@ from .errors import StaleVersion
 from .forms import (
     BatchForm,
     CheckEligibilityForm,
-    CoverageBaseForm,
     CoverageForm,
     EndCoverageForm,
     PayerForm,
@@ -37,18 +36,8 @@ from .forms import (
 from .models import Coverage
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _show_error(form: CoverageBaseForm, exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
+def _show_error(form: ServiceErrorForm, exc: DomainError) -> int:
+    return refusal_status(form, exc, any_not_found_is_404=True)
 
 
 def _coverage_or_404(actor: Actor, coverage_id: int) -> Coverage:
@@ -69,7 +58,7 @@ def _can(actor: Actor) -> dict[str, bool]:
 @require_permission(Permission.COVERAGE_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def patient_coverage(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         overview = selectors.coverage_overview(actor=actor, patient_id=patient_id)
     except NotFound as exc:
@@ -87,7 +76,7 @@ def patient_coverage(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_permission(Permission.COVERAGE_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def add_coverage(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         overview = selectors.coverage_overview(actor=actor, patient_id=patient_id)
     except NotFound as exc:
@@ -115,7 +104,7 @@ def add_coverage(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_permission(Permission.COVERAGE_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_coverage(request: HttpRequest, coverage_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     coverage = _coverage_or_404(actor, coverage_id)
     context: dict[str, Any] = {"coverage": coverage, "patient": coverage.patient, "stale": False}
     if request.method != "POST":
@@ -144,7 +133,7 @@ def edit_coverage(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @require_permission(Permission.COVERAGE_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def end_coverage(request: HttpRequest, coverage_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     coverage = _coverage_or_404(actor, coverage_id)
     context: dict[str, Any] = {"coverage": coverage, "patient": coverage.patient}
     if request.method != "POST":
@@ -173,7 +162,7 @@ def end_coverage(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @require_permission(Permission.ELIGIBILITY_CHECK)
 @require_http_methods(["POST"])
 def check_eligibility(request: HttpRequest, coverage_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = CheckEligibilityForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give the date as YYYY-MM-DD.")
@@ -196,7 +185,7 @@ def check_eligibility(request: HttpRequest, coverage_id: int) -> HttpResponse:
 @require_permission(Permission.COVERAGE_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def eligibility_check(request: HttpRequest, check_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         check = selectors.get_check(actor=actor, check_id=check_id)
     except NotFound as exc:
@@ -208,7 +197,7 @@ def eligibility_check(request: HttpRequest, check_id: int) -> HttpResponse:
 @require_permission(Permission.ELIGIBILITY_CHECK)
 @require_http_methods(["GET", "HEAD", "POST"])
 def batches(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = BatchForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -232,7 +221,7 @@ def batches(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.ELIGIBILITY_CHECK)
 @require_http_methods(["GET", "HEAD"])
 def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         progress = selectors.batch_progress(actor=actor, batch_id=batch_id)
     except NotFound as exc:
@@ -247,7 +236,7 @@ def batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def collect_responses(request: HttpRequest) -> HttpResponse:
     """Read the 271s waiting in the file-drop inbox now (the worker also does it on a schedule)."""
-    answered, problems = services.collect_eligibility_responses(actor=_actor(request))
+    answered, problems = services.collect_eligibility_responses(actor=request_actor(request))
     messages.info(request, f"Read {len(answered)} eligibility answer{'s' if len(answered) != 1 else ''}.")
     for problem in problems[:5]:
         messages.error(request, problem)
@@ -257,7 +246,7 @@ def collect_responses(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.PAYER_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def payers(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     payer_form = PayerForm(request.POST if request.POST.get("form") == "payer" else None, prefix="payer")
     plan_form = PlanForm(
         request.POST if request.POST.get("form") == "plan" else None, actor=actor, prefix="plan"

@@ -14,18 +14,13 @@ from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
 from caredesk.core.htmx import is_htmx, render_page_or_partial
+from caredesk.core.web import request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import selectors, services
 from .forms import LogForm
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
 
 def _links(request: HttpRequest) -> dict[str, str]:
@@ -35,7 +30,7 @@ def _links(request: HttpRequest) -> dict[str, str]:
 @require_permission(Permission.COMMUNICATION_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def patient_log(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     links = _links(request)
     try:
         log = selectors.patient_log(actor=actor, patient_id=patient_id, **links)
@@ -62,7 +57,7 @@ def patient_log(request: HttpRequest, patient_id: int) -> HttpResponse:
 def log_communication(request: HttpRequest, patient_id: int) -> HttpResponse:
     """GET: the empty form (linked to `?referral_id=` / `?task_id=`). POST: log it; for htmx answer a
     fresh form and tell the page (HX-Trigger `communication-logged`) to reload its list."""
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         patient = patient_selectors.get_patient(
             actor=actor, patient_id=patient_id, action="log communication"

@@ -24,6 +24,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
 from caredesk.core.htmx import is_htmx, render_page_or_partial
+from caredesk.core.web import ServiceErrorForm, refusal_status, request_actor
 
 from . import selectors, services
 from .choices import EntryStatus, PatientStatus
@@ -31,7 +32,6 @@ from .errors import DuplicateSuspected, StaleVersion
 from .forms import (
     CORRECTION_FORMS,
     ENTRY_FORMS,
-    CaredeskForm,
     DuplicateProbeForm,
     EditPatientForm,
     MergeForm,
@@ -47,19 +47,9 @@ from .models import ClinicalEntry, Document, Patient
 # ---------------------------------------------------------------------------------------------------
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
-
-def _show_error(form: CaredeskForm, exc: DomainError) -> int:
-    """Put a service's refusal on the form and answer its status; out-of-scope records are a 404."""
-    if isinstance(exc, NotFound):
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
+def _show_error(form: ServiceErrorForm, exc: DomainError) -> int:
+    return refusal_status(form, exc, any_not_found_is_404=True)
 
 
 def _patient_or_404(actor: Actor, patient_id: int, action: str) -> Patient:
@@ -94,7 +84,7 @@ def _entry_auto_id(entry_type: str, entry_id: int | None = None) -> str:
 @require_permission(Permission.PATIENT_SEARCH)
 @require_http_methods(["GET", "HEAD"])
 def search(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = PatientSearchForm(request.GET)
     context: dict[str, Any] = {"form": form, "result": None}
     if not form.is_valid():
@@ -123,7 +113,7 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.PATIENT_CREATE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = RegisterPatientForm(request.POST or None)
     context: dict[str, Any] = {"form": form, "candidates": None}
     status = 200
@@ -155,7 +145,7 @@ def duplicate_check(request: HttpRequest) -> HttpResponse:
     candidates: list[Patient] = []
     if form.is_valid() and form.has_enough():
         try:
-            candidates = services.find_likely_duplicates(actor=_actor(request), data=form.to_input())
+            candidates = services.find_likely_duplicates(actor=request_actor(request), data=form.to_input())
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from exc
     return render(request, "patients/partials/duplicates.html", {"candidates": candidates, "live": True})
@@ -169,7 +159,7 @@ def duplicate_check(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.PATIENT_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def chart(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         patient_chart = selectors.get_chart(actor=actor, patient_id=patient_id)
     except NotFound as exc:
@@ -227,7 +217,7 @@ SECTIONS: dict[str, _Section] = {
 def _add_entry(request: HttpRequest, patient_id: int, entry_type: str) -> HttpResponse:
     """Add one entry to a chart section. For htmx the answer is the section's form (fresh after a
     success, with the new entry put at the top of the list out of band; with its errors otherwise)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     section = SECTIONS[entry_type]
     form_class = ENTRY_FORMS[entry_type]
     auto_id = _entry_auto_id(entry_type)
@@ -306,7 +296,7 @@ def _replace_entry(response: HttpResponse, entry_type: str, entry_id: int) -> Ht
 
 
 def _correct(request: HttpRequest, entry_type: str, entry_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     section = SECTIONS[entry_type]
     form_class = CORRECTION_FORMS[entry_type]
     auto_id = _entry_auto_id(entry_type, entry_id)
@@ -368,7 +358,7 @@ def correct_note(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 def _retract(request: HttpRequest, entry_type: str, entry_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     section = SECTIONS[entry_type]
     auto_id = _entry_auto_id(f"{entry_type}_retract", entry_id)
     context: dict[str, Any] = {
@@ -434,7 +424,7 @@ def retract_document(request: HttpRequest, entry_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def entry_history(request: HttpRequest, entry_type: str, entry_id: int) -> HttpResponse:
     """Every version of an entry, the original first, with who recorded or changed it and why."""
-    versions = _history_or_404(_actor(request), entry_type, entry_id)
+    versions = _history_or_404(request_actor(request), entry_type, entry_id)
     context = {
         "versions": versions,
         "entry_type": entry_type,
@@ -470,7 +460,7 @@ def download_document(request: HttpRequest, document_id: int) -> HttpResponseBas
     """Staff download. Documents are opened by the roles that file them (DOCUMENT_UPLOAD: clinical staff
     and the front desk, who scan papers in); the selector applies its own rule again (CLINICAL_VIEW or
     DOCUMENT_UPLOAD) and answers 404 outside the actor's scope."""
-    return _document_response(_actor(request), document_id)
+    return _document_response(request_actor(request), document_id)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -481,7 +471,7 @@ def download_document(request: HttpRequest, document_id: int) -> HttpResponseBas
 @require_permission(Permission.PATIENT_EDIT)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     context: dict[str, Any] = {"patient_id": patient_id, "stale": False}
     if request.method != "POST":
         patient = _patient_or_404(actor, patient_id, action="edit")
@@ -515,7 +505,7 @@ def edit_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def merge_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Merge the patient on screen (the duplicate) into the record to keep."""
-    actor = _actor(request)
+    actor = request_actor(request)
     context: dict[str, Any] = {"patient_id": patient_id}
     if request.method != "POST":
         context["patient"] = _patient_or_404(actor, patient_id, action="merge")
@@ -549,7 +539,7 @@ def merge_patient(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def portal_home(request: HttpRequest) -> HttpResponse:
     try:
-        summary = selectors.portal_summary(actor=_actor(request))
+        summary = selectors.portal_summary(actor=request_actor(request))
     except Forbidden as exc:
         raise PermissionDenied(exc.message) from exc
     except NotFound as exc:
@@ -572,4 +562,4 @@ def portal_home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def portal_document(request: HttpRequest, document_id: int) -> HttpResponseBase:
     """A document of the signed-in patient's own record (the selector refuses any other)."""
-    return _document_response(_actor(request), document_id)
+    return _document_response(request_actor(request), document_id)

@@ -15,15 +15,11 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import request_actor
 
 from . import selectors, services
 from .forms import PractitionerForm, PractitionerSearchForm
 from .models import Practitioner
-
-
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
 
 
 def _get_or_404(actor: Actor, practitioner_id: int) -> Practitioner:
@@ -36,7 +32,7 @@ def _get_or_404(actor: Actor, practitioner_id: int) -> Practitioner:
 @require_permission(Permission.PRACTITIONER_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def practitioner_list(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = PractitionerSearchForm(request.GET, actor=actor)
     context: dict[str, Any] = {"form": form, "can_edit": actor.has(Permission.PRACTITIONER_EDIT)}
     if not form.is_valid():
@@ -59,7 +55,7 @@ def practitioner_list(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.PRACTITIONER_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def practitioner_detail(request: HttpRequest, practitioner_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     practitioner = _get_or_404(actor, practitioner_id)
     return render(
         request,
@@ -71,7 +67,7 @@ def practitioner_detail(request: HttpRequest, practitioner_id: int) -> HttpRespo
 @require_permission(Permission.PRACTITIONER_EDIT)
 @require_http_methods(["GET", "HEAD", "POST"])
 def practitioner_create(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = PractitionerForm(request.POST or None, actor=actor)
     status = 200
     if request.method == "POST":
@@ -91,7 +87,7 @@ def practitioner_create(request: HttpRequest) -> HttpResponse:
 @require_permission(Permission.PRACTITIONER_EDIT)
 @require_http_methods(["GET", "HEAD", "POST"])
 def practitioner_edit(request: HttpRequest, practitioner_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     practitioner = _get_or_404(actor, practitioner_id)
     initial = {
         "given_name": practitioner.given_name,

@@ -12,7 +12,6 @@ import csv
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,13 +20,14 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import rules, selectors, services
 from .choices import ReferralAction, ReferralStatus
-from .forms import ActionForm, FilterForm, NewReferralForm, ReceiverForm, ReferralForm, ReportForm
+from .forms import ActionForm, FilterForm, NewReferralForm, ReceiverForm, ReportForm
 
 PAGE_SIZE = 50
 BAR_WIDTH = 360
@@ -46,19 +46,6 @@ ACTION_STYLE: dict[str, str] = {
 }
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _refusal(form: ReferralForm, exc: DomainError) -> int:
-    """Put a service's refusal on the form and answer its status; out-of-scope records are a 404."""
-    if isinstance(exc, NotFound) and exc.field is None:
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
 
 
 def _receivers(actor: Actor) -> list[Any]:
@@ -71,7 +58,7 @@ def _receivers(actor: Actor) -> list[Any]:
 
 
 def _list_context(request: HttpRequest, patient_id: int | None = None) -> tuple[dict[str, Any], int]:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = FilterForm(request.GET)
     context: dict[str, Any] = {"form": form, "page": None}
     if not form.is_valid():
@@ -104,7 +91,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 def patient_referrals(request: HttpRequest, patient_id: int) -> HttpResponse:
     try:
         patient = patient_selectors.get_patient(
-            actor=_actor(request), patient_id=patient_id, action="referrals"
+            actor=request_actor(request), patient_id=patient_id, action="referrals"
         )
     except NotFound as exc:
         raise Http404(exc.message) from exc
@@ -123,7 +110,7 @@ def patient_referrals(request: HttpRequest, patient_id: int) -> HttpResponse:
 @require_permission(Permission.REFERRAL_CREATE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def new_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         chart = patient_selectors.get_chart(actor=actor, patient_id=patient_id)
     except NotFound as exc:
@@ -153,7 +140,7 @@ def new_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
                     send="send" in request.POST,
                 )
             except DomainError as exc:
-                status = _refusal(form, exc)
+                status = refusal_status(form, exc)
             else:
                 sent = referral.status == ReferralStatus.SENT
                 messages.success(request, "Referral sent." if sent else "Referral saved as a draft.")
@@ -198,14 +185,14 @@ def _detail_context(actor: Actor, referral_id: int, form: ActionForm | None = No
 @require_permission(Permission.REFERRAL_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
-    return render(request, "referrals/detail.html", _detail_context(_actor(request), referral_id))
+    return render(request, "referrals/detail.html", _detail_context(request_actor(request), referral_id))
 
 
 @require_permission(Permission.REFERRAL_VIEW)
 @require_http_methods(["POST"])
 def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
     """One step of the loop; the service checks the permission the step needs (403 without it)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     form = ActionForm(request.POST, receivers=_receivers(actor))
     status = 400
     if form.is_valid():
@@ -221,7 +208,7 @@ def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
                 expected_version=data.get("version"),
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             messages.success(request, f"{ReferralAction(data['action']).label}: done.")
             return redirect("referrals:referral", referral_id=referral_id)
@@ -237,7 +224,7 @@ def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
 @require_permission(Permission.REFERRAL_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def receivers(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = ReceiverForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -248,7 +235,7 @@ def receivers(request: HttpRequest) -> HttpResponse:
                     actor=actor, data=services.ReceiverInput(**form.cleaned_data)
                 )
             except DomainError as exc:
-                status = _refusal(form, exc)
+                status = refusal_status(form, exc)
             else:
                 messages.success(request, f"{receiver.name} added to the directory.")
                 return redirect("referrals:receivers")
@@ -267,7 +254,7 @@ def _report(request: HttpRequest) -> tuple[ReportForm, selectors.Report | None]:
         return form, None
     since, until = form.period(timezone.localdate())
     shown = ReportForm(initial={"since": since, "until": until})  # the period used, defaults filled in
-    return shown, selectors.loop_report(actor=_actor(request), since=since, until=until)
+    return shown, selectors.loop_report(actor=request_actor(request), since=since, until=until)
 
 
 @require_permission(Permission.REFERRAL_MANAGE)

@@ -23,6 +23,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import clock, grid, rules, selectors, services
@@ -49,19 +50,6 @@ STATUS_ACTIONS = {
 }
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _refusal(form: ScheduleForm, exc: DomainError) -> int:
-    """Put a service's refusal on the form and answer its status; out-of-scope records are a 404."""
-    if isinstance(exc, NotFound) and exc.field is None:
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
 
 
 def _detail_or_404(actor: Actor, appointment_id: int) -> selectors.AppointmentDetail:
@@ -78,7 +66,7 @@ def _detail_or_404(actor: Actor, appointment_id: int) -> selectors.AppointmentDe
 @require_http_methods(["GET", "HEAD"])
 def calendar(request: HttpRequest) -> HttpResponse:
     """A location's day (a column per resource) or one resource's week (a column per day)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     form = CalendarForm(request.GET, actor=actor)
     if not form.is_valid():
         return render(request, "scheduling/calendar.html", {"form": form, "cal": None}, status=400)
@@ -185,7 +173,7 @@ def _patient_id(actor: Actor, form: BookingForm) -> int | None:
 @require_permission(Permission.APPOINTMENT_BOOK)
 @require_http_methods(["GET", "HEAD", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     if request.method != "POST":
         initial = _booking_initial(request, actor)
         form = BookingForm(initial=initial, actor=actor)
@@ -233,7 +221,7 @@ def book(request: HttpRequest) -> HttpResponse:
                 ]
                 form.add_error(None, exc.message)
             except DomainError as exc:
-                status = _refusal(form, exc)
+                status = refusal_status(form, exc)
             else:
                 return redirect("scheduling:detail", appointment_id=booked[0].pk)
     context = {
@@ -249,7 +237,7 @@ def book(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def slots(request: HttpRequest) -> HttpResponse:
     """The slot list (an htmx fragment of the booking and reschedule forms; a page of its own otherwise)."""
-    actor = _actor(request)
+    actor = request_actor(request)
     form = SlotSearchForm(request.GET, actor=actor)
     context: dict[str, Any] = {"form": form, "slots": None}
     if not request.GET.get("visit_type"):
@@ -267,7 +255,7 @@ def slots(request: HttpRequest) -> HttpResponse:
     try:
         found = selectors.find_slots(actor=actor, query=query)
     except DomainError as exc:
-        status = _refusal(form, exc)
+        status = refusal_status(form, exc)
         return render_page_or_partial(
             request, "scheduling/slots.html", "scheduling/partials/slots.html", context, status=status
         )
@@ -311,7 +299,7 @@ def _detail_context(actor: Actor, detail: selectors.AppointmentDetail, **extra: 
 @require_permission(Permission.SCHEDULE_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     return render(
         request, "scheduling/detail.html", _detail_context(actor, _detail_or_404(actor, appointment_id))
     )
@@ -319,7 +307,7 @@ def detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 def _act(request: HttpRequest, appointment_id: int, form: ScheduleForm, run: Any, done: str) -> HttpResponse:
     """Run one state change from the appointment page; a refusal re-renders the page with the reason."""
-    actor = _actor(request)
+    actor = request_actor(request)
     status = 400
     if form.is_valid():
         try:
@@ -397,7 +385,7 @@ def change_status(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_permission(Permission.APPOINTMENT_BOOK)
 @require_http_methods(["GET", "HEAD", "POST"])
 def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     detail_data = _detail_or_404(actor, appointment_id)
     appointment = detail_data.appointment
     practitioner = next(
@@ -422,7 +410,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
                         reason=form.cleaned_data.get("reason") or "",
                     )
                 except DomainError as exc:
-                    status = _refusal(form, exc)
+                    status = refusal_status(form, exc)
                 else:
                     messages.success(request, "Appointment rescheduled.")
                     return redirect("scheduling:detail", appointment_id=appointment.pk)
@@ -452,7 +440,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_permission(Permission.PORTAL_OWN_RECORD)
 @require_http_methods(["GET", "HEAD"])
 def my_appointments(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     appointments = selectors.patient_appointments(actor=actor)
     now = clock.now()
     upcoming = sorted((a for a in appointments if a.ends_at >= now), key=lambda a: a.starts_at)
@@ -525,14 +513,14 @@ def _feeds_page(request: HttpRequest, actor: Actor, **extra: Any) -> HttpRespons
 @require_permission(Permission.SCHEDULE_MANAGE)
 @require_http_methods(["GET", "HEAD"])
 def feeds(request: HttpRequest) -> HttpResponse:
-    return _feeds_page(request, _actor(request))
+    return _feeds_page(request, request_actor(request))
 
 
 @require_permission(Permission.SCHEDULE_MANAGE)
 @require_http_methods(["POST"])
 def issue_feed(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     """Issue (or replace) a practitioner's feed address; the new address is shown once, on this answer."""
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         token = services.issue_feed_token(actor=actor, practitioner_id=practitioner_id)
     except NotFound as exc:
@@ -571,7 +559,7 @@ def _zone_name(actor: Actor) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def waitlist(request: HttpRequest, visit_type_id: int) -> HttpResponse:
     """A visit type's waitlist: who waits in which order, the offers made, and a form to add a patient."""
-    actor = _actor(request)
+    actor = request_actor(request)
     if request.method != "POST":
         return _waitlist_page(request, actor, visit_type_id)
     remove = _as_int(request.POST.get("remove"))

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import clock, selectors, services
@@ -35,18 +35,6 @@ from .forms import (
 PAGE_SIZE = 50
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _refusal(form: TransitionsForm, exc: DomainError) -> int:
-    if isinstance(exc, NotFound) and exc.field is None:
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -69,7 +57,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         status = 200
         context["result"] = selectors.list_encounters(
-            actor=_actor(request),
+            actor=request_actor(request),
             status=form.cleaned_data["status"] or "",
             unmatched_only=form.cleaned_data["unmatched"],
             page=form.cleaned_data.get("page") or 1,
@@ -84,7 +72,7 @@ def encounters(request: HttpRequest) -> HttpResponse:
 def _encounter_page(
     request: HttpRequest, encounter_id: int, status: int = 200, **forms: TransitionsForm
 ) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         detail = selectors.get_encounter(actor=actor, encounter_id=encounter_id)
     except NotFound as exc:
@@ -109,7 +97,7 @@ def encounter(request: HttpRequest, encounter_id: int) -> HttpResponse:
 @require_permission(Permission.ENCOUNTER_MANAGE)
 @require_http_methods(["POST"])
 def link_patient(request: HttpRequest, encounter_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = LinkForm(request.POST)
     status = 400
     if form.is_valid():
@@ -121,7 +109,7 @@ def link_patient(request: HttpRequest, encounter_id: int) -> HttpResponse:
                 raise Http404(exc.message) from exc
             form.add_error("patient", exc.message)
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             messages.success(request, f"Linked to {patient.full_name} ({patient.mrn}).")
             return redirect("transitions:encounter", encounter_id=encounter_id)
@@ -132,7 +120,7 @@ def link_patient(request: HttpRequest, encounter_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def tcm_complexity(request: HttpRequest, episode_id: int) -> HttpResponse:
     """Change a discharge's TCM complexity; the answer is the encounter page, with a message either way."""
-    actor = _actor(request)
+    actor = request_actor(request)
     try:
         encounter_id = selectors.episode_encounter_id(actor=actor, episode_id=episode_id)
     except NotFound as exc:
@@ -162,7 +150,7 @@ def tcm_complexity(request: HttpRequest, episode_id: int) -> HttpResponse:
 @require_permission(Permission.ENCOUNTER_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def tcm_report(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     zone = selectors.organization_zone(actor.organization_id)
     form = TcmReportForm(request.GET, today=clock.now().astimezone(zone).date())
     context: dict[str, Any] = {"form": form, "report": None}
@@ -191,7 +179,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         status = 200
         context["result"] = selectors.list_messages(
-            actor=_actor(request),
+            actor=request_actor(request),
             status=form.cleaned_data["status"] or "",
             page=form.cleaned_data.get("page") or 1,
             page_size=PAGE_SIZE,
@@ -204,7 +192,7 @@ def message_log(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def inbound_message(request: HttpRequest, message_id: int) -> HttpResponse:
     try:
-        message = selectors.get_message(actor=_actor(request), message_id=message_id)
+        message = selectors.get_message(actor=request_actor(request), message_id=message_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     segments = [line for line in message.raw.split("\r") if line]

@@ -12,7 +12,6 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -21,8 +20,9 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import DomainError, Forbidden, NotFound
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import is_htmx, render_page_or_partial
+from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import selectors, services
@@ -42,19 +42,6 @@ from .models import Task
 WORKLIST_PAGE_SIZE = 50
 
 
-def _actor(request: HttpRequest) -> Actor:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    return actor
-
-
-def _refusal(form: WorklistForm, exc: DomainError) -> int:
-    """Put a service's refusal on the form and answer its status; out-of-scope records are a 404."""
-    if isinstance(exc, NotFound) and exc.field is None:
-        raise Http404(exc.message) from exc
-    if isinstance(exc, Forbidden):
-        raise PermissionDenied(exc.message) from exc
-    form.add_service_error(exc.field, exc.message)
-    return exc.http_status
 
 
 def _can(actor: Actor) -> dict[str, bool]:
@@ -97,7 +84,7 @@ def _worklist_context(actor: Actor, params: QueryDict) -> tuple[dict[str, Any], 
 @require_permission(Permission.TASK_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def worklist(request: HttpRequest) -> HttpResponse:
-    context, status = _worklist_context(_actor(request), request.GET)
+    context, status = _worklist_context(request_actor(request), request.GET)
     return render_page_or_partial(
         request, "worklist/worklist.html", "worklist/partials/results.html", context, status=status
     )
@@ -107,7 +94,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def bulk_assign(request: HttpRequest) -> HttpResponse:
     """Assign the ticked tasks, then show the worklist again with the filters it was showing."""
-    actor = _actor(request)
+    actor = request_actor(request)
     filters = QueryDict(request.POST.get("filters", ""))
     form = BulkAssignForm(request.POST, actor=actor)
     status, notice = 400, ""
@@ -117,7 +104,7 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
                 actor=actor, task_ids=form.cleaned_data["task_ids"], assignee_id=form.assignee_id()
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
             notice = exc.message
         else:
             status = 200
@@ -192,7 +179,7 @@ def _panel_context(actor: Actor, task_id: int, **forms: WorklistForm) -> dict[st
 
 
 def _panel(request: HttpRequest, task_id: int, status: int = 200, **forms: WorklistForm) -> HttpResponse:
-    context = _panel_context(_actor(request), task_id, **forms)
+    context = _panel_context(request_actor(request), task_id, **forms)
     if status == 200 and not is_htmx(request):
         return redirect("worklist:task", task_id=task_id)
     return render_page_or_partial(
@@ -203,7 +190,7 @@ def _panel(request: HttpRequest, task_id: int, status: int = 200, **forms: Workl
 @require_permission(Permission.TASK_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
-    return render(request, "worklist/task.html", _panel_context(_actor(request), task_id))
+    return render(request, "worklist/task.html", _panel_context(request_actor(request), task_id))
 
 
 @require_permission(Permission.TASK_WORK)
@@ -214,14 +201,14 @@ def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.change_status(
-                actor=_actor(request),
+                actor=request_actor(request),
                 task_id=task_id,
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
                 expected_version=form.cleaned_data.get("version"),
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _panel(request, task_id)
     return _panel(request, task_id, status, status_form=form)
@@ -230,7 +217,7 @@ def task_status(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_permission(Permission.TASK_WORK)
 @require_http_methods(["POST"])
 def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = AssignForm(request.POST, actor=actor)
     status = 400
     if form.is_valid():
@@ -242,7 +229,7 @@ def task_assign(request: HttpRequest, task_id: int) -> HttpResponse:
                 expected_version=form.cleaned_data.get("version"),
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _panel(request, task_id)
     return _panel(request, task_id, status, assign_form=form)
@@ -257,13 +244,13 @@ def task_snooze(request: HttpRequest, task_id: int) -> HttpResponse:
         until = None if form.cleaned_data.get("wake") else form.cleaned_data["until"]
         try:
             services.snooze_task(
-                actor=_actor(request),
+                actor=request_actor(request),
                 task_id=task_id,
                 until=until,
                 expected_version=form.cleaned_data.get("version"),
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _panel(request, task_id)
     return _panel(request, task_id, status, snooze_form=form)
@@ -277,13 +264,13 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.add_comment(
-                actor=_actor(request),
+                actor=request_actor(request),
                 task_id=task_id,
                 body=form.cleaned_data["body"],
                 kind=form.cleaned_data["kind"],
             )
         except DomainError as exc:
-            status = _refusal(form, exc)
+            status = refusal_status(form, exc)
         else:
             return _panel(request, task_id)
     return _panel(request, task_id, status, comment_form=form)
@@ -297,7 +284,7 @@ def task_comment(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_permission(Permission.TASK_WORK)
 @require_http_methods(["GET", "HEAD", "POST"])
 def new_task(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = request_actor(request)
     form = NewTaskForm(request.POST or None, actor=actor)
     status = 200
     if request.method == "POST":
@@ -325,7 +312,7 @@ def new_task(request: HttpRequest) -> HttpResponse:
                 form.add_error("patient_mrn", exc.message)
                 status = 400
             except DomainError as exc:
-                status = _refusal(form, exc)
+                status = refusal_status(form, exc)
             else:
                 messages.success(request, "Task added to the worklist.")
                 return redirect("worklist:task", task_id=created.task.pk)
