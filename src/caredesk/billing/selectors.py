@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from caredesk.core.context import Actor
 
 from .choices import ClaimStatus
 from .errors import ClaimNotFound
-from .models import Claim, ProcedureCode
+from .models import Claim, ClaimEvent, ProcedureCode
 from .services import claim_queryset
 
 
@@ -60,3 +61,57 @@ def get_claim(*, actor: Actor, claim_id: Any) -> Claim:
 def procedure_codes(*, actor: Actor) -> list[ProcedureCode]:
     claim_queryset(actor)  # checks the permission and the organization
     return list(ProcedureCode.objects.filter(organization_id=actor.organization_id or 0, active=True))
+
+
+@dataclass(frozen=True)
+class ClaimNeedingWork:
+    """A claim the payer turned down (rejected at the front door or denied after review), with the step that
+    put it there: the worklist makes one follow-up task per such step."""
+
+    claim_id: int
+    claim_number: str
+    patient_id: int
+    status: str
+    event_id: int
+    reason: str
+    payer_name: str
+
+
+def claims_needing_follow_up(*, actor: Actor) -> list[ClaimNeedingWork]:
+    """Every rejected or denied claim of the organization with the event (and its note: the payer's reason)
+    that moved it there. Audited as a claim search naming the patients."""
+    with transaction.atomic():
+        claims = list(
+            claim_queryset(actor)
+            .filter(status__in=(ClaimStatus.REJECTED, ClaimStatus.DENIED))
+            .select_related("coverage__plan__payer")
+            .order_by("pk")
+        )
+        latest: dict[int, ClaimEvent] = {}
+        for event in ClaimEvent.objects.filter(
+            claim_id__in=[c.pk for c in claims], to_status__in=(ClaimStatus.REJECTED, ClaimStatus.DENIED)
+        ).order_by("claim_id", "created_at", "pk"):
+            latest[event.claim_id] = event
+        found = [
+            ClaimNeedingWork(
+                claim_id=claim.pk,
+                claim_number=claim.claim_number,
+                patient_id=claim.patient_id,
+                status=claim.status,
+                event_id=latest[claim.pk].pk if claim.pk in latest else 0,
+                reason=latest[claim.pk].note if claim.pk in latest else "",
+                payer_name=claim.coverage.plan.payer.name if claim.coverage else "self-pay",
+            )
+            for claim in claims
+        ]
+        if found:
+            audit.record(
+                actor=actor,
+                action=AuditAction.CLAIM_SEARCH,
+                detail={
+                    "status": "rejected|denied",
+                    "claim_ids": [c.claim_id for c in found],
+                    "result_ids": sorted({c.patient_id for c in found}),
+                },
+            )
+    return found

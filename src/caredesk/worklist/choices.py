@@ -45,6 +45,7 @@ class TaskType(models.TextChoices):
     DISCHARGE_REVIEW = "discharge_review", "Discharge review"
     PATIENT_MATCH_REVIEW = "patient_match_review", "Patient match review"
     PATIENT_MERGE_REVIEW = "patient_merge_review", "Patient merge review"
+    CLAIM_FOLLOW_UP = "claim_follow_up", "Claim follow-up (rejected or denied)"
 
 
 class CommentKind(models.TextChoices):

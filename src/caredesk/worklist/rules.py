@@ -43,6 +43,8 @@ DEFAULT_SLA: dict[str, dt.timedelta] = {
     TaskType.DISCHARGE_REVIEW: dt.timedelta(hours=24),
     TaskType.PATIENT_MERGE_REVIEW: dt.timedelta(days=3),
     TaskType.FOLLOW_UP_CALL: dt.timedelta(days=2),
+    # Payers allow an appeal or a corrected claim within a window; the office works denials within a week.
+    TaskType.CLAIM_FOLLOW_UP: dt.timedelta(days=5),
 }
 FALLBACK_SLA = dt.timedelta(days=3)
 #: An active task due within this window shows as "due soon".

@@ -42,8 +42,6 @@ from .models import Task
 WORKLIST_PAGE_SIZE = 50
 
 
-
-
 def _can(actor: Actor) -> dict[str, bool]:
     return {
         "work": actor.has(Permission.TASK_WORK),
