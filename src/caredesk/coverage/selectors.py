@@ -242,3 +242,94 @@ def batch_progress(*, actor: Actor, batch_id: int, limit: int = 200) -> BatchPro
 def recent_batches(*, actor: Actor, limit: int = 20) -> list[EligibilityBatch]:
     """Batches are not patient data by themselves (no names): not audited."""
     return list(EligibilityBatch.objects.filter(organization_id=_organization_id(actor))[:limit])
+
+
+@dataclass(frozen=True)
+class FailedEligibility:
+    """The latest eligibility answer for a coverage and service date that says the visit is not covered
+    (coverage inactive, rejected by the payer, or the request could not be sent)."""
+
+    check_id: int
+    patient_id: int
+    service_date: Any  # dt.date
+    status: str
+    payer_name: str
+    member_id: str
+    reasons: tuple[str, ...]
+
+
+def _reasons(check: EligibilityCheck) -> tuple[str, ...]:
+    found: list[str] = []
+    for rejection in check.rejections or []:
+        if isinstance(rejection, dict):
+            text = " ".join(
+                str(rejection.get(k, "")).strip() for k in ("message", "action") if rejection.get(k)
+            )
+            if text:
+                found.append(text)
+    if check.error_message:
+        found.append(check.error_message)
+    if not found and check.status == EligibilityStatus.INACTIVE:
+        found.append("The payer answered that the coverage is not active on the service date.")
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class EligibilityFollowUp:
+    failed: list[FailedEligibility]
+    #: failed checks a later check for the same coverage and date found active: their work is done
+    cleared_check_ids: list[int]
+
+
+def failed_eligibility_from(*, actor: Actor, first_day: Any) -> EligibilityFollowUp:
+    """For each coverage and service date on or after `first_day`, its latest finished check when that check
+    failed; and the earlier failures that a later check found active. Audited as an eligibility read
+    naming the patients."""
+    organization_id = _organization_id(actor)
+    failed = (EligibilityStatus.INACTIVE, EligibilityStatus.REJECTED, EligibilityStatus.FAILED)
+    with transaction.atomic():
+        latest: dict[tuple[int, Any], EligibilityCheck] = {}
+        earlier_failures: dict[tuple[int, Any], list[int]] = {}
+        for check in (
+            EligibilityCheck.objects.filter(
+                organization_id=organization_id,
+                service_date__gte=first_day,
+                status__in=EligibilityStatus.finished(),
+                patient_id__in=patient_selectors.patient_queryset(actor).values("pk"),
+            )
+            .select_related("coverage__plan__payer")
+            .order_by("created_at", "pk")
+        ):
+            key = (check.coverage_id, check.service_date)
+            if check.status in failed:
+                earlier_failures.setdefault(key, []).append(check.pk)
+            latest[key] = check
+        found = [
+            FailedEligibility(
+                check_id=check.pk,
+                patient_id=check.patient_id,
+                service_date=check.service_date,
+                status=check.status,
+                payer_name=check.coverage.plan.payer.name,
+                member_id=check.coverage.member_id,
+                reasons=_reasons(check),
+            )
+            for check in latest.values()
+            if check.status in failed
+        ]
+        cleared = sorted(
+            pk
+            for key, check in latest.items()
+            if check.status == EligibilityStatus.ACTIVE
+            for pk in earlier_failures.get(key, [])
+        )
+        if found:
+            audit.record(
+                actor=actor,
+                action=AuditAction.ELIGIBILITY_CHECK_VIEW,
+                detail={
+                    "check_ids": [f.check_id for f in found],
+                    "result_ids": sorted({f.patient_id for f in found}),
+                },
+            )
+    return EligibilityFollowUp(sorted(found, key=lambda f: (f.service_date, f.check_id)), cleared)

@@ -9,7 +9,7 @@ from typing import Any
 from caredesk.careplans.tasks import create_overdue_activity_tasks
 from caredesk.referrals.tasks import scan_overdue_referrals
 from caredesk.scheduling.tasks import send_due_reminders, sweep_waitlist
-from caredesk.worklist.tasks import create_claim_follow_up_tasks
+from caredesk.worklist.tasks import create_claim_follow_up_tasks, create_eligibility_tasks
 
 
 @dataclass(frozen=True)
@@ -31,4 +31,5 @@ RECURRING: tuple[Recurring, ...] = (
     Recurring("referral worklist rules", scan_overdue_referrals),
     Recurring("care-plan overdue activities", create_overdue_activity_tasks),
     Recurring("rejected and denied claims", create_claim_follow_up_tasks),
+    Recurring("eligibility failures before visits", create_eligibility_tasks),
 )

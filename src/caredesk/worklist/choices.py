@@ -46,6 +46,7 @@ class TaskType(models.TextChoices):
     PATIENT_MATCH_REVIEW = "patient_match_review", "Patient match review"
     PATIENT_MERGE_REVIEW = "patient_merge_review", "Patient merge review"
     CLAIM_FOLLOW_UP = "claim_follow_up", "Claim follow-up (rejected or denied)"
+    ELIGIBILITY_FAILED = "eligibility_failed", "Eligibility failed before a visit"
 
 
 class CommentKind(models.TextChoices):
