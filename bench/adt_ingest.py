@@ -1,0 +1,252 @@
+"""ADT ingest over MLLP: messages per second sustained with ACKs, each applied exactly once.
+
+Starts `caredesk hl7_listen` as its own process against the database the environment selects (run by
+bench/run_all.py on a scratch database that holds the demo, or by hand):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/caredesk_bench .venv/bin/python -m bench.adt_ingest
+
+`--visits` inpatient stays are admitted (A01) and discharged home (A03, which starts TCM: three worklist
+tasks per discharge), for registered patients matched by MRN. `--connections` senders each keep one
+message in flight (send, wait for the ACK, send the next: MLLP's usual discipline), the listener applies
+them with `--workers` threads. Throughput is messages acknowledged AA per second of wall clock, from the
+first send to the last ACK.
+
+Then it checks what a user would: every message stored once, every visit one encounter, every discharge
+one TCM episode, and a resend of a sample of control ids answered from the first outcome and applied
+no second time. Target (issue 4): >= 1,000 messages/s on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_PER_SECOND = 1000.0
+VT, FS, CR = b"\x0b", b"\x1c", b"\x0d"
+SENDER = "BENCHADT"
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caredesk.config.settings")
+    import django
+
+    django.setup()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _message(trigger: str, control_id: str, mrn: str, short_code: str, visit: str, at: dt.datetime) -> bytes:
+    stamp = at.strftime("%Y%m%d%H%M%S")
+    pv1 = ["PV1", "1", "I", "4W^401^1^GENHOSP"] + [""] * 43  # PV1-0 .. PV1-46
+    pv1[19] = visit
+    if trigger == "A01":
+        pv1[44] = stamp
+    else:
+        pv1[36] = "01"  # discharged to home
+        pv1[44] = (at - dt.timedelta(days=3)).strftime("%Y%m%d%H%M%S")
+        pv1[45] = stamp
+    segments = [
+        f"MSH|^~\\&|{SENDER}|GENHOSP|CAREDESK|{short_code}|{stamp}||ADT^{trigger}^ADT_{trigger}|{control_id}|P|2.5.1",
+        f"EVN|{trigger}|{stamp}",
+        f"PID|1||{mrn}^^^{short_code}^MR||Bench^Patient||19600101|U",
+        "|".join(pv1),
+    ]
+    return VT + "\r".join(segments).encode() + CR + FS + CR
+
+
+def _read_ack(sock: socket.socket, buffer: bytearray) -> str:
+    while (end := buffer.find(FS + CR)) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the listener closed the connection")
+        buffer.extend(chunk)
+    frame = bytes(buffer[: end + 2])
+    del buffer[: end + 2]
+    text = frame.strip(VT + FS + CR).decode("utf-8", "replace")
+    msa = next((line for line in text.split("\r") if line.startswith("MSA|")), "")
+    return msa.split("|")[1] if "|" in msa else "??"
+
+
+def _sender(port: int, messages: list[bytes], codes: list[str], failures: list[str]) -> None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            buffer = bytearray()
+            for payload in messages:
+                sock.sendall(payload)
+                codes.append(_read_ack(sock, buffer))
+    except Exception as exc:  # reported in the figures
+        failures.append(repr(exc))
+
+
+def _stays(mrns: list[str], visits: int, run: str) -> Iterator[tuple[str, str, str]]:
+    """(mrn, visit number, run-unique control id prefix) per stay."""
+    for n in range(visits):
+        yield mrns[n % len(mrns)], f"{run}V{n:06d}", f"{run}-{n:06d}"
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"hl7_listen exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("hl7_listen did not start listening")
+
+
+def _send_all(port: int, per_connection: list[list[bytes]]) -> tuple[float, list[str], list[str]]:
+    codes: list[list[str]] = [[] for _ in per_connection]
+    failures: list[str] = []
+    threads = [
+        threading.Thread(target=_sender, args=(port, batch, codes[i], failures))
+        for i, batch in enumerate(per_connection)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, [c for batch in codes for c in batch], failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--visits", type=int, default=2000, help="stays: two messages each (default 2000)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent MLLP senders (default 8)")
+    parser.add_argument("--workers", type=int, default=4, help="listener threads (default 4)")
+    parser.add_argument("--organization", default="RSH", help="short code of the receiving organization")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    _setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from caredesk.accounts.models import Organization
+    from caredesk.patients.models import Patient
+    from caredesk.transitions.models import Encounter, InboundMessage, TcmEpisode
+
+    organization = Organization.objects.get(short_code__iexact=args.organization)
+    short_code = organization.short_code.upper()
+    mrns = list(
+        Patient.objects.filter(organization=organization, status="active")
+        .order_by("pk")
+        .values_list("mrn", flat=True)[: args.visits]
+    )
+    if not mrns:
+        print("No registered patients: seed the demo first (caredesk seed_demo).", file=sys.stderr)
+        return 2
+    run = f"B{int(time.time()) % 10**8:08d}"
+    # HL7 times without an offset are the sender's local time: the organization's zone.
+    now = timezone.localtime().replace(microsecond=0, tzinfo=None)
+    admits: list[bytes] = []
+    discharges: list[bytes] = []
+    control_ids: list[str] = []
+    for mrn, visit, control in _stays(mrns, args.visits, run):
+        admits.append(_message("A01", f"{control}-A", mrn, short_code, visit, now - dt.timedelta(days=3)))
+        discharges.append(_message("A03", f"{control}-D", mrn, short_code, visit, now))
+        control_ids += [f"{control}-A", f"{control}-D"]
+    # Each stay's admit and discharge go down the same connection, in order (a hospital's feed is ordered
+    # per patient); stays are dealt round-robin over the connections.
+    per_connection: list[list[bytes]] = [[] for _ in range(args.connections)]
+    for n, admit in enumerate(admits):
+        per_connection[n % args.connections].append(admit)
+    for n, discharge in enumerate(discharges):
+        per_connection[n % args.connections].append(discharge)
+    total = sum(len(batch) for batch in per_connection)
+    connection.close()
+
+    port = _free_port()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    listener = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from caredesk.manage import main; main()",
+            "hl7_listen",
+            "--organization",
+            short_code,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "-v0",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        _wait_for(port, listener)
+        seconds, codes, failures = _send_all(port, per_connection)
+        rng = random.Random(7)
+        resend = rng.sample(range(len(admits)), min(100, len(admits)))
+        _, resend_codes, resend_failures = _send_all(port, [[admits[i] for i in resend]])
+    finally:
+        listener.terminate()
+        listener.wait(timeout=30)
+
+    accepted = codes.count("AA")
+    stored = InboundMessage.objects.filter(sender__startswith=SENDER, control_id__startswith=run).count()
+    visits = [visit for _, visit, _ in _stays(mrns, args.visits, run)]
+    encounters = Encounter.objects.filter(organization=organization, visit_number__in=visits).count()
+    episodes = TcmEpisode.objects.filter(encounter__visit_number__in=visits).count()
+    rate = accepted / seconds if seconds else 0.0
+    figures = {
+        "messages": total,
+        "connections": args.connections,
+        "workers": args.workers,
+        "seconds": round(seconds, 3),
+        "acknowledged_aa": accepted,
+        "other_acks": sorted({c for c in codes if c != "AA"}),
+        "failures": failures + resend_failures,
+        "messages_per_second": round(rate, 1),
+        "stored_once": stored == len(control_ids),
+        "encounters": encounters,
+        "tcm_episodes": episodes,
+        "resent": len(resend),
+        "resent_answered_aa": resend_codes.count("AA"),
+        "stored_after_resend": stored,
+    }
+    exactly_once = stored == total and encounters == args.visits and episodes == args.visits
+    verdict = "PASS" if rate >= TARGET_PER_SECOND and exactly_once and accepted == total else "FAIL"
+    print(
+        f"ADT ingest over MLLP ({connection.vendor}): {total} messages ({args.visits} admits + discharges) "
+        f"over {args.connections} connections, {args.workers} listener workers: {seconds:.1f} s, "
+        f"{rate:.0f} messages/s acknowledged AA ({accepted}/{total}) "
+        f"(target >= {TARGET_PER_SECOND:.0f}/s) -> {verdict}"
+    )
+    print(
+        f"  exactly once: {stored} messages stored for {total} sent, {encounters} encounters and "
+        f"{episodes} TCM episodes for {args.visits} stays; {len(resend)} resent control ids answered "
+        f"{resend_codes.count('AA')} AA and applied no second time"
+        + (f"; failures: {figures['failures']}" if figures["failures"] else "")
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0 if exactly_once and accepted == total else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
