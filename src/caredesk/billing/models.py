@@ -153,3 +153,14 @@ class ClaimEvent(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class ClaimSequence(models.Model):
+    """Per-organization counter for claim numbers (CLM01), advanced with an F() update under a row lock, so
+    two billers entering charges at the same moment never draw the same number."""
+
+    organization = models.OneToOneField("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Claim counter of organization {self.organization_id}: {self.last_value}"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from caredesk.accounts.models import Location, Organization
 from caredesk.accounts.permissions import Permission
@@ -30,7 +30,15 @@ from caredesk.practitioners import selectors as practitioner_selectors
 from . import rules
 from .choices import ClaimStatus
 from .errors import ClaimBlocked, ClaimNotFound, InvalidCharges, InvalidCodeList
-from .models import ChargeLine, Claim, ClaimDiagnosis, ClaimEvent, FeeScheduleEntry, ProcedureCode
+from .models import (
+    ChargeLine,
+    Claim,
+    ClaimDiagnosis,
+    ClaimEvent,
+    ClaimSequence,
+    FeeScheduleEntry,
+    ProcedureCode,
+)
 from .schemas import (
     Address,
     ChargesInput,
@@ -179,7 +187,19 @@ def _clean_diagnoses(codes: Sequence[str]) -> list[str]:
 
 
 def _claim_number(organization_id: int) -> str:
-    return f"C{organization_id}-{Claim.objects.filter(organization_id=organization_id).count() + 1:06d}"
+    """The organization's next claim number, drawn inside the caller's transaction: the counter row is
+    locked until it commits (a concurrent biller waits, then draws the next), and a rolled-back claim gives
+    its number back. A number already taken (claims from before the counter) is skipped."""
+    ClaimSequence.objects.get_or_create(organization_id=organization_id)
+    counter = ClaimSequence.objects.select_for_update().filter(organization_id=organization_id)
+    if not counter.values_list("last_value", flat=True).get():
+        # First use: continue after the claims that exist (numbered by count before the counter).
+        counter.update(last_value=Claim.objects.filter(organization_id=organization_id).count())
+    while True:
+        counter.update(last_value=F("last_value") + 1)
+        number = f"C{organization_id}-{counter.values_list('last_value', flat=True).get():06d}"
+        if not Claim.objects.filter(organization_id=organization_id, claim_number=number).exists():
+            return number
 
 
 def _charge_lines(organization_id: int, data: ChargesInput, diagnosis_count: int) -> list[ChargeLine]:
