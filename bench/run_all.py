@@ -5,6 +5,15 @@
 3. The same two on PostgreSQL, in a scratch database (caredesk_bench) created on the server of
    BENCH_POSTGRES_URL (default: the server of DATABASE_URL when that is PostgreSQL, else
    postgres://postgres@127.0.0.1:5432) and dropped afterwards. Skipped, saying so, when no server answers.
+4. The operating-room optimizer (bench/surgery_plan.py, no database): a plan of 40 cases in 6 rooms over a
+   week within 10 s, its objective beside the first-fit baseline's.
+5. Scheduling on PostgreSQL (same server as 3), in a kept database (bench/scheduling_data.py: 200
+   practitioners, 50 rooms, over 1,000,000 appointments, built once and reused): slot search at scale
+   (bench/slot_scale.py, target p95 <= 25 ms) and booking throughput through the HTTP API beside pgbench
+   (bench/booking_throughput.py, target ratio >= 0.5). --quick uses a small data set instead (no 1M load).
+6. Care coordination on the PostgreSQL database of step 3, before it is dropped: ADT ingest over MLLP
+   (bench/adt_ingest.py, target >= 1,000 messages/s, each applied exactly once) and the coordinator's
+   worklist page with 100,000 open tasks (bench/worklist_page.py, target p95 <= 50 ms).
 
 Each step runs in a subprocess with its own environment (CAREDESK_VAR_DIR or DATABASE_URL), so Django is
 set up once per database. Figures are printed and written to bench/results/ as JSON.
@@ -37,6 +46,7 @@ class Outcome:
     seed_seconds: float | None = None
     search: dict[str, object] | None = None
     skipped: str = ""
+    care_coordination: dict[str, object] | None = None
 
 
 def _env(**overrides: str | None) -> dict[str, str]:
@@ -81,6 +91,21 @@ def _seed_and_search(backend: str, env: dict[str, str], patients: int, queries: 
     return outcome
 
 
+def _care_coordination(env: dict[str, str]) -> dict[str, object]:
+    """Step 6, on the seeded PostgreSQL database: ADT ingest over MLLP (bench/adt_ingest.py, target
+    >= 1,000 messages/s, each applied exactly once) and the worklist page with 100,000 open tasks
+    (bench/worklist_page.py, target p95 <= 50 ms)."""
+    figures: dict[str, object] = {}
+    for module in ("adt_ingest", "worklist_page"):
+        print(f"\n== {module} on PostgreSQL", flush=True)
+        out = RESULTS / f"{module}.json"
+        command = [sys.executable, "-m", f"bench.{module}", "--json", str(out)]
+        done = subprocess.run(command, env=env, cwd=ROOT)
+        figures[module] = json.loads(out.read_text()) if out.exists() else {"exit": done.returncode}
+        figures[f"{module}_passed"] = done.returncode == 0
+    return figures
+
+
 def run_sqlite(patients: int, queries: int) -> Outcome:
     var_dir = ROOT / "var" / "bench" / "sqlite"
     shutil.rmtree(var_dir, ignore_errors=True)
@@ -123,7 +148,9 @@ def run_postgres(patients: int, queries: int) -> Outcome:
     var_dir.mkdir(parents=True, exist_ok=True)
     env = _env(CAREDESK_VAR_DIR=str(var_dir), DATABASE_URL=_with_database(server, BENCH_DB))
     try:
-        return _seed_and_search("PostgreSQL", env, patients, queries)
+        outcome = _seed_and_search("PostgreSQL", env, patients, queries)
+        outcome.care_coordination = _care_coordination(env)
+        return outcome
     finally:
         _admin_sql(server, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
@@ -153,6 +180,57 @@ def summary(outcomes: list[Outcome], patients: int) -> bool:
                 f"p99 {every['p99']:.2f} ms over {every['queries']} queries "
                 f"(target p95 <= {SEARCH_TARGET_P95_MS:.0f} ms) {'PASS' if search_ok else 'FAIL'}"
             )
+        care = outcome.care_coordination or {}
+        adt = care.get("adt_ingest")
+        if isinstance(adt, dict) and "messages_per_second" in adt:
+            ok &= bool(care.get("adt_ingest_passed"))
+            print(
+                f"  {outcome.backend}: ADT ingest over MLLP {adt['messages_per_second']} messages/s "
+                f"({adt['acknowledged_aa']}/{adt['messages']} AA, stored once: {adt['stored_once']}) "
+                f"(target >= 1000/s)"
+            )
+        page = care.get("worklist_page")
+        if isinstance(page, dict):
+            default = page.get("worklist (default: active, by due time)")
+            if isinstance(default, dict):
+                ok &= bool(care.get("worklist_page_passed"))
+                print(
+                    f"  {outcome.backend}: worklist page with {page.get('open_tasks')} open tasks p95 "
+                    f"{default['p95']:.1f} ms (target p95 <= 50 ms)"
+                )
+    return ok
+
+
+def run_surgery_plan() -> bool:
+    """The operating-room optimizer (bench/surgery_plan.py: 40 cases, 6 rooms, a week; no database):
+    time to plan (target <= 10 s) and its objective beside first-fit's."""
+    print("\n== Surgery plan (CP-SAT vs first-fit)", flush=True)
+    out = RESULTS / "surgery_plan.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.surgery_plan", "--json", str(out)], env=_env(), cwd=ROOT
+    )
+    return done.returncode == 0
+
+
+def run_scheduling(quick: bool) -> bool:
+    """Slot search at scale and booking throughput on PostgreSQL (step 5); skipped when no server answers."""
+    print(
+        f"\n== Scheduling on PostgreSQL ({'quick: small data set' if quick else '1,000,000+ appointments'})"
+    )
+    try:
+        _admin_sql(_postgres_server(), "SELECT 1")
+    except Exception as exc:  # the server is optional: say why the step was skipped
+        print(f"  skipped: no PostgreSQL server at {urlsplit(_postgres_server()).netloc}: {exc}")
+        return True
+    env = _env(CAREDESK_VAR_DIR=str(ROOT / "var" / "bench" / "postgres"))
+    ok = True
+    for module in ("slot_scale", "booking_throughput"):
+        out = RESULTS / f"{module}{'_quick' if quick else ''}.json"
+        flags = ["--quick"] if quick else []
+        done = subprocess.run(
+            [sys.executable, "-m", f"bench.{module}", *flags, "--json", str(out)], env=env, cwd=ROOT
+        )
+        ok &= done.returncode == 0 or quick  # the quick data set carries no target
     return ok
 
 
@@ -165,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         "--queries", type=int, default=500, help="timed searches per query kind (default 500)"
     )
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one backend only")
+    parser.add_argument(
+        "--quick", action="store_true", help="scheduling benchmarks on a small data set (no 1M load)"
+    )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
@@ -173,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "postgres"):
         outcomes.append(run_postgres(args.patients, args.queries))
     ok = summary(outcomes, args.patients)
+    ok &= run_surgery_plan()
+    if args.only in (None, "postgres"):
+        ok &= run_scheduling(args.quick)
     (RESULTS / "summary.json").write_text(
         json.dumps([outcome.__dict__ for outcome in outcomes], indent=2, default=str)
     )

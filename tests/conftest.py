@@ -34,13 +34,24 @@ def other_org(db) -> Organization:
 def make_user(db) -> Callable[..., User]:
     counter = {"n": 0}
 
-    def make(role: str = Role.COORDINATOR, organization: Organization | None = None, *, patient=None,
-             username: str | None = None, password: str = PASSWORD) -> User:
+    def make(
+        role: str = Role.COORDINATOR,
+        organization: Organization | None = None,
+        *,
+        patient=None,
+        username: str | None = None,
+        password: str = PASSWORD,
+    ) -> User:
         counter["n"] += 1
         name = username or f"{role}{counter['n']}"
         return User.objects.create_user(
-            username=name, password=password, organization=organization, role=role, patient=patient,
-            first_name=name.capitalize(), last_name="Tester",
+            username=name,
+            password=password,
+            organization=organization,
+            role=role,
+            patient=patient,
+            first_name=name.capitalize(),
+            last_name="Tester",
         )
 
     return make

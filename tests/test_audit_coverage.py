@@ -95,9 +95,7 @@ def test_showing_patient_data_writes_an_audit_row(endpoint: Endpoint, world: Wor
 def test_the_sweep_finds_the_patient_pages():
     """Guards against a silent pass: the chart, the portal and the API/FHIR reads are among the
     endpoints this test recognizes as showing patient data by their URL."""
-    by_url = [
-        e for e in ENDPOINTS if any(k in e.kwargs for k in ("patient_id", "document_id", "entry_id"))
-    ]
+    by_url = [e for e in ENDPOINTS if any(k in e.kwargs for k in ("patient_id", "document_id", "entry_id"))]
     names = {e.name for e in by_url}
     assert "patients:chart" in names
     assert any(e.uses_token for e in by_url)

@@ -23,8 +23,18 @@ from .billing import claim_of
 from .care_coordination import care_of
 from .careplans import ccm_ready, plans_of, unplanned_patient
 from .coverage import answer_for_fresh_check, fresh_coverage, fresh_patient, insurance_of
+from .credentialing import credentials_of
+from .education import education_of, fresh_material
+from .inventory import fresh_world_order, supplies_of
 from .referrals import accepted_referral, appointment_time, fresh_referral, referrals_of
-from .scheduling import fresh_appointment, next_start, schedule_of
+from .scheduling import (
+    fresh_appointment,
+    next_start,
+    schedule_of,
+    setup_exception,
+    setup_template,
+    surgery_plan_of,
+)
 
 if TYPE_CHECKING:
     from caredesk.accounts.models import User
@@ -570,3 +580,273 @@ def _fhir_careplan_id(world: World) -> object:
 @query("fhir-careplan-type")
 def _fhir_careplan_search(world: World) -> dict[str, str]:
     return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- scheduling setup (tests/support/scheduling.py): configuration of the first organization ----------------
+
+
+@sample("resource_id")
+def _resource_id(world: World) -> object:
+    return schedule_of(world).room.pk
+
+
+@sample("template_id")
+def _template_id(world: World) -> object:
+    return setup_template(world).pk
+
+
+@sample("exception_id")
+def _exception_id(world: World) -> object:
+    return setup_exception(world).pk
+
+
+# --- FHIR scheduling: Schedule, Slot, Appointment (tests/support/scheduling.py) --------------------------
+
+
+@sample("entry_id", within="fhir-schedule")
+def _fhir_schedule_id(world: World) -> object:
+    """A schedule is a scheduling resource (configuration, not patient data)."""
+    return schedule_of(world).practitioner.pk
+
+
+@sample("entry_id", within="fhir-appointment", patient_data=True)
+def _fhir_appointment_id(world: World) -> object:
+    appointment = schedule_of(world).appointment
+    assert appointment is not None
+    return appointment.pk
+
+
+@query("fhir-slot-type")
+def _fhir_slot_search(world: World) -> dict[str, str]:
+    """Slots of the matrix visit type on the first organization's practitioner's schedule."""
+    schedule = schedule_of(world)
+    return {"schedule": f"Schedule/{schedule.practitioner.pk}", "service-type": schedule.visit_type.code}
+
+
+@query("fhir-appointment-type")
+def _fhir_appointment_search(world: World) -> dict[str, str]:
+    schedule_of(world)  # the sample appointment exists
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+@body("POST /fhir/Appointment", status=201, content_type="application/fhir+json")
+def _fhir_book(world: World, user: User) -> object:
+    """A booking in the user's own organization at a time no other call uses."""
+    booking = _booking(world, user)
+    return {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "start": booking["start"],
+        "serviceType": [
+            {
+                "coding": [
+                    {
+                        "system": "urn:caredesk:visit-type",
+                        "code": schedule_of(world, user.organization).visit_type.code,
+                    }
+                ]
+            }
+        ],
+        "participant": [
+            {"actor": {"reference": f"Patient/{booking['patient_id']}"}, "status": "accepted"},
+            {"actor": {"reference": f"Location/{booking['location_id']}"}, "status": "accepted"},
+        ],
+    }
+
+
+@body("PUT /fhir/Appointment/{entry_id}", status=200, content_type="application/fhir+json")
+def _fhir_update_appointment(world: World, user: User) -> object:
+    """The sample appointment as it is (booked): every allowed role may send it, and nothing changes."""
+    return {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "participant": [{"actor": {"reference": f"Patient/{world.patient.pk}"}, "status": "accepted"}],
+    }
+
+
+# --- surgery planning (tests/support/scheduling.py) --------------------------------------------------
+
+
+@sample("surgery_plan_id", patient_data=True)
+def _surgery_plan_id(world: World) -> object:
+    return surgery_plan_of(world).pk
+
+
+@sample("surgery_item_id", patient_data=True)
+def _surgery_item_id(world: World) -> object:
+    return surgery_plan_of(world).items.order_by("pk")[0].pk
+
+
+# --- credentialing (tests/support/credentialing.py): the sample practitioner's credential file -------------
+
+
+@sample("credential_id", within="credentialing")
+def _credential_id(world: World) -> object:
+    return credentials_of(world).license.pk
+
+
+@sample("kind", within="credentialing", scoped=False)
+def _credential_kind(world: World) -> object:
+    return "license"
+
+
+@sample("privilege_id", within="credentialing")
+def _privilege_id(world: World) -> object:
+    return credentials_of(world).privilege.pk
+
+
+@sample("application_id", within="credentialing")
+def _application_id(world: World) -> object:
+    return credentials_of(world).application.pk
+
+
+@query("GET /api/v1/practitioners/{practitioner_id}/credential-check")
+def _credential_check(world: World) -> dict[str, str]:
+    credentials_of(world)
+    return {"service_code": "matrix-visit", "location_id": str(world.location.pk), "state": "NY"}
+
+
+@body("POST /api/v1/practitioners/{practitioner_id}/licenses", status=201)
+def _api_add_license(world: World, user: User) -> object:
+    credentials_of(world)  # booking checks stay off in the matrix organization
+    return {"state": "NJ", "number": f"MX-{user.pk}", "issued_on": "2020-01-01", "expires_on": "2035-01-01"}
+
+
+@body("POST /api/v1/practitioners/{practitioner_id}/privileges", status=201)
+def _api_add_privilege(world: World, user: User) -> object:
+    location = world.location if user.organization_id == world.org.pk else None
+    return {"location_id": location.pk if location else 1, "service_code": f"matrix-{user.pk}"}
+
+
+@sample("entry_id", within="fhir-practitionerrole")
+def _fhir_practitioner_role_id(world: World) -> object:
+    return credentials_of(world).privilege.pk
+
+
+# --- supplies and inventory (tests/support/inventory.py): no patient data -----------------------------
+
+
+@sample("stock_location_id", within="inventory")
+def _stock_location_id(world: World) -> object:
+    return supplies_of(world).room.pk
+
+
+@sample("purchase_order_id", within="inventory")
+@sample("purchase_order_id", within="GET /api/v1/inventory/purchase-orders/{purchase_order_id}")
+def _purchase_order_id(world: World) -> object:
+    return supplies_of(world).order.pk
+
+
+@sample("purchase_order_id", within="POST /api/v1/inventory/purchase-orders/{purchase_order_id}/send")
+@sample("purchase_order_id", within="POST /api/v1/inventory/purchase-orders/{purchase_order_id}/cancel")
+def _draft_purchase_order_id(world: World) -> object:
+    return fresh_world_order(world, sent=False).pk
+
+
+@sample("purchase_order_id", within="POST /api/v1/inventory/purchase-orders/{purchase_order_id}/receive")
+def _sent_purchase_order_id(world: World) -> object:
+    return fresh_world_order(world, sent=True).pk
+
+
+@sample("entry_id", within="fhir-supplyrequest")
+def _fhir_supply_request_id(world: World) -> object:
+    return supplies_of(world).order.lines.get().pk
+
+
+@sample("entry_id", within="fhir-supplydelivery")
+def _fhir_supply_delivery_id(world: World) -> object:
+    return supplies_of(world).receipt.pk
+
+
+@body("POST /api/v1/inventory/consume", status=201)
+def _api_consume(world: World, user: User) -> object:
+    s = supplies_of(world, user.organization)
+    return {"item_id": s.gloves.pk, "stock_location_id": s.room.pk, "quantity": 1}
+
+
+@body("POST /api/v1/inventory/transfer", status=201)
+def _api_transfer(world: World, user: User) -> object:
+    s = supplies_of(world, user.organization)
+    return {
+        "item_id": s.gloves.pk,
+        "from_location_id": s.central.pk,
+        "to_location_id": s.room.pk,
+        "quantity": 1,
+    }
+
+
+@body("POST /api/v1/inventory/receive", status=201)
+def _api_receive(world: World, user: User) -> object:
+    s = supplies_of(world, user.organization)
+    return {"item_id": s.gloves.pk, "stock_location_id": s.central.pk, "quantity": 3}
+
+
+@body("POST /api/v1/inventory/purchase-orders", status=201)
+def _api_create_purchase_order(world: World, user: User) -> object:
+    s = supplies_of(world, user.organization)
+    return {
+        "vendor_id": s.vendor.pk,
+        "ship_to_id": s.central.pk,
+        "lines": [{"item_id": s.gloves.pk, "quantity": 4}],
+    }
+
+
+@body("POST /api/v1/inventory/purchase-orders/{purchase_order_id}/send", status=200)
+@body("POST /api/v1/inventory/purchase-orders/{purchase_order_id}/cancel", status=200)
+def _api_order_step(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/inventory/purchase-orders/{purchase_order_id}/receive", status=200)
+def _api_receive_order(world: World, user: User) -> object:
+    order = world.__dict__.get("_fresh_order") or fresh_world_order(world, sent=True)
+    return {"lines": [{"line_id": order.lines.get().pk, "quantity": 2}]}
+
+
+# --- discharge planning and patient education (tests/support/care_coordination.py, education.py) -----
+
+
+@sample("item", within="transitions", scoped=False)
+def _checklist_item(world: World) -> object:
+    return "follow_up"
+
+
+@sample("item", within="PUT /api/v1/encounters/{encounter_id}/discharge-checklist/{item}", scoped=False)
+def _api_checklist_item(world: World) -> object:
+    return "medications"
+
+
+@body("PUT /api/v1/encounters/{encounter_id}/discharge-checklist/{item}", status=200)
+def _api_tick_checklist_item(world: World, user: User) -> object:
+    return {"status": "done", "note": "Reconciled by the matrix"}
+
+
+@sample("entry_id", within="fhir-encounter-document", patient_data=True)
+def _fhir_encounter_document_id(world: World) -> object:
+    return care_of(world).encounter.pk
+
+
+@sample("material_id")
+def _material_id(world: World) -> object:
+    return education_of(world).material.pk
+
+
+@sample("assignment_id", patient_data=True)
+def _assignment_id(world: World) -> object:
+    return education_of(world).assignment.pk
+
+
+@sample("surgical_case_id", patient_data=True)
+def _surgical_case_id(world: World) -> object:
+    return surgery_plan_of(world).items.order_by("pk")[0].case_id
+
+
+@body("POST /api/v1/patients/{patient_id}/education", status=201)
+def _api_assign_material(world: World, user: User) -> object:
+    assert user.organization_id is not None
+    return {"material_id": fresh_material(user.organization_id).pk}
+
+
+@body("POST /api/v1/education/assignments/{assignment_id}/deliveries", status=201)
+def _api_record_delivery(world: World, user: User) -> object:
+    return {"method": "printed", "note": "Handed over by the matrix"}

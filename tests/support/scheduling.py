@@ -21,8 +21,15 @@ from caredesk.core.context import Actor
 from caredesk.patients.models import Patient
 from caredesk.practitioners.models import Practitioner
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
-from caredesk.scheduling import services
-from caredesk.scheduling.models import Appointment, Resource, VisitType
+from caredesk.scheduling import services, surgery
+from caredesk.scheduling.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityTemplate,
+    Resource,
+    SurgeryPlan,
+    VisitType,
+)
 from tests.practitioners.conftest import valid_npi
 
 if TYPE_CHECKING:
@@ -127,3 +134,79 @@ def fresh_appointment(world: World, schedule: Schedule | None = None) -> Appoint
             start=next_start(world, schedule),
         ),
     )
+
+
+# --- scheduling setup pages (keywords resource_id, template_id, exception_id) ------------------------------
+
+
+def setup_template(world: World) -> AvailabilityTemplate:
+    """The first organization's sample room's weekly template."""
+    return AvailabilityTemplate.objects.filter(resource=schedule_of(world).room).order_by("pk")[0]
+
+
+def setup_exception(world: World) -> AvailabilityException:
+    """A holiday of the sample room a year ahead, clear of every booking the matrix makes."""
+    found = world.__dict__.get("_setup_exception")
+    if found is None:
+        schedule = schedule_of(world)
+        start = dt.datetime.combine(
+            dt.datetime.now(schedule.zone).date() + dt.timedelta(days=360), dt.time(9), tzinfo=schedule.zone
+        )
+        found = services.add_availability_exception(
+            actor=actor_for_user(world.users[Role.ADMINISTRATOR]),
+            kind="time_off",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            resource_id=schedule.room.pk,
+            reason="Matrix maintenance",
+        )
+        world.__dict__["_setup_exception"] = found
+    return found
+
+
+# --- surgery planning (keywords surgery_plan_id, surgery_item_id) ---------------------------------------
+
+
+def surgery_plan_of(world: World) -> SurgeryPlan:
+    """A draft surgery plan of the first organization: an operating room open around the clock, and a case
+    of the sample patient (the sample visit type as its procedure) planned over the next week."""
+    found = world.__dict__.get("_surgery_plan")
+    if found is not None:
+        return found
+    schedule = schedule_of(world)
+    admin = actor_for_user(world.users[Role.ADMINISTRATOR])
+    room = services.create_resource(
+        actor=admin, kind="room", location_id=schedule.location.pk, name="Matrix OR", category="operating"
+    )
+    today = dt.datetime.now(schedule.zone).date()
+    services.create_availability_template(
+        actor=admin,
+        data=services.TemplateInput(
+            resource_id=room.pk,
+            location_id=schedule.location.pk,
+            name="Block time",
+            effective_from=today - dt.timedelta(days=1),
+            windows=[services.WindowInput(day, dt.time(0), dt.time(23, 59)) for day in range(7)],
+        ),
+    )
+    surgery.request_case(
+        actor=admin,
+        data=surgery.CaseInput(
+            patient_id=schedule.patient.pk,
+            location_id=schedule.location.pk,
+            surgeon_id=schedule.practitioner.pk,
+            procedure_id=schedule.visit_type.pk,
+            duration_minutes=60,
+            earliest_date=today + dt.timedelta(days=2),
+            latest_date=today + dt.timedelta(days=8),
+        ),
+    )
+    found = surgery.plan_cases(
+        actor=admin,
+        location_id=schedule.location.pk,
+        date_from=today + dt.timedelta(days=2),
+        date_to=today + dt.timedelta(days=8),
+        time_limit=0.5,
+    )
+    world.__dict__["_surgery_plan"] = found
+    return found

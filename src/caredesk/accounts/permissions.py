@@ -38,6 +38,7 @@ class Permission(StrEnum):
     ENCOUNTER_VIEW = "transitions:encounter:view"
     ENCOUNTER_MANAGE = "transitions:encounter:manage"
     INTERFACE_MESSAGE_VIEW = "transitions:message:view"
+    DISCHARGE_PLAN = "transitions:discharge:plan"  # tick the discharge-planning checklist
     # coverage: payers, plans and a patient's coverages; eligibility checks (270/271)
     COVERAGE_VIEW = "coverage:coverage:view"
     COVERAGE_MANAGE = "coverage:coverage:manage"
@@ -61,6 +62,22 @@ class Permission(StrEnum):
     # billing: charges and claims (view; enter charges, scrub, move and submit claims; code lists and fees)
     BILLING_VIEW = "billing:claim:view"
     BILLING_MANAGE = "billing:claim:manage"
+    # patient education: the materials library and a patient's materials; assigning and recording
+    # deliveries; adding materials to the library
+    EDUCATION_VIEW = "education:material:view"
+    EDUCATION_ASSIGN = "education:material:assign"
+    EDUCATION_MANAGE = "education:material:manage"
+    # credentialing: see credential files and reports; keep licenses, DEA, certifications, applications and
+    # privileges; approve an application (committee); book past a failed credential check (with a reason)
+    CREDENTIAL_VIEW = "credentialing:credential:view"
+    CREDENTIAL_MANAGE = "credentialing:credential:manage"
+    CREDENTIAL_APPROVE = "credentialing:application:approve"
+    CREDENTIAL_OVERRIDE = "credentialing:check:override"
+    # supplies and inventory: stock, the ledger and reports; record use and move stock between locations;
+    # receive, adjust, count, items, par levels and purchase orders
+    INVENTORY_VIEW = "inventory:stock:view"
+    INVENTORY_MOVE = "inventory:stock:move"
+    INVENTORY_MANAGE = "inventory:stock:manage"
     # audit and administration
     AUDIT_VIEW = "audit:event:view"
     AUDIT_EXPORT = "audit:event:export"
@@ -153,7 +170,6 @@ for _role, _granted in _COVERAGE_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
 
 
-
 # Referrals and the communication log: coordinators manage referrals; physicians and nurses create and view
 # them; the front desk views and schedules them. Every clinical and front-desk role logs communications.
 _COMMUNICATION = {P.COMMUNICATION_VIEW, P.COMMUNICATION_LOG}
@@ -185,6 +201,32 @@ _BILLING_GRANTS: dict[str, set[Permission]] = {
     Role.COORDINATOR: {P.BILLING_VIEW},
 }
 for _role, _granted in _BILLING_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+# Discharge planning and patient education: coordinators, nurses and physicians plan discharges, assign
+# materials and record their delivery; coordinators and nurses keep the library.
+_EDUCATION = {P.EDUCATION_VIEW, P.EDUCATION_ASSIGN}
+_DISCHARGE_EDUCATION_GRANTS: dict[str, set[Permission]] = {
+    Role.COORDINATOR: _EDUCATION | {P.EDUCATION_MANAGE, P.DISCHARGE_PLAN},
+    Role.NURSE: _EDUCATION | {P.EDUCATION_MANAGE, P.DISCHARGE_PLAN},
+    Role.PHYSICIAN: _EDUCATION | {P.DISCHARGE_PLAN},
+}
+for _role, _granted in _DISCHARGE_EDUCATION_GRANTS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+
+# Credentialing: the coordinator role is the medical-staff coordinator (keeps credential files and
+# privileges, sees the reports); the committee approval and the booking override stay with administrators.
+ROLE_PERMISSIONS[Role.COORDINATOR] = ROLE_PERMISSIONS[Role.COORDINATOR] | frozenset(
+    {P.CREDENTIAL_VIEW, P.CREDENTIAL_MANAGE}
+)
+
+# Supplies and inventory: nurses see stock, record use and restock rooms; coordinators (and administrators,
+# who hold every permission) also receive, adjust, count and keep purchase orders.
+_INVENTORY_GRANTS: dict[str, set[Permission]] = {
+    Role.NURSE: {P.INVENTORY_VIEW, P.INVENTORY_MOVE},
+    Role.COORDINATOR: {P.INVENTORY_VIEW, P.INVENTORY_MOVE, P.INVENTORY_MANAGE},
+}
+for _role, _granted in _INVENTORY_GRANTS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
 
 

@@ -47,7 +47,6 @@ SESSION_PENDING_TOTP_KEY = "caredesk_pending_totp_key"
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-
 def _user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)

@@ -8,6 +8,9 @@
 14xx referrals (referrals, their timeline, receivers, the loop-closure report)
 15xx communication log
 16xx care plans and chronic care management (goals, activities, CCM consent and minutes)
+18xx credentialing (licenses, DEA, certifications, applications, privileges, overrides, reports)
+19xx patient education (materials library, assignments, deliveries, handouts)
+21xx supplies and inventory (only where a patient is named: supplies consumed by a visit)
 """
 
 from __future__ import annotations
@@ -66,11 +69,22 @@ class AuditAction(IntEnum):
     SCHEDULE_EXCEPTION_CREATE = 723
     SCHEDULE_FEED_TOKEN_CHANGED = 724  # a practitioner's calendar-feed address issued or replaced
     SCHEDULE_FEED_READ = 725  # a calendar feed fetched (the appointment ids it listed)
+    SCHEDULE_RESOURCE_CHANGED = 726  # a resource taken out of scheduling or put back
+    SCHEDULE_VISIT_TYPE_CHANGED = 727  # a visit type withdrawn from booking or offered again
+    SCHEDULE_TEMPLATE_CHANGED = 728  # a weekly template ended early (its last day brought forward)
+    SCHEDULE_EXCEPTION_REMOVED = 729  # time off, a closure or a holiday taken back
     WAITLIST_VIEW = 730  # a visit type's waitlist (the patient ids shown)
     WAITLIST_ENTRY_CREATE = 731
     WAITLIST_ENTRY_CHANGED = 732  # removed
     WAITLIST_OFFER_CREATE = 733  # a freed time offered to a waiting patient
     WAITLIST_OFFER_CHANGED = 734  # accepted, declined, lapsed
+    SURGERY_CASE_SEARCH = 740  # the planning page's case list (the case ids and patient ids shown)
+    SURGERY_CASE_CREATE = 741  # a surgical case requested
+    SURGERY_CASE_CHANGED = 742  # a case cancelled
+    SURGERY_PLAN_CREATE = 743  # the optimizer's draft plan stored (cases placed and unplaced)
+    SURGERY_PLAN_VIEW = 744  # a plan's grid (the patient ids shown)
+    SURGERY_PLAN_CHANGED = 745  # a plan item moved by hand (before/after)
+    SURGERY_PLAN_STATUS_CHANGED = 746  # a plan booked (its appointments) or superseded
 
     TASK_SEARCH = 800  # the worklist (criteria, the task ids and patient ids shown)
     TASK_VIEW = 801
@@ -96,6 +110,9 @@ class AuditAction(IntEnum):
     HL7_MESSAGE_CREATE = 1020  # an inbound HL7 v2 message stored (whatever its outcome)
     HL7_MESSAGE_VIEW = 1021
     HL7_MESSAGE_SEARCH = 1022
+    DISCHARGE_ITEM_UPDATE = 1030  # a discharge-planning checklist item done, not needed or reopened
+    TRANSFER_PACKAGE_CREATE = 1031  # a records-transfer package (FHIR document Bundle) produced
+    TRANSFER_SUMMARY_VIEW = 1032  # the printable transfer summary of an encounter
 
     COVERAGE_VIEW = 1100  # a patient's coverages and their eligibility results
     COVERAGE_CREATE = 1101
@@ -137,6 +154,27 @@ class AuditAction(IntEnum):
     CLAIM_STATUS_CHANGED = 1704  # every step of the lifecycle, submission in a batch included
     PROCEDURE_CODES_CREATE = 1710  # a procedure-code list loaded from CSV
     FEE_SCHEDULE_UPDATE = 1711
+
+    CREDENTIAL_CREATE = 1800  # a license, DEA registration, certification, coverage, history row or document
+    CREDENTIAL_UPDATE = 1801  # renewed (new expiry)
+    CREDENTIAL_STATUS_CHANGED = 1802  # retired
+    CREDENTIALING_CONFIG_CHANGED = 1803  # enforcement at booking switched on or off
+    CREDENTIAL_APPLICATION_CREATE = 1810
+    CREDENTIAL_VERIFICATION_UPDATE = 1811  # a primary-source verification recorded (who, when, outcome)
+    CREDENTIAL_APPLICATION_STATUS_CHANGED = 1812  # approved by the committee
+    PRIVILEGE_CREATE = 1820  # requested or granted
+    PRIVILEGE_STATUS_CHANGED = 1821  # granted, provisional, suspended, expired
+    CREDENTIAL_OVERRIDE_CREATE = 1830  # an administrator booked past a failed credential check (reason kept)
+    CREDENTIAL_REPORT_VIEW = 1840  # expiring credentials, blocked services (no patient)
+    CREDENTIAL_REPORT_EXPORT = 1841  # their CSV
+
+    EDUCATION_MATERIAL_CREATE = 1900  # a material added to the library
+    EDUCATION_VIEW = 1901  # a patient's assigned materials and their deliveries
+    EDUCATION_ASSIGNMENT_CREATE = 1902  # a material assigned to a patient (by hand or from a care plan)
+    EDUCATION_DELIVERY_CREATE = 1903  # a delivery recorded: printed, portal or e-mail
+    EDUCATION_HANDOUT_VIEW = 1904  # a patient's handout opened (printable page, portal, file)
+
+    INVENTORY_VISIT_SUPPLIES_CREATE = 2100  # a completed visit's supplies consumed from its room
 
     @property
     def kind(self) -> str:

@@ -6,26 +6,14 @@ from typing import Any
 
 from django import forms
 
+from caredesk.core.forms import StyledForm
+
 from . import catalog
 from .choices import ActivityKind, Comparator, ConsentMethod, PlanStatus
 
 
-class CareplanForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for form_field in self.fields.values():
-            widget = form_field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            css = (
-                "form-select form-select-sm"
-                if isinstance(widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            widget.attrs.setdefault("class", css)
-
-    def add_service_error(self, field: str | None, message: str) -> None:
-        self.add_error(field if field in self.fields else None, message)
+class CareplanForm(StyledForm):
+    """The app's forms: Bootstrap classes on every widget, service refusals on their fields."""
 
 
 def _date_widget() -> forms.DateInput:

@@ -75,6 +75,14 @@ class Activity(TimeStampedModel):
     every_months = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty: once")
     due_on = models.DateField(null=True, blank=True, help_text="Empty: nothing due (a one-off done)")
     last_done_on = models.DateField(null=True, blank=True)
+    education_material = models.ForeignKey(
+        "education.Material",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="An education activity's handout (assigned to the patient when the plan is created)",
+    )
 
     class Meta:
         verbose_name_plural = "activities"

@@ -20,6 +20,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.education import services as education
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
@@ -152,7 +153,7 @@ def create_plan(
             )
             for i, g in enumerate(template.goals)
         )
-        Activity.objects.bulk_create(
+        activities = Activity.objects.bulk_create(
             Activity(
                 plan=plan,
                 position=i,
@@ -163,6 +164,7 @@ def create_plan(
             )
             for i, a in enumerate(template.activities)
         )
+        _assign_education(actor, pk, template, activities)
         audit.record(
             actor=actor,
             action=AuditAction.CAREPLAN_CREATE,
@@ -171,6 +173,25 @@ def create_plan(
             detail={"template": template.code},
         )
     return plan
+
+
+def _assign_education(
+    actor: Actor, patient_id: int, template: catalog.PlanTemplate, activities: list[Activity]
+) -> None:
+    """Each education activity of a new plan points at the library's best handout for the plan's
+    conditions, and the patient is assigned it (patient education records the delivery later)."""
+    for activity in activities:
+        if activity.kind != ActivityKind.EDUCATION or activity.pk is None:
+            continue
+        assignment = education.assign_for_care_plan(
+            actor=actor,
+            patient_id=patient_id,
+            condition_codes=list(template.icd10_prefixes),
+            source_ref=f"careplans.activity:{activity.pk}",
+        )
+        if assignment is not None:
+            activity.education_material_id = assignment.material_id
+            activity.save(update_fields=["education_material", "updated_at"])
 
 
 def _active_plan(plan: CarePlan) -> None:

@@ -92,6 +92,9 @@ INSTALLED_APPS = [
     "caredesk.referrals",
     "caredesk.messaging",
     "caredesk.careplans",
+    "caredesk.inventory",
+    "caredesk.education",
+    "caredesk.credentialing",
     "caredesk.interop",
     "caredesk.demo",
     "caredesk.ops",
@@ -257,6 +260,8 @@ CAREDESK_TCM_ENCOUNTER_CLASSES = env_list("CAREDESK_TCM_ENCOUNTER_CLASSES", ["in
 CAREDESK_TCM_COMMUNITY_DISPOSITIONS = env_list(
     "CAREDESK_TCM_COMMUNITY_DISPOSITIONS", ["01", "06", "81", "86"]
 )
+# The transfer summary's care plans (transitions.ports): careplans provides them, above transitions.
+CAREDESK_TRANSFER_CARE_PLANS = "caredesk.careplans.transfer.plan_summaries"
 
 # Background work (django-tasks): the database backend, run by `caredesk db_worker`. Tests run tasks at once.
 TASKS = {

@@ -6,8 +6,9 @@ Tuesday-morning new-patient block, follow-up, video follow-up, annual physical, 
 therapist works); weekly templates (practitioners 08:00-12:00 and 13:00-17:00 on weekdays, alternating
 sites by weekday when they have two; rooms 07:30-18:00); a firm's holiday; and a few weeks of bookings.
 
-Everything except the dates comes from the seed. Bookings start tomorrow (the real clock: booking rules
-refuse the past), so the calendar opened after seeding shows a working schedule.
+Everything except the dates comes from the seed. Bookings start now (the real clock: booking rules refuse
+the past): the rest of today (for the arrivals board) and the next two weeks, so the calendar opened after
+seeding shows a working schedule.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from caredesk.scheduling import clock, services
 from caredesk.scheduling.models import VisitType
 from caredesk.scheduling.services import RequirementInput, TemplateInput, VisitTypeInput, WindowInput
 
-BOOKING_DAYS = 14  # calendar days of bookings from tomorrow
+BOOKING_DAYS = 14  # calendar days of bookings after today (today's from now on are booked too)
 # Booking attempts in all (each goes through the booking service, about 12 ms on SQLite), and per patient
 # loaded: keeps seed_demo fast, small demos small.
 MAX_BOOKING_ATTEMPTS = 400
@@ -202,13 +203,17 @@ def _book(
     share = min(0.35, budget / max(1, len(staff) * working_days * STEPS_PER_DAY))
     for practitioner_id, (_resource_id, sites) in staff.items():
         offered = ["pt-session"] if practitioner_id in therapists else ["follow-up"] * 3 + ["video-follow-up"]
-        for offset in range(1, BOOKING_DAYS + 1):
+        for offset in range(0, BOOKING_DAYS + 1):  # today (from now on: the arrivals board) and after
             day = first_day + dt.timedelta(days=offset)
             if day.weekday() >= 5:
                 continue
             site = sites[day.weekday() % len(sites)]
             minute = 8 * 60
+            not_before = _minutes_from_now(zones[site], day)
             while minute <= 17 * 60 - 45:
+                if minute < not_before:
+                    minute += 20
+                    continue
                 if 12 * 60 <= minute < 13 * 60 or rng.random() > share:
                     minute += 20
                     continue
@@ -238,6 +243,15 @@ def _book(
                         )
                         report.cancelled += 1
                 minute += 20 * -(-visit_type.duration_minutes // 20)
+
+
+def _minutes_from_now(zone: ZoneInfo, day: dt.date) -> int:
+    """The first minute of `day` (local) that can still be booked: from a quarter of an hour from now
+    today, any time on a later day."""
+    now = clock.now().astimezone(zone)
+    if day > now.date():
+        return 0
+    return now.hour * 60 + now.minute + 15 if day == now.date() else 24 * 60
 
 
 def load_schedules(organizations: list[Organization], seed: int, patients: int) -> ScheduleReport:

@@ -29,8 +29,11 @@ from caredesk.patients.bulk import PatientRecord, import_patients, refresh_plann
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 
 from .careplans import load_careplans
+from .credentialing import load_credentials
+from .education import load_education
 from .generator import DEMO_USERNAMES, Network, generate_patients, network
 from .insurance import load_insurance
+from .inventory import load_inventory
 from .referrals import load_referrals
 from .schedule import load_schedules
 
@@ -212,9 +215,16 @@ def seed_demo(
     referrals = load_referrals(organizations, seed, patients)
     totals["referrals"] = referrals.referrals
     totals["communications"] = referrals.communications
+    totals["education_materials"] = load_education(organizations)
     careplans = load_careplans(organizations)
     totals["care_plans"] = careplans.plans
     totals["ccm_patients"] = careplans.ccm_patients
+    supplies = load_inventory(organizations)
+    totals["supply_items"] = supplies.items
+    totals["stock_locations"] = supplies.stock_locations
+    credentials = load_credentials(organizations, seed)  # last: the seed's own bookings are not checked
+    totals["licenses"] = credentials.licenses
+    totals["privileges"] = credentials.privileges
 
     with transaction.atomic():
         portal_spec = next(u for u in net.users if u.portal)

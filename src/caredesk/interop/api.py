@@ -369,4 +369,14 @@ def read_practitioner(request: HttpRequest, practitioner_id: PractitionerId) -> 
 
 
 # --- scheduling, coverage and eligibility, referrals, care plans: endpoints in their own modules, on this API
-from . import billing_api, careplans_api, coverage_api, referrals_api, scheduling_api  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    billing_api,
+    careplans_api,
+    coverage_api,
+    credentialing_api,
+    education_api,
+    inventory_api,
+    referrals_api,
+    scheduling_api,
+    transitions_api,
+)

@@ -153,6 +153,9 @@ class BookingIn(InputSchema):
     modality: str | None = None
     notes: str = ""
     proposed: bool = False
+    override_reason: str = Field(
+        "", max_length=2000, description="Administrators: book past a failed credential check (kept, audited)"
+    )
 
     def to_request(self) -> services.BookingRequest:
         return services.BookingRequest(
@@ -166,6 +169,7 @@ class BookingIn(InputSchema):
             source="api",
             notes=self.notes,
             proposed=self.proposed,
+            override_reason=self.override_reason,
         )
 
 

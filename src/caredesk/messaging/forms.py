@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import ClassVar
 
 from django import forms
 from django.utils import timezone
+
+from caredesk.core.forms import StyledForm
 
 from .choices import Channel, Direction, Outcome, Party
 from .services import MAX_BODY
 
 
-class LogForm(forms.Form):
+class LogForm(StyledForm):
     direction = forms.ChoiceField(choices=Direction.choices, initial=Direction.OUTBOUND)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.PHONE)
     party = forms.ChoiceField(choices=Party.choices, initial=Party.PATIENT, label="With")
@@ -31,22 +33,7 @@ class LogForm(forms.Form):
     referral_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     task_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for form_field in self.fields.values():
-            widget = form_field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            css = (
-                "form-select form-select-sm"
-                if isinstance(widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            widget.attrs.setdefault("class", css)
-
-    def add_service_error(self, field: str | None, message: str) -> None:
-        field = "minutes" if field == "duration_seconds" else field
-        self.add_error(field if field in self.fields else None, message)
+    field_aliases: ClassVar[dict[str, str]] = {"duration_seconds": "minutes"}
 
     def duration_seconds(self) -> int | None:
         minutes = self.cleaned_data.get("minutes")

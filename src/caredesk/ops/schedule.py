@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from caredesk.careplans.tasks import create_overdue_activity_tasks
+from caredesk.credentialing.tasks import create_credential_expiry_tasks
+from caredesk.inventory.tasks import create_reorder_tasks
 from caredesk.referrals.tasks import scan_overdue_referrals
-from caredesk.scheduling.tasks import send_due_reminders, sweep_waitlist
+from caredesk.scheduling.tasks import mark_no_shows, send_due_reminders, sweep_waitlist
 from caredesk.worklist.tasks import create_claim_follow_up_tasks, create_eligibility_tasks
 
 
@@ -32,4 +34,7 @@ RECURRING: tuple[Recurring, ...] = (
     Recurring("care-plan overdue activities", create_overdue_activity_tasks),
     Recurring("rejected and denied claims", create_claim_follow_up_tasks),
     Recurring("eligibility failures before visits", create_eligibility_tasks),
+    Recurring("automatic no-shows", mark_no_shows),
+    Recurring("credential expiry notices", create_credential_expiry_tasks),
+    Recurring("supplies below their reorder point", create_reorder_tasks),
 )

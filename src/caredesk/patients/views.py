@@ -47,7 +47,6 @@ from .models import ClinicalEntry, Document, Patient
 # ---------------------------------------------------------------------------------------------------
 
 
-
 def _show_error(form: ServiceErrorForm, exc: DomainError) -> int:
     return refusal_status(form, exc, any_not_found_is_404=True)
 

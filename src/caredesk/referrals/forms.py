@@ -4,10 +4,12 @@ the services and rules."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils import timezone
+
+from caredesk.core.forms import StyledForm
 
 from . import rules
 from .choices import ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
@@ -17,26 +19,10 @@ from .selectors import ReferralQuery
 STATUS_FILTER = [("", "All"), ("open", "Open (sent to consult note)"), *ReferralStatus.choices]
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(StyledForm):
     """Bootstrap classes on every widget, and a service's refusal placed on the field it names."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for form_field in self.fields.values():
-            widget = form_field.widget
-            if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
-
-    def add_service_error(self, field: str | None, message: str) -> None:
-        aliases = {"receiver_id": "receiver", "document_ids": "documents"}
-        field = aliases.get(field or "", field)
-        self.add_error(field if field in self.fields else None, message)
+    field_aliases: ClassVar[dict[str, str]] = {"receiver_id": "receiver", "document_ids": "documents"}
 
 
 def receiver_choices(receivers: list[ReferralReceiver], empty: str) -> list[tuple[str, str]]:

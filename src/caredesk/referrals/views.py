@@ -46,8 +46,6 @@ ACTION_STYLE: dict[str, str] = {
 }
 
 
-
-
 def _receivers(actor: Actor) -> list[Any]:
     return list(selectors.receiver_queryset(actor).filter(active=True))
 

@@ -141,3 +141,25 @@ class OfferStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
     LAPSED = "lapsed", "Lapsed"
+
+
+class CasePriority(models.IntegerChoices):
+    """How soon a requested surgical case must happen (the planner places urgent cases first)."""
+
+    URGENT = 1, "1 · Urgent"
+    SOON = 2, "2 · Soon"
+    ROUTINE = 3, "3 · Routine"
+    ELECTIVE = 4, "4 · Elective"
+
+
+class CaseStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PLANNED = "planned", "Planned (in a draft plan)"
+    BOOKED = "booked", "Booked"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SurgeryPlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    BOOKED = "booked", "Booked"
+    SUPERSEDED = "superseded", "Superseded"

@@ -105,12 +105,39 @@ class UnknownReply(NotFound):
     code = "unknown_reply"
 
 
+class SurgicalCaseNotFound(NotFound):
+    code = "surgical_case_not_found"
+
+
+class SurgeryPlanNotFound(NotFound):
+    code = "surgery_plan_not_found"
+
+
+class InvalidSurgicalCase(ValidationFailed):
+    """A case that contradicts itself: a duration of 0, a window that ends before it starts, a surgeon who
+    is not a practitioner, equipment that is not equipment."""
+
+    code = "invalid_surgical_case"
+
+
+class SurgeryPlanConflict(Conflict):
+    """A plan (or one moved item) that breaks a rule: overlapping cases, a room or surgeon booked meanwhile,
+    time outside the block. `details["items"]` lists each case that failed and why; nothing was changed."""
+
+    code = "surgery_plan_conflict"
+
+    def __init__(self, message: str, *, items: list[dict[str, Any]], field: str | None = None) -> None:
+        super().__init__(message, field=field, details={"items": items})
+        self.items = items
+
+
 __all__ = [
     "AppointmentNotFound",
     "BookingRuleViolation",
     "DomainError",
     "FeedNotFound",
     "InvalidReplyLink",
+    "InvalidSurgicalCase",
     "InvalidTemplate",
     "InvalidTime",
     "InvalidTransition",
@@ -121,6 +148,9 @@ __all__ = [
     "SeriesConflict",
     "SlotConflict",
     "StaleAppointment",
+    "SurgeryPlanConflict",
+    "SurgeryPlanNotFound",
+    "SurgicalCaseNotFound",
     "UnknownReply",
     "ValidationFailed",
     "VisitTypeNotFound",

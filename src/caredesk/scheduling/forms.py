@@ -17,6 +17,8 @@ from . import selectors
 from .choices import AppointmentSource, CancelReason, Modality, ReminderChannel
 from .models import VisitType
 
+CALENDAR_KINDS = [("", "All resources"), ("practitioner", "Practitioners"), ("room", "Rooms"),
+                  ("equipment", "Equipment")]  # fmt: skip
 WEEKDAY_CHOICES = [(str(n), name) for n, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
 # Where each service error field is shown on the forms.
 SERVICE_FIELD_TO_FORM_FIELD = {
@@ -64,12 +66,36 @@ class CalendarForm(ScheduleForm):
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     view = forms.ChoiceField(choices=[("day", "Day"), ("week", "Week")], required=False)
     resource = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(choices=CALENDAR_KINDS, required=False)
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         location_field = self.fields["location"]
         assert isinstance(location_field, forms.ModelChoiceField)
         location_field.queryset = _locations(actor)
+
+
+class MoveForm(ScheduleForm):
+    """An appointment dropped on the calendar: the cell it landed on (its start and resource), how far
+    into that cell (minutes), the column it was dragged from, and the version the page showed."""
+
+    start = forms.CharField(max_length=40)
+    offset = forms.IntegerField(required=False, min_value=0, max_value=24 * 60)
+    resource = forms.IntegerField(min_value=1)
+    from_resource = forms.IntegerField(min_value=1)
+    version = forms.IntegerField(min_value=1)
+
+    def clean_start(self) -> dt.datetime:
+        try:
+            start = dt.datetime.fromisoformat(self.cleaned_data["start"].strip())
+        except ValueError as exc:
+            raise forms.ValidationError("Enter the time as ISO 8601, with its UTC offset.") from exc
+        if start.tzinfo is None:
+            raise forms.ValidationError("The time needs its UTC offset (as the calendar sends it).")
+        return start
+
+    def new_start(self) -> dt.datetime:
+        return self.cleaned_data["start"] + dt.timedelta(minutes=self.cleaned_data.get("offset") or 0)
 
 
 class SlotSearchForm(ScheduleForm):
@@ -215,6 +241,13 @@ class StatusForm(ScheduleForm):
 
 class VersionForm(ScheduleForm):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class CheckInForm(VersionForm):
+    """Check-in, with what the desk confirmed with the patient (recorded, not required)."""
+
+    demographics_confirmed = forms.BooleanField(required=False, label="Demographics confirmed")
+    coverage_confirmed = forms.BooleanField(required=False, label="Coverage confirmed")
 
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]

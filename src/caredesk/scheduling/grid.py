@@ -9,6 +9,8 @@ import math
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from . import rules
+from .choices import AppointmentStatus
 from .models import Appointment
 from .selectors import Calendar, CalendarColumn
 
@@ -123,6 +125,7 @@ def build(calendar: Calendar) -> Grid:
             working = any(w_start <= start and end <= w_end for w_start, w_end in column.working)
             cells.append(Cell("free" if working else "closed", start, resource_id=column.resource.id))
         for block in _blocks(column.appointments, first, step, count, zone):
+            block.resource_id = column.resource.id
             top = int((block.start - first).total_seconds() // 60 // step)
             cells[top] = block
             for covered in range(top + 1, top + block.rowspan):
@@ -137,3 +140,64 @@ def _label(calendar: Calendar, column: CalendarColumn) -> str:
     if len(calendar.days) == 1:
         return column.resource.name
     return f"{column.day:%a %d %b}"
+
+
+# --- the arrivals board --------------------------------------------------------------------------------
+
+BOARD_STATUSES = frozenset(
+    {
+        AppointmentStatus.BOOKED,
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.FULFILLED,
+        AppointmentStatus.NO_SHOW,
+    }
+)
+
+
+@dataclass
+class Arrival:
+    """One row of the front desk's board: an appointment of the day and how the patient is doing."""
+
+    appointment: Appointment
+    resources: list[str]
+    waiting_minutes: int | None  # arrived, not yet seen: minutes since arrival
+    late_minutes: int | None  # expected (booked or confirmed) and past its start: minutes late
+    can_check_in: bool
+
+
+def arrivals(calendar: Calendar, now: dt.datetime) -> list[Arrival]:
+    """The day's appointments at the calendar's location, once each (an appointment shows in every
+    resource's column), in start order; cancelled ones left out, no-shows kept."""
+    found: dict[int, Appointment] = {}
+    for column in calendar.columns:
+        for appointment in column.appointments:
+            found.setdefault(appointment.pk, appointment)
+    for appointment in calendar.cancelled:
+        found.setdefault(appointment.pk, appointment)
+    rows = []
+    for appointment in sorted(found.values(), key=lambda a: (a.starts_at, a.pk)):
+        if appointment.status not in BOARD_STATUSES:
+            continue
+        status = appointment.status
+        waiting = late = None
+        if status == AppointmentStatus.ARRIVED and appointment.arrived_at is not None:
+            waiting = max(0, int((now - appointment.arrived_at).total_seconds() // 60))
+        elif (
+            status in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED) and now > appointment.starts_at
+        ):
+            late = int((now - appointment.starts_at).total_seconds() // 60)
+        problem = rules.check_in_error(
+            status, rules.to_minute(appointment.starts_at), rules.to_minute(now), calendar.zone
+        )
+        rows.append(
+            Arrival(
+                appointment,
+                [booking.resource.name for booking in appointment.bookings.all()],
+                waiting,
+                late,
+                problem is None,
+            )
+        )
+    return rows

@@ -28,6 +28,8 @@ from .choices import (
     AppointmentSource,
     AppointmentStatus,
     CancelReason,
+    CasePriority,
+    CaseStatus,
     ExceptionKind,
     Modality,
     OfferStatus,
@@ -38,6 +40,7 @@ from .choices import (
     ReplyAnswer,
     ReplyOutcome,
     ResourceKind,
+    SurgeryPlanStatus,
     VisitModality,
     WaitlistStatus,
 )
@@ -343,8 +346,12 @@ class AppointmentResource(models.Model):
             models.UniqueConstraint(fields=["appointment", "resource"], name="sched_booking_resource_once"),
         ]
         indexes = [
+            # "Busy between A and B" (the slot search, the booking check) reads every column it needs from
+            # this index: no visit to the table per booking row (migration 0007).
             models.Index(
-                fields=["resource", "starts_at"], condition=Q(active=True), name="sched_booking_busy"
+                fields=["resource", "starts_at", "ends_at", "appointment"],
+                condition=Q(active=True),
+                name="sched_booking_busy_span",
             ),
         ]
 
@@ -510,3 +517,112 @@ class WaitlistOffer(models.Model):
 
     def __str__(self) -> str:
         return f"Offer of {self.opening} to entry {self.entry_id}: {self.status}"
+
+
+# --- surgery and procedure planning ---------------------------------------------------------------------
+
+
+class SurgicalCase(OrganizationScopedModel):
+    """A requested operation: who, by whom, what (a visit type of the operating kind, with an optional
+    procedure code), how long, what equipment, how urgent and between which days. The planner gives it a
+    room and a time in a draft plan (status planned); booking the plan books its appointment (booked)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    surgeon = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
+    procedure = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="+")
+    procedure_code = models.CharField(max_length=20, blank=True, help_text="CPT or local code")
+    procedure_name = models.CharField(max_length=200, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField()
+    equipment = models.ManyToManyField(Resource, blank=True, related_name="+")
+    priority = models.PositiveSmallIntegerField(choices=CasePriority.choices, default=CasePriority.ROUTINE)
+    earliest_date = models.DateField()
+    latest_date = models.DateField()
+    status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.REQUESTED)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_by_name = models.CharField(max_length=150)
+    notes = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["priority", "earliest_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=5) & Q(duration_minutes__lte=MAX_DURATION_MINUTES),
+                name="sched_case_duration_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(latest_date__gte=models.F("earliest_date")), name="sched_case_window_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1) & Q(priority__lte=4), name="sched_case_priority_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "location", "status"], name="sched_case_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_name or self.procedure} for patient {self.patient_id}"
+
+    @property
+    def title(self) -> str:
+        name = self.procedure_name or self.procedure.name
+        return f"{self.procedure_code} {name}".strip()
+
+
+class SurgeryPlan(OrganizationScopedModel):
+    """A draft assignment of cases to operating rooms and times at one location over some days, as the
+    optimizer proposed it (and the coordinator adjusted it); booked in one step."""
+
+    location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    status = models.CharField(
+        max_length=20, choices=SurgeryPlanStatus.choices, default=SurgeryPlanStatus.DRAFT
+    )
+    method = models.CharField(max_length=20, help_text="cp-sat or first-fit: which plan was kept")
+    solver_status = models.CharField(max_length=20, blank=True)
+    objective = models.BigIntegerField(help_text="The kept plan's cost (lower is better)")
+    baseline_objective = models.BigIntegerField(help_text="The first-fit plan's cost, for comparison")
+    baseline_placed = models.PositiveSmallIntegerField(default=0)
+    solve_ms = models.PositiveIntegerField(default=0)
+    turnover_minutes = models.PositiveSmallIntegerField()
+    overtime_cap_minutes = models.PositiveSmallIntegerField()
+    unplaced = models.JSONField(default=list, blank=True, help_text="[{case_id, code, reason}]")
+    created_by_name = models.CharField(max_length=150)
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_to__gte=models.F("date_from")), name="sched_surgery_plan_dates"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Surgery plan {self.pk} ({self.date_from}..{self.date_to})"
+
+
+class SurgeryPlanItem(models.Model):
+    """One case of a plan: its room and its time (the room is then held `turnover` minutes longer)."""
+
+    plan = models.ForeignKey(SurgeryPlan, on_delete=models.CASCADE, related_name="items")
+    case = models.ForeignKey(SurgicalCase, on_delete=models.PROTECT, related_name="plan_items")
+    room = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_at", "room_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "case"], name="sched_plan_item_case_once"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="sched_plan_item_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan {self.plan_id}: case {self.case_id} in {self.room_id}"

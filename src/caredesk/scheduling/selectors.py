@@ -15,18 +15,21 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
-from django.db.models import BigIntegerField, Func, Max, Prefetch, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet
 
 from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor, system_actor
-from caredesk.core.errors import ValidationFailed
+from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.coverage import selectors as coverage_selectors
+from caredesk.coverage.choices import CoverageOrder
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
@@ -59,8 +62,9 @@ from .models import (
 )
 
 MAX_SLOTS = 50
-FIRST_CHUNK_DAYS = 3  # the slot search reads bookings 3 days at a time, then 6, 12, up to 28
+FIRST_CHUNK_DAYS = 1  # the slot search reads bookings 1 day at a time, then 2, 4, 8, 16, up to 28
 MAX_CHUNK_DAYS = 28
+SEARCH_CHUNK_RESOURCE_DAYS = 60  # a search of fewer resources starts with longer chunks
 MAX_SEARCH_DAYS = 400
 # Statuses that make a patient "seen" for the new/established rule.
 ATTENDED = (AppointmentStatus.ARRIVED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.FULFILLED)
@@ -216,6 +220,13 @@ class Schedule:
     templates: dict[int, list[rules.WeeklyTemplate]] = field(default_factory=dict)
     exceptions: dict[int, list[rules.Interval]] = field(default_factory=dict)
     busy: dict[int, list[Busy]] = field(default_factory=dict)
+    # Working hours already expanded, by (templates, days, visit type, any_use): resources that share their
+    # week (most of a clinic's practitioners; the slot search hands out equal templates as one object) are
+    # expanded once. Keyed by the templates' identities; each entry keeps its templates alive, so an
+    # identity is never reused for another template while the entry exists.
+    expanded: dict[tuple[Any, ...], tuple[tuple[rules.WeeklyTemplate, ...], list[rules.Interval]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def available(
         self,
@@ -226,15 +237,20 @@ class Schedule:
         *,
         any_use: bool = False,
     ) -> list[rules.Interval]:
-        return rules.available_minutes(
-            self.templates.get(resource_id, []),
-            self.exceptions.get(resource_id, []),
-            first_day,
-            last_day,
-            self.zone,
-            visit_type_id,
-            any_use=any_use,
-        )
+        """rules.available_minutes of the resource's templates and exceptions here."""
+        templates = tuple(self.templates.get(resource_id, ()))
+        key = (*map(id, templates), first_day, last_day, visit_type_id, any_use)
+        entry = self.expanded.get(key)
+        if entry is None:
+            working = rules.normalize(
+                i
+                for template in templates
+                for i in rules.expand(
+                    template, first_day, last_day, self.zone, visit_type_id, any_use=any_use
+                )
+            )
+            entry = self.expanded[key] = (templates, working)
+        return rules.subtract(entry[1], rules.normalize(self.exceptions.get(resource_id, [])))
 
     def busy_intervals(self, resource_id: int) -> list[rules.Interval]:
         return [b.blocked for b in self.busy.get(resource_id, [])]
@@ -313,6 +329,10 @@ class EpochMinute(Func):
         # the template, once for the driver's parameter style.
         template = "(CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) / 60)"
         return self.as_sql(compiler, connection, template=template, **extra)
+
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        # Both databases answer an integer already: no per-value int() call (a search reads thousands).
+        return []
 
 
 def load_busy(
@@ -476,7 +496,7 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
     )
     resources = resource_infos(actor.organization_id)
     by_id = {r.id: r for r in resources}
-    plans = []
+    candidates = []
     for location in locations:
         options = [
             rules.candidates(
@@ -489,34 +509,55 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
             for need in needs
         ]
         if all(options):
-            plans.append((location, zone_of(location), options))
-    if not plans:
+            candidates.append((location, zone_of(location), options))
+    if not candidates:
         return []
 
     found: list[Slot] = []
-    first = query.first_day or now.astimezone(plans[0][1]).date()
+    first = query.first_day or now.astimezone(candidates[0][1]).date()
     last_allowed = first + dt.timedelta(days=MAX_SEARCH_DAYS)
     final = min(query.last_day or last_allowed, last_allowed)
-    # Templates and exceptions once per location for the whole range; bookings chunk by chunk.
-    known: dict[int, Schedule] = {}
-    for location, zone, options in plans:
-        ids = sorted({i for opts in options for i in opts})
-        known[location.pk] = Schedule(
-            zone=zone,
-            templates=load_templates(actor.organization_id, ids, location.pk, first, final),
-            exceptions=load_exceptions(
-                actor.organization_id,
-                ids,
+    # Templates and exceptions for every location in one query each, for the whole range; bookings chunk
+    # by chunk, in one query for all locations. A resource without a template at a location never
+    # works there: it is dropped from that location's options (and a location left without a candidate
+    # for some requirement from the search) before any booking is read.
+    templates = _search_templates(
+        actor.organization_id,
+        {location.pk: {i for opts in options for i in opts} for location, _zone, options in candidates},
+        first,
+        final,
+    )
+    plans = []
+    for location, zone, options in candidates:
+        here = templates.get(location.pk, {})
+        options = [[i for i in opts if i in here] for opts in options]
+        if all(options):
+            plans.append((location, zone, options, sorted({i for opts in options for i in opts})))
+    exceptions = _search_exceptions(
+        actor.organization_id,
+        [
+            (
                 location.pk,
+                ids,
                 rules.from_minute(rules.local_day_bounds(first, zone)[0]),
                 rules.from_minute(rules.local_day_bounds(final, zone)[1]),
-            ),
-        )
-    chunk_start, chunk_days = first, FIRST_CHUNK_DAYS
-    while chunk_start <= final and len(found) < limit:
+            )
+            for location, zone, _options, ids in plans
+        ],
+    )
+    known = {
+        location.pk: Schedule(zone=zone, templates=templates[location.pk], exceptions=exceptions[location.pk])
+        for location, zone, _options, _ids in plans
+    }
+    # Narrow searches read more days at a time: about SEARCH_CHUNK_RESOURCE_DAYS resource-days a query.
+    width = len({i for *_rest, ids in plans for i in ids})
+    chunk_start = first
+    chunk_days = max(FIRST_CHUNK_DAYS, min(MAX_CHUNK_DAYS, SEARCH_CHUNK_RESOURCE_DAYS // max(width, 1)))
+    while plans and chunk_start <= final and len(found) < limit:
         chunk_end = min(chunk_start + dt.timedelta(days=chunk_days - 1), final)
         chunk_days = min(chunk_days * 2, MAX_CHUNK_DAYS)  # most searches end in the first few days
-        for location, zone, options in plans:
+        windows: list[tuple[Location, ZoneInfo, list[list[int]], list[int], list[rules.Interval]]] = []
+        for location, zone, options, ids in plans:
             span = (
                 rules.local_day_bounds(chunk_start, zone)[0],
                 rules.local_day_bounds(chunk_end, zone)[1],
@@ -528,21 +569,24 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
                 within,
                 rules.weekly_mask(chunk_start, chunk_end, zone, query.weekdays, query.earliest, query.latest),
             )
-            if not within:
-                continue
-            ids = sorted({i for opts in options for i in opts})
-            schedule = known[location.pk]
-            schedule.busy = load_busy(
-                ids,
-                rules.from_minute(within[0][0] - footprint.before),
-                rules.from_minute(within[-1][1] + footprint.duration + footprint.after),
+            if within:
+                windows.append((location, zone, options, ids, within))
+        busy: dict[int, list[rules.Interval]] = {}
+        if windows:  # the bookings of every location's resources over the chunk, in one query
+            busy = _busy_minutes(
+                sorted({i for window in windows for i in window[3]}),
+                rules.from_minute(min(window[4][0][0] for window in windows) - footprint.before),
+                rules.from_minute(
+                    max(window[4][-1][1] for window in windows) + footprint.duration + footprint.after
+                ),
+                merge_gaps_under=footprint.before + footprint.duration + footprint.after,
                 exclude_appointment_id=query.exclude_appointment_id,
             )
+        for location, zone, options, ids, within in windows:
+            schedule = known[location.pk]
             starts = {
                 i: rules.allowed_starts(
-                    schedule.available(i, chunk_start, chunk_end, visit_type.pk),
-                    schedule.busy_intervals(i),
-                    footprint,
+                    schedule.available(i, chunk_start, chunk_end, visit_type.pk), busy.get(i, []), footprint
                 )
                 for i in ids
             }
@@ -564,6 +608,142 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
         chunk_start = chunk_end + dt.timedelta(days=1)
     found.sort(key=lambda s: (s.start, s.location_name))
     return found[:limit]
+
+
+def _search_templates(
+    organization_id: int, wanted: dict[int, set[int]], first_day: dt.date, last_day: dt.date
+) -> dict[int, dict[int, list[rules.WeeklyTemplate]]]:
+    """For the slot search: location id -> resource id -> the resource's templates there in force on some
+    day of `first_day`..`last_day`, for the `wanted` resources of each location, as plain values (a search
+    may look at hundreds of resources). Equal windows and equal templates come back as one object each,
+    so the working hours of resources that share their week are expanded once (Schedule.available).
+    Templates without windows are left out (they make no working time)."""
+    every = sorted(set().union(*wanted.values())) if wanted else []
+    templates = {
+        template_id: (location_id, resource_id, since, until)
+        for template_id, location_id, resource_id, since, until in AvailabilityTemplate.objects.filter(
+            organization_id=organization_id,
+            location_id__in=sorted(wanted),
+            resource_id__in=every,
+            effective_from__lte=last_day,
+        )
+        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=first_day))
+        .values_list("pk", "location_id", "resource_id", "effective_from", "effective_until")
+        if resource_id in wanted.get(location_id, ())
+    }
+    windows: dict[int, list[rules.WeeklyWindow]] = defaultdict(list)
+    shared_windows: dict[tuple[Any, ...], rules.WeeklyWindow] = {}
+    rows = (
+        AvailabilityWindow.objects.filter(template_id__in=sorted(templates))
+        .order_by("template_id", "weekday", "start_time", "pk")
+        .values_list("template_id", "weekday", "start_time", "end_time", "week_interval", "reserved_for_id")
+    )
+    for template_id, weekday, start, end, interval, reserved in rows:
+        values = (weekday, start, end, interval, reserved)
+        window = shared_windows.get(values)
+        if window is None:
+            window = shared_windows[values] = rules.WeeklyWindow(weekday, start, end, interval, reserved)
+        windows[template_id].append(window)
+    shared_templates: dict[tuple[Any, ...], rules.WeeklyTemplate] = {}
+    out: dict[int, dict[int, list[rules.WeeklyTemplate]]] = defaultdict(lambda: defaultdict(list))
+    for template_id, (location_id, resource_id, since, until) in sorted(templates.items()):
+        if template_id not in windows:
+            continue
+        same = (since, until, *map(id, windows[template_id]))
+        template = shared_templates.get(same)
+        if template is None:
+            template = shared_templates[same] = rules.WeeklyTemplate(
+                since, until, tuple(windows[template_id])
+            )
+        out[location_id][resource_id].append(template)
+    return {location_id: dict(by_resource) for location_id, by_resource in out.items()}
+
+
+def _search_exceptions(
+    organization_id: int, plans: Sequence[tuple[int, Sequence[int], dt.datetime, dt.datetime]]
+) -> dict[int, dict[int, list[rules.Interval]]]:
+    """For the slot search: location id -> resource id -> its exceptions, as `load_exceptions` gives them
+    for each (location, resources, start, end) of `plans`, in one query."""
+    if not plans:
+        return {}
+    every = sorted({i for _location, ids, _start, _end in plans for i in ids})
+    rows = AvailabilityException.objects.filter(
+        organization_id=organization_id,
+        ends_at__gt=min(plan[2] for plan in plans),
+        starts_at__lt=max(plan[3] for plan in plans),
+    ).filter(
+        Q(resource_id__in=every)
+        | Q(resource__isnull=True, location_id__in=[plan[0] for plan in plans])
+        | Q(resource__isnull=True, location__isnull=True)
+    )
+    found = list(rows.values_list("resource_id", "location_id", "starts_at", "ends_at"))
+    out: dict[int, dict[int, list[rules.Interval]]] = {}
+    for location_id, ids, start, end in plans:
+        shared: list[rules.Interval] = []
+        own: dict[int, list[rules.Interval]] = defaultdict(list)
+        wanted = set(ids)
+        for resource_id, where, starts_at, ends_at in found:
+            if not (ends_at > start and starts_at < end):
+                continue
+            interval = (rules.to_minute(starts_at), rules.to_minute_ceil(ends_at))
+            if resource_id is None:
+                if where is None or where == location_id:
+                    shared.append(interval)
+            elif resource_id in wanted:
+                own[resource_id].append(interval)
+        out[location_id] = {i: own.get(i, []) + shared for i in ids}
+    return out
+
+
+def _busy_minutes(
+    resource_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    merge_gaps_under: int,
+    exclude_appointment_id: int | None = None,
+) -> dict[int, list[rules.Interval]]:
+    """For the slot search: the blocked minutes of the resources' active bookings that meet [start, end)
+    (the rows of `load_busy`), as intervals, where the database merges a resource's bookings less than
+    `merge_gaps_under` minutes apart into one. No visit whose blocked range is that long fits between
+    them, so the allowed starts are the same (rules.allowed_starts: their forbidden ranges touch), and a
+    busy day comes back as a few rows per resource instead of one per booking."""
+    rows = AppointmentResource.objects.filter(
+        resource_id__in=resource_ids,
+        active=True,
+        starts_at__lt=end,
+        starts_at__gt=start - MAX_BLOCK,
+        ends_at__gt=start,
+    )
+    if exclude_appointment_id is not None:
+        rows = rows.exclude(appointment_id=exclude_appointment_id)
+    bookings, params = (
+        rows.annotate(first_minute=EpochMinute("starts_at"), end_minute=EpochMinute("ends_at"))
+        .values_list("resource_id", "first_minute", "end_minute")
+        .query.sql_with_params()
+    )
+    # A booking opens a new stretch unless it starts less than the gap after every earlier one's end.
+    merged = f"""
+        SELECT resource_id, MIN(first_minute), MAX(end_minute) FROM (
+            SELECT resource_id, first_minute, end_minute,
+                   SUM(opens) OVER (PARTITION BY resource_id ORDER BY first_minute, end_minute
+                                    ROWS UNBOUNDED PRECEDING) AS stretch
+            FROM (
+                SELECT resource_id, first_minute, end_minute,
+                       CASE WHEN first_minute - MAX(end_minute) OVER (
+                                PARTITION BY resource_id ORDER BY first_minute, end_minute
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < %s
+                            THEN 0 ELSE 1 END AS opens
+                FROM ({bookings}) AS booking
+            ) AS flagged
+        ) AS stretches
+        GROUP BY resource_id, stretch"""  # noqa: S608 (our own compiled query, parameters kept apart)
+    busy: dict[int, list[rules.Interval]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(merged, [merge_gaps_under, *params])
+        for resource_id, first_minute, end_minute in cursor.fetchall():
+            busy[resource_id].append((first_minute, end_minute))
+    return busy
 
 
 @dataclass(frozen=True)
@@ -694,10 +874,17 @@ class Calendar:
 
 
 def calendar(
-    *, actor: Actor, location_id: int, first_day: dt.date, days: int = 1, resource_id: int | None = None
+    *,
+    actor: Actor,
+    location_id: int,
+    first_day: dt.date,
+    days: int = 1,
+    resource_id: int | None = None,
+    kind: str | None = None,
 ) -> Calendar:
     """A location's appointments over `days` days from `first_day`, a column per resource (a day) or per
-    day (a week of one resource). Writes one APPOINTMENT_SEARCH row with the criteria and the ids shown."""
+    day (a week of one resource); `kind` keeps the columns of one kind of resource (practitioners, rooms or
+    equipment). Writes one APPOINTMENT_SEARCH row with the criteria and the ids shown."""
     if not 1 <= days <= 7:
         raise ValidationFailed("A calendar shows 1 to 7 days.", field="days")
     actor.require(Permission.SCHEDULE_VIEW)
@@ -717,7 +904,11 @@ def calendar(
         for r in resource_infos(actor.organization_id)
         if r.location_id == location.pk or r.id in templates_here
     ]
-    shown = [r for r in resources if resource_id is None or r.id == resource_id]
+    shown = [
+        r
+        for r in resources
+        if (resource_id is None or r.id == resource_id) and (kind is None or r.kind == kind)
+    ]
     if resource_id is not None and not shown:
         raise ValidationFailed("That resource is not scheduled at this location.", field="resource_id")
     ids = [r.id for r in shown]
@@ -741,6 +932,7 @@ def calendar(
                     "from": first_day.isoformat(),
                     "days": days,
                     "resource": resource_id,
+                    "kind": kind,
                 },
                 "ids": [a.pk for a in appointments],
                 "result_ids": sorted({a.patient_id for a in appointments}),  # the patients shown
@@ -923,3 +1115,198 @@ def offer_for_link(*, actor: Actor, offer_id: int) -> WaitlistOffer:
         detail={"waitlist_offer": offer.pk},
     )
     return offer
+
+
+# --- the setup pages' lists (configuration, not patient data: not audited) -------------------------------
+
+
+def template_queryset(actor: Actor) -> QuerySet[AvailabilityTemplate]:
+    if actor.organization_id is None:
+        return AvailabilityTemplate.objects.none()
+    return AvailabilityTemplate.objects.filter(organization_id=actor.organization_id)
+
+
+def exception_queryset(actor: Actor) -> QuerySet[AvailabilityException]:
+    if actor.organization_id is None:
+        return AvailabilityException.objects.none()
+    return AvailabilityException.objects.filter(organization_id=actor.organization_id)
+
+
+# --- check-in: what the front desk confirms and collects ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInCoverage:
+    """The patient's active primary coverage as the front desk needs it at check-in (read-only). `copay`
+    is the payer's latest eligibility answer, else the plan's usual co-pay; None: unknown (self-pay or
+    not on file). `visible` is False when the actor's role may not see coverage."""
+
+    visible: bool = True
+    payer: str = ""
+    plan: str = ""
+    member_id: str = ""
+    copay: Decimal | None = None
+    copay_source: str = ""  # "eligibility" or "plan"
+    eligibility: str = ""  # the latest check's status, e.g. "Coverage active"
+    eligibility_status: str = ""
+    checked_on: dt.date | None = None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.plan)
+
+
+def check_in_coverage(*, actor: Actor, patient_id: int) -> CheckInCoverage:
+    """Read through the coverage app's audited overview (COVERAGE_VIEW row naming the patient)."""
+    try:
+        overview = coverage_selectors.coverage_overview(actor=actor, patient_id=patient_id)
+    except (Forbidden, PatientNotFound):
+        return CheckInCoverage(visible=False)
+    primary = next((row for row in overview.active if row.coverage.order == CoverageOrder.PRIMARY), None)
+    if primary is None:
+        return CheckInCoverage()
+    coverage = primary.coverage
+    copay, source = None, ""
+    if primary.summary is not None and primary.summary.copay is not None:
+        copay, source = primary.summary.copay, "eligibility"
+    elif coverage.plan.copay is not None:
+        copay, source = coverage.plan.copay, "plan"
+    check = primary.latest_check
+    return CheckInCoverage(
+        payer=coverage.plan.payer.name,
+        plan=coverage.plan.name,
+        member_id=coverage.member_id,
+        copay=copay,
+        copay_source=source,
+        eligibility=check.get_status_display() if check is not None else "",
+        eligibility_status=check.status if check is not None else "",
+        checked_on=check.created_at.date() if check is not None else None,
+    )
+
+
+# --- schedules and appointment search (the FHIR facade's Schedule and Appointment) -----------------------
+
+
+@dataclass(frozen=True)
+class ResourceSchedule:
+    """One resource's schedule: the resource (with its location) and the active visit types it can serve
+    (a requirement of the visit type that the resource meets). Not patient data."""
+
+    resource: Resource
+    visit_types: tuple[VisitType, ...]
+
+
+def resource_schedules(
+    *,
+    actor: Actor,
+    resource_id: int | None = None,
+    practitioner_id: int | None = None,
+    visit_type_code: str | None = None,
+    active_only: bool = True,
+) -> list[ResourceSchedule]:
+    """The organization's resources as schedules, by kind and name; narrowed to one resource, one
+    practitioner's, or those serving a visit type (by its code)."""
+    resources = resource_queryset(actor).select_related("location").order_by("kind", "name", "id")
+    if active_only:
+        resources = resources.filter(active=True)
+    if resource_id is not None:
+        resources = resources.filter(pk=resource_id)
+    if practitioner_id is not None:
+        resources = resources.filter(practitioner_id=practitioner_id)
+    visit_types = list(
+        visit_type_queryset(actor)
+        .filter(active=True)
+        .prefetch_related("requirements", "practitioners")
+        .order_by("name", "id")
+    )
+    if visit_type_code is not None:
+        visit_types = [vt for vt in visit_types if vt.code == visit_type_code]
+    plans = [(vt, requirements_of(vt), frozenset(p.pk for p in vt.practitioners.all())) for vt in visit_types]
+    found: list[ResourceSchedule] = []
+    for resource in resources:
+        info = rules.ResourceInfo(
+            id=resource.pk,
+            kind=resource.kind,
+            name=resource.name,
+            location_id=resource.location_id,
+            practitioner_id=resource.practitioner_id,
+            category=resource.category,
+        )
+        serves = tuple(
+            vt
+            for vt, needs, offering in plans
+            if any(
+                rules.candidates(need, [info], location_id=info.location_id, offered_by=offering)
+                for need in needs
+            )
+        )
+        if visit_type_code is not None and not serves:
+            continue
+        found.append(ResourceSchedule(resource, serves))
+    return found
+
+
+@dataclass(frozen=True)
+class AppointmentPage:
+    results: list[Appointment]
+    has_next: bool
+
+
+def search_appointments(
+    *,
+    actor: Actor,
+    patient_id: int | None = None,
+    practitioner_id: int | None = None,
+    starts_from: dt.datetime | None = None,
+    starts_before: dt.datetime | None = None,
+    statuses: Iterable[str] | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> AppointmentPage:
+    """Appointments the actor may see (a portal user: their own), by start time, one page; the read is
+    audited (APPOINTMENT_SEARCH with the appointment and patient ids shown)."""
+    appointments = appointment_queryset(actor)
+    if patient_id is not None:
+        appointments = appointments.filter(patient_id=patient_id)
+    if practitioner_id is not None:
+        appointments = appointments.filter(
+            Exists(
+                AppointmentResource.objects.filter(
+                    appointment=OuterRef("pk"), resource__practitioner_id=practitioner_id
+                )
+            )
+        )
+    if starts_from is not None:
+        appointments = appointments.filter(starts_at__gte=starts_from)
+    if starts_before is not None:
+        appointments = appointments.filter(starts_at__lt=starts_before)
+    if statuses is not None:
+        appointments = appointments.filter(status__in=list(statuses))
+    offset = (max(page, 1) - 1) * page_size
+    with transaction.atomic():
+        rows = list(
+            _with_relations(appointments).order_by("starts_at", "pk")[offset : offset + page_size + 1]
+        )
+        has_next = len(rows) > page_size
+        rows = rows[:page_size]
+        patients = sorted({a.patient_id for a in rows})
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_SEARCH,
+            patient_id=patient_id
+            if patient_id is not None
+            else (patients[0] if len(patients) == 1 else None),
+            detail={
+                "criteria": {
+                    "patient_id": patient_id,
+                    "practitioner_id": practitioner_id,
+                    "from": starts_from.isoformat() if starts_from else None,
+                    "before": starts_before.isoformat() if starts_before else None,
+                    "statuses": sorted(statuses) if statuses is not None else None,
+                    "page": page,
+                },
+                "ids": [a.pk for a in rows],
+                "result_ids": patients,
+            },
+        )
+    return AppointmentPage(rows, has_next)

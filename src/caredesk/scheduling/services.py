@@ -34,11 +34,14 @@ from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor, system_actor
-from caredesk.core.errors import Conflict, DomainError, ValidationFailed
+from caredesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from caredesk.credentialing import services as credentialing
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus, TelecomSystem, TelecomUse
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
+from caredesk.worklist import services as worklist
+from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskType
 
 from . import clock, notify, rules, selectors
 from .choices import (
@@ -74,7 +77,9 @@ from .errors import (
     SlotConflict,
     StaleAppointment,
     UnknownReply,
+    VisitTypeNotFound,
 )
+from .hooks import FulfilledVisit, visit_fulfilled
 from .models import (
     MAX_BUFFER_MINUTES,
     MAX_DURATION_MINUTES,
@@ -509,6 +514,7 @@ class BookingRequest:
     source: str = AppointmentSource.DESK
     notes: str = ""
     proposed: bool = False  # a tentative hold (status proposed) instead of a booking
+    override_reason: str = ""  # credentialing: an administrator books past a failed credential check
 
 
 @dataclass
@@ -607,6 +613,33 @@ def _summary(ctx: _Context, start: rules.Minute, resource_ids: Sequence[int]) ->
     }
 
 
+def _check_credentials(
+    actor: Actor,
+    ctx: _Context,
+    patient_id: int,
+    start: rules.Minute,
+    resource_ids: Sequence[int],
+    override: str,
+) -> None:
+    """Credentialing (issue 6): each practitioner booked needs a license where the service happens (for
+    telehealth, the patient's state) and a privilege for the visit type here; CredentialCheckFailed names
+    the reasons and who would pass. See credentialing.services.assert_bookable."""
+    credentialing.assert_bookable(
+        actor=actor,
+        practitioner_ids=[
+            r.practitioner_id for r in ctx.resources if r.id in resource_ids and r.practitioner_id
+        ],
+        patient_id=patient_id,
+        service_code=ctx.visit_type.code,
+        service_label=ctx.visit_type.name,
+        location_id=ctx.location.pk,
+        telehealth=ctx.modality == Modality.TELEHEALTH,
+        on_date=rules.from_minute(start).astimezone(ctx.zone).date(),
+        candidate_ids=ctx.offering,
+        override_reason=override,
+    )
+
+
 def book_appointment(*, actor: Actor, request: BookingRequest) -> Appointment:
     """Book one appointment. Errors (nothing is written): InvalidTime (naive, not whole minutes, past),
     BookingRuleViolation (notice, horizon, new/established), ResourcesUnavailable, SlotConflict,
@@ -621,6 +654,7 @@ def book_appointment(*, actor: Actor, request: BookingRequest) -> Appointment:
         resource_ids = _choose_and_hold(
             ctx, start, requested=cleaned.resource_ids, practitioner_id=cleaned.practitioner_id
         )
+        _check_credentials(actor, ctx, cleaned.patient_id, start, resource_ids, request.override_reason)
         appointment = _new_appointment(actor, ctx, cleaned, start)
         _write_bookings(_booking_rows(ctx, appointment, start, resource_ids))
         summary = _summary(ctx, start, resource_ids)
@@ -686,6 +720,7 @@ def book_series(
                     practitioner_id=cleaned.practitioner_id,
                     prefer=prefer,
                 )
+                _check_credentials(actor, ctx, cleaned.patient_id, start, chosen, request.override_reason)
             except DomainError as exc:
                 failures.append(
                     {
@@ -900,8 +935,16 @@ def cancel_appointment(
     return appointment
 
 
-def check_in(*, actor: Actor, appointment_id: int, expected_version: int | None = None) -> Appointment:
-    """Record the patient's arrival (now), on the day of the appointment."""
+def check_in(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    expected_version: int | None = None,
+    demographics_confirmed: bool = False,
+    coverage_confirmed: bool = False,
+) -> Appointment:
+    """Record the patient's arrival (now), on the day of the appointment, and whether the desk confirmed
+    the patient's demographics and coverage with them (kept in the check-in event's detail)."""
     actor.require(Permission.APPOINTMENT_BOOK)
     with transaction.atomic():
         appointment = _locked(actor, appointment_id, expected_version)
@@ -917,7 +960,12 @@ def check_in(*, actor: Actor, appointment_id: int, expected_version: int | None 
         previous = appointment.status
         _set_status(appointment, S.ARRIVED, arrived_at=now)
         minutes_late = int((now - appointment.starts_at).total_seconds() // 60)
-        detail = {"arrived_at": now.isoformat(), "minutes_after_start": minutes_late}
+        detail = {
+            "arrived_at": now.isoformat(),
+            "minutes_after_start": minutes_late,
+            "demographics_confirmed": bool(demographics_confirmed),
+            "coverage_confirmed": bool(coverage_confirmed),
+        }
         _event(
             appointment,
             actor,
@@ -951,17 +999,112 @@ def mark_no_show(*, actor: Actor, appointment_id: int, expected_version: int | N
         )
         if problem:
             raise InvalidTransition(problem)
-        previous = appointment.status
-        _set_status(appointment, S.NO_SHOW)
-        _event(appointment, actor, AppointmentEventKind.NO_SHOW, from_status=previous, to_status=S.NO_SHOW)
-        audit.record(
-            actor=actor,
-            action=AuditAction.APPOINTMENT_NO_SHOW,
-            patient_id=appointment.patient_id,
-            obj=appointment,
-            detail={"from_status": previous, "grace_minutes": grace},
-        )
+        _record_no_show(actor, appointment, {"grace_minutes": grace})
     return appointment
+
+
+def _record_no_show(actor: Actor, appointment: Appointment, detail: dict[str, Any]) -> None:
+    """Inside the caller's transaction, on a locked appointment whose no-show rule holds."""
+    previous = appointment.status
+    _set_status(appointment, S.NO_SHOW)
+    _event(
+        appointment,
+        actor,
+        AppointmentEventKind.NO_SHOW,
+        from_status=previous,
+        to_status=S.NO_SHOW,
+        detail=detail if detail.get("automatic") else None,
+    )
+    audit.record(
+        actor=actor,
+        action=AuditAction.APPOINTMENT_NO_SHOW,
+        patient_id=appointment.patient_id,
+        obj=appointment,
+        detail={"from_status": previous, **detail},
+    )
+
+
+# Appointments that started longer ago than this are left to people: a first run (or one after a long
+# outage) never turns months of old bookings into no-shows and a flood of follow-up calls.
+NO_SHOW_LOOKBACK = dt.timedelta(days=2)
+
+
+def no_show_task_key(appointment_id: int) -> str:
+    """The worklist dedupe key of an appointment's no-show follow-up call: one task per no-show, ever."""
+    return f"scheduling:no-show:{appointment_id}"
+
+
+@dataclass(frozen=True)
+class NoShowRun:
+    marked: int  # appointments this run marked no-show
+    tasks_created: int  # follow-up calls put on the worklist (a re-run finds them and creates none)
+
+
+def _follow_up_call(actor: Actor, appointment: Appointment, no_shows: int) -> bool:
+    local = appointment.starts_at.astimezone(selectors.zone_of(appointment.location))
+    count = f" ({no_shows} no-shows so far)" if no_shows > 1 else ""
+    created = worklist.create_task(
+        actor=actor,
+        data=worklist.NewTask(
+            title=f"No-show follow-up call: {appointment.visit_type.name} {local:%Y-%m-%d %H:%M}",
+            description=(
+                f"The patient did not come to {appointment.visit_type.name} at {appointment.location.name} "
+                f"on {local:%Y-%m-%d %H:%M}{count}. Call to find out why and offer a new time."
+            ),
+            queue=TaskQueue.FRONT_DESK,
+            task_type=TaskType.FOLLOW_UP_CALL,
+            patient_id=appointment.patient_id,
+            priority=TaskPriority.HIGH if no_shows > 2 else TaskPriority.NORMAL,
+            source_type="scheduling.appointment",
+            source_id=str(appointment.pk),
+            dedupe_key=no_show_task_key(appointment.pk),
+        ),
+    )
+    return created.created
+
+
+def mark_overdue_no_shows(*, actor: Actor, now: dt.datetime | None = None) -> NoShowRun:
+    """The automatic no-show: every booked or confirmed appointment of the actor's organization whose
+    patient has not arrived `no_show_grace_minutes()` after its start (and that started within
+    NO_SHOW_LOOKBACK) becomes a no-show, freeing its time, and gets one follow-up call on the front desk's
+    worklist. Each appointment is one transaction (status, history, audit row and task together); the
+    dedupe key makes a re-run, or a run racing another, create no second task."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    actor.require(Permission.TASK_WORK)
+    organization_id = _organization_id(actor)
+    moment = clock.now() if now is None else now
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTime("`now` needs a time zone.", field="now", code="invalid_timezone")
+    grace = no_show_grace_minutes()
+    cutoff = moment - dt.timedelta(minutes=grace)
+    due = list(
+        Appointment.objects.filter(
+            organization_id=organization_id,
+            status__in=(S.BOOKED, S.CONFIRMED),
+            arrived_at__isnull=True,
+            starts_at__lte=cutoff,
+            starts_at__gt=moment - NO_SHOW_LOOKBACK,
+        )
+        .order_by("starts_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    marked = created = 0
+    for appointment_id in due:
+        with transaction.atomic():
+            appointment = (
+                Appointment.objects.select_for_update()
+                .filter(pk=appointment_id, status__in=(S.BOOKED, S.CONFIRMED), arrived_at__isnull=True)
+                .first()
+            )
+            if appointment is None:  # checked in, cancelled or marked since the list was read
+                continue
+            _record_no_show(actor, appointment, {"grace_minutes": grace, "automatic": True})
+            no_shows = Appointment.objects.filter(
+                organization_id=organization_id, patient_id=appointment.patient_id, status=S.NO_SHOW
+            ).count()
+            created += _follow_up_call(actor, appointment, no_shows)
+            marked += 1
+    return NoShowRun(marked=marked, tasks_created=created)
 
 
 # Status steps that have no use case of their own (arrival, cancellation and no-show do).
@@ -996,6 +1139,19 @@ def change_status(
             obj=appointment,
             detail={"from": previous, "to": status},
         )
+        if status == S.FULFILLED:
+            # Apps above scheduling follow completed visits (inventory consumes the visit's supplies).
+            visit_fulfilled(
+                actor,
+                FulfilledVisit(
+                    appointment_id=appointment.pk,
+                    organization_id=appointment.organization_id,
+                    patient_id=appointment.patient_id,
+                    visit_type_id=appointment.visit_type_id,
+                    location_id=appointment.location_id,
+                    resource_ids=tuple(appointment.bookings.values_list("resource_id", flat=True)),
+                ),
+            )
     return appointment
 
 
@@ -2127,3 +2283,129 @@ def _after_cancel(organization_id: int, appointment_id: int) -> None:
     from . import tasks  # tasks import this module
 
     tasks.offer_waitlist_opening.enqueue(organization_id=organization_id, appointment_id=appointment_id)
+
+
+# --- configuration changes from the setup pages: withdraw, end, take back -------------------------------
+# Nothing here deletes what appointments point at: a resource or visit type is withdrawn (no new bookings,
+# its appointments stay), a template is ended early, and only an exception (which nothing refers to) is
+# deleted. Each change writes its audit row with what it was before.
+
+
+def set_resource_active(*, actor: Actor, resource_id: int, active: bool) -> Resource:
+    """Withdraw a resource from scheduling (slot search and booking stop offering it; appointments that
+    hold it stay booked) or put it back. Asking for the state it is already in changes nothing."""
+    organization_id = _manager(actor)
+    with transaction.atomic():
+        resource = (
+            Resource.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(resource_id, "resource_id"))
+            .first()
+        )
+        if resource is None:
+            raise ResourceNotFound(f"No resource with id {resource_id}.")
+        if resource.active == bool(active):
+            return resource
+        resource.active = bool(active)
+        resource.save(update_fields=["active", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_RESOURCE_CHANGED,
+            obj=resource,
+            detail={"active": {"from": not resource.active, "to": resource.active}},
+        )
+    return resource
+
+
+def set_visit_type_active(*, actor: Actor, visit_type_id: int, active: bool) -> VisitType:
+    """Withdraw a visit type from booking (its appointments and waitlist stay) or offer it again."""
+    organization_id = _manager(actor)
+    with transaction.atomic():
+        visit_type = (
+            VisitType.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(visit_type_id, "visit_type_id"))
+            .first()
+        )
+        if visit_type is None:
+            raise VisitTypeNotFound(f"No visit type with id {visit_type_id}.")
+        if visit_type.active == bool(active):
+            return visit_type
+        visit_type.active = bool(active)
+        visit_type.save(update_fields=["active", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_VISIT_TYPE_CHANGED,
+            obj=visit_type,
+            detail={"active": {"from": not visit_type.active, "to": visit_type.active}},
+        )
+    return visit_type
+
+
+def end_availability_template(*, actor: Actor, template_id: int, last_day: dt.date) -> AvailabilityTemplate:
+    """Bring a template's last day forward (a practitioner leaves, a room closes for refurbishment).
+    Appointments already booked after it stay; slot search stops offering its hours. A template is ended,
+    never extended: a longer one could overlap the resource's later templates (add a new one instead)."""
+    organization_id = _manager(actor)
+    if not isinstance(last_day, dt.date) or isinstance(last_day, dt.datetime):
+        raise InvalidTemplate("The last day is required.", field="last_day")
+    with transaction.atomic():
+        template = (
+            AvailabilityTemplate.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(template_id, "template_id"))
+            .first()
+        )
+        if template is None:
+            raise NotFound(f"No availability template with id {template_id}.", code="template_not_found")
+        if last_day < template.effective_from:
+            raise InvalidTemplate(
+                f"The last day is before the template's first day ({template.effective_from:%a %d %b %Y}).",
+                field="last_day",
+            )
+        if template.effective_until is not None and last_day > template.effective_until:
+            raise InvalidTemplate(
+                f"The template already ends on {template.effective_until:%a %d %b %Y}; it can end earlier, "
+                "not later (add a new template for more weeks).",
+                field="last_day",
+            )
+        before = template.effective_until
+        if before == last_day:
+            return template
+        template.effective_until = last_day
+        template.save(update_fields=["effective_until", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_TEMPLATE_CHANGED,
+            obj=template,
+            detail={
+                "resource_id": template.resource_id,
+                "until": {"from": before.isoformat() if before else None, "to": last_day.isoformat()},
+            },
+        )
+    return template
+
+
+def remove_availability_exception(*, actor: Actor, exception_id: int) -> None:
+    """Take an exception back (time off cancelled, a closure called off): its hours are bookable again.
+    The audit row keeps what it was."""
+    organization_id = _manager(actor)
+    with transaction.atomic():
+        exception = (
+            AvailabilityException.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(exception_id, "exception_id"))
+            .first()
+        )
+        if exception is None:
+            raise NotFound(f"No availability exception with id {exception_id}.", code="exception_not_found")
+        audit.record(
+            actor=actor,
+            action=AuditAction.SCHEDULE_EXCEPTION_REMOVED,
+            obj=exception,
+            detail={
+                "kind": exception.kind,
+                "resource_id": exception.resource_id,
+                "location_id": exception.location_id,
+                "start": exception.starts_at.isoformat(),
+                "end": exception.ends_at.isoformat(),
+                "reason": exception.reason,
+            },
+        )
+        exception.delete()

@@ -17,6 +17,12 @@ TASK_PERMISSIONS = frozenset(
 )
 
 
+# The automatic no-show also puts follow-up calls on the front desk's worklist.
+NO_SHOW_PERMISSIONS = TASK_PERMISSIONS | frozenset(
+    str(p) for p in (Permission.TASK_WORK, Permission.TASK_ALL_QUEUES, Permission.TASK_VIEW)
+)
+
+
 def task_actor(organization_id: int, channel: str = "task") -> Actor:
     return system_actor(
         organization_id=organization_id, permissions=TASK_PERMISSIONS, channel=channel, username="reminders"
@@ -41,3 +47,15 @@ def offer_waitlist_opening(organization_id: int, appointment_id: int) -> int:
 def sweep_waitlist(organization_id: int) -> int:
     """Lapse expired offers and offer their times to the next waiting patients."""
     return services.sweep_waitlist(actor=task_actor(organization_id))
+
+
+@task()
+def mark_no_shows(organization_id: int, now: str | None = None) -> dict[str, int]:
+    """Mark the organization's overdue, not-arrived appointments no-show and queue their follow-up calls
+    (`now`: an ISO time, for replays); returns the counts. Running it twice changes nothing more."""
+    moment = dt.datetime.fromisoformat(now) if now else None
+    actor = system_actor(
+        organization_id=organization_id, permissions=NO_SHOW_PERMISSIONS, channel="task", username="no-shows"
+    )
+    run = services.mark_overdue_no_shows(actor=actor, now=moment)
+    return {"marked": run.marked, "tasks_created": run.tasks_created}

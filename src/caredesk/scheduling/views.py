@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -21,18 +21,22 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import public, require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import DomainError, Forbidden, NotFound
-from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from caredesk.core.htmx import is_htmx, render_page_or_partial
 from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
+from caredesk.practitioners import selectors as practitioner_selectors
 
-from . import clock, grid, rules, selectors, services
-from .choices import REMINDABLE_STATUSES, OfferStatus
-from .errors import SeriesConflict
+from . import clock, grid, rules, search_text, selectors, services
+from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus
+from .errors import ResourceNotFound, SeriesConflict
 from .forms import (
+    CALENDAR_KINDS,
     BookingForm,
     CalendarForm,
     CancelForm,
+    CheckInForm,
+    MoveForm,
     RescheduleForm,
     ScheduleForm,
     SlotSearchForm,
@@ -42,14 +46,21 @@ from .forms import (
 )
 from .models import Appointment
 
+LEGEND = [(s.value, s.label) for s in AppointmentStatus if s not in (AppointmentStatus.CANCELLED,)]
+BOARD_COUNTS = [
+    (AppointmentStatus.BOOKED, "Booked"),
+    (AppointmentStatus.CONFIRMED, "Confirmed"),
+    (AppointmentStatus.ARRIVED, "Arrived"),
+    (AppointmentStatus.IN_PROGRESS, "In progress"),
+    (AppointmentStatus.FULFILLED, "Seen"),
+    (AppointmentStatus.NO_SHOW, "No-show"),
+]
 STATUS_ACTIONS = {
     "booked": "Book",
     "confirmed": "Confirm",
     "in_progress": "Start visit",
     "fulfilled": "Complete",
 }
-
-
 
 
 def _detail_or_404(actor: Actor, appointment_id: int) -> selectors.AppointmentDetail:
@@ -77,6 +88,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     day = form.cleaned_data.get("date") or clock.now().astimezone(zone).date()
     view = form.cleaned_data.get("view") or "day"
     resource_id = form.cleaned_data.get("resource")
+    kind = (form.cleaned_data.get("kind") or None) if view == "day" and resource_id is None else None
     if view == "week":
         day -= dt.timedelta(days=day.weekday())
     try:
@@ -86,6 +98,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             first_day=day,
             days=7 if view == "week" else 1,
             resource_id=resource_id if view == "week" or resource_id else None,
+            kind=kind,
         )
     except DomainError as exc:
         return render(
@@ -108,6 +121,10 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "next_day": day + step,
         "today": clock.now().astimezone(zone).date(),
         "resource_id": resource_id,
+        "kind": kind or "",
+        "kinds": CALENDAR_KINDS,
+        "statuses": LEGEND,
+        "movable": rules.RESCHEDULABLE,
         "zone_name": location.timezone,
         "can_book": actor.has(Permission.APPOINTMENT_BOOK),
         "can_manage": actor.has(Permission.SCHEDULE_MANAGE),
@@ -115,6 +132,211 @@ def calendar(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(
         request, "scheduling/calendar.html", "scheduling/partials/calendar.html", context
     )
+
+
+def _drop_request(
+    actor: Actor, appointment: Appointment, from_resource: int, to_resource: int
+) -> tuple[list[int] | None, int | None]:
+    """What a drop on the calendar asks the reschedule service for: (resource ids, practitioner id).
+
+    Dropped in a practitioner's column, when it was dragged from one: that practitioner, and the service
+    keeps the other resources if they are free then (else takes free ones). Otherwise the appointment
+    keeps its resources, with the column it was dragged from swapped for the one it was dropped on."""
+    booked = [b.resource_id for b in appointment.bookings.all()]
+    if from_resource not in booked:
+        raise ValidationFailed("This appointment is not in the column it was dragged from.", field="resource")
+    resources = {
+        r.pk: r for r in selectors.resource_queryset(actor).filter(pk__in={from_resource, to_resource})
+    }
+    target = resources.get(to_resource)
+    if target is None or not target.active:
+        raise ResourceNotFound(f"No active resource with id {to_resource}.", field="resource")
+    source = resources[from_resource]
+    if target.practitioner_id is not None and source.practitioner_id is not None:
+        return None, target.practitioner_id
+    return [to_resource if r == from_resource else r for r in booked], None
+
+
+def _conflict_lines(exc: DomainError) -> list[str]:
+    """The appointments in the way, as "Exam 1 09:00-09:20"."""
+    lines = []
+    for clash in exc.details.get("conflicts", []) if isinstance(exc.details, dict) else []:
+        try:
+            start = dt.datetime.fromisoformat(clash["start"])
+            end = dt.datetime.fromisoformat(clash["end"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        lines.append(f"{clash.get('resource', '')} {start:%a %d %b %H:%M}-{end:%H:%M}".strip())
+    return list(dict.fromkeys(lines))
+
+
+@require_permission(Permission.APPOINTMENT_BOOK)
+@require_http_methods(["POST"])
+def move(request: HttpRequest, appointment_id: int) -> JsonResponse:
+    """Drag to reschedule: the calendar posts where an appointment was dropped; the reschedule service
+    decides (working hours, conflicts, booking rules, the version the page showed). JSON either way: the
+    new place, or the refusal with the appointments in the way."""
+    actor = request_actor(request)
+    appointment = (
+        selectors.appointment_queryset(actor).prefetch_related("bookings").filter(pk=appointment_id).first()
+    )
+    if appointment is None:
+        raise Http404("No such appointment.")
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        errors = [f"{name}: {' '.join(str(m) for m in e)}" for name, e in form.errors.items()]
+        return JsonResponse({"error": "The move could not be read. " + " ".join(errors)}, status=400)
+    data = form.cleaned_data
+    try:
+        resource_ids, practitioner_id = _drop_request(
+            actor, appointment, data["from_resource"], data["resource"]
+        )
+        moved = services.reschedule_appointment(
+            actor=actor,
+            appointment_id=appointment.pk,
+            start=form.new_start(),
+            resource_ids=resource_ids,
+            practitioner_id=practitioner_id,
+            expected_version=data["version"],
+            reason="Moved on the calendar",
+        )
+    except DomainError as exc:
+        if isinstance(exc, Forbidden):
+            raise PermissionDenied(exc.message) from exc
+        conflicts = _conflict_lines(exc)
+        message = exc.message + (f" In the way: {'; '.join(conflicts)}." if conflicts else "")
+        return JsonResponse(
+            {"error": message, "code": exc.code, "conflicts": conflicts}, status=exc.http_status
+        )
+    zone = selectors.zone_of(moved.location)
+    names = [b.resource.name for b in moved.bookings.select_related("resource").order_by("resource__name")]
+    return JsonResponse(
+        {
+            "moved": True,
+            "version": moved.version,
+            "start": moved.starts_at.astimezone(zone).isoformat(),
+            "message": f"Moved to {moved.starts_at.astimezone(zone):%a %d %b, %H:%M} ({', '.join(names)}).",
+        }
+    )
+
+
+# --- the printable day sheet and the arrivals board ---------------------------------------------------------
+
+
+@require_permission(Permission.SCHEDULE_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def day_sheet(request: HttpRequest) -> HttpResponse:
+    """One day of a location, a practitioner or a room, as a list to print (names included: the sheet
+    is for the staff who run the day)."""
+    actor = request_actor(request)
+    form = CalendarForm(request.GET, actor=actor)
+    context: dict[str, Any] = {"form": form, "cal": None}
+    if not form.is_valid():
+        return render(request, "scheduling/day_sheet.html", context, status=400)
+    location = form.cleaned_data.get("location") or selectors.location_queryset(actor).first()
+    if location is None:
+        return render(request, "scheduling/day_sheet.html", context)
+    zone = selectors.zone_of(location)
+    day = form.cleaned_data.get("date") or clock.now().astimezone(zone).date()
+    resource_id = form.cleaned_data.get("resource")
+    # A location's sheet lists the practitioners unless asked otherwise (rooms would repeat their visits).
+    kind = form.cleaned_data.get("kind") if "kind" in request.GET else "practitioner"
+    try:
+        cal = selectors.calendar(
+            actor=actor,
+            location_id=location.pk,
+            first_day=day,
+            resource_id=resource_id,
+            kind=(kind or None) if resource_id is None else None,
+        )
+    except DomainError as exc:
+        context["error"] = exc.message
+        return render(request, "scheduling/day_sheet.html", context, status=exc.http_status)
+    context.update(
+        {
+            "cal": cal,
+            "day": day,
+            "columns": [c for c in cal.columns if c.appointments or resource_id is not None],
+            "kind": kind or "",
+            "kinds": CALENDAR_KINDS,
+            "zone_name": location.timezone,
+            "printed_at": clock.now(),
+        }
+    )
+    return render(request, "scheduling/day_sheet.html", context)
+
+
+def _arrivals_context(actor: Actor, request: HttpRequest) -> tuple[dict[str, Any], int]:
+    form = CalendarForm(request.GET, actor=actor)
+    context: dict[str, Any] = {"form": form, "cal": None, "rows": []}
+    if not form.is_valid():
+        return context, 400
+    location = form.cleaned_data.get("location") or selectors.location_queryset(actor).first()
+    if location is None:
+        return context, 200
+    zone = selectors.zone_of(location)
+    now = clock.now()
+    cal = selectors.calendar(actor=actor, location_id=location.pk, first_day=now.astimezone(zone).date())
+    rows = grid.arrivals(cal, now)
+    context.update(
+        {
+            "cal": cal,
+            "rows": rows,
+            "now": now,
+            "zone_name": location.timezone,
+            "can_book": actor.has(Permission.APPOINTMENT_BOOK),
+            "counts": {
+                label: sum(1 for r in rows if r.appointment.status == status)
+                for status, label in BOARD_COUNTS
+            },
+        }
+    )
+    return context, 200
+
+
+@require_permission(Permission.SCHEDULE_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def arrivals(request: HttpRequest) -> HttpResponse:
+    """The front desk's board: today's appointments at a location, who has arrived and for how long they
+    have waited, with one-click check-in. It refreshes itself (htmx polling the fragment)."""
+    context, status = _arrivals_context(request_actor(request), request)
+    return render_page_or_partial(
+        request, "scheduling/arrivals.html", "scheduling/partials/arrivals.html", context, status=status
+    )
+
+
+@require_permission(Permission.APPOINTMENT_BOOK)
+@require_http_methods(["POST"])
+def arrivals_check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """Check a patient in from the board; the answer is the board again (with the reason if refused)."""
+    actor = request_actor(request)
+    form = VersionForm(request.POST)
+    status, problem = 200, ""
+    if not form.is_valid():
+        status, problem = 400, "The check-in could not be read. Reload the board."
+    else:
+        try:
+            services.check_in(
+                actor=actor, appointment_id=appointment_id, expected_version=form.cleaned_data.get("version")
+            )
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise PermissionDenied(exc.message) from exc
+            status, problem = exc.http_status, exc.message
+    location = request.POST.get("location", "")
+    if not is_htmx(request):
+        if problem:
+            messages.error(request, problem)
+        else:
+            messages.success(request, "Checked in.")
+        query = f"?location={location}" if location.isdigit() else ""
+        return redirect(f"{reverse('scheduling:arrivals')}{query}")
+    context, _ = _arrivals_context(actor, request)
+    context["problem"] = problem
+    context["checked_in"] = appointment_id if not problem else None
+    return render(request, "scheduling/partials/arrivals.html", context, status=status)
 
 
 # --- booking ----------------------------------------------------------------------------------------------
@@ -170,17 +392,95 @@ def _patient_id(actor: Actor, form: BookingForm) -> int | None:
         return None
 
 
+def _vocabulary(actor: Actor) -> search_text.Vocabulary:
+    """The organization's names a sentence can be matched against (no patient data)."""
+    return search_text.Vocabulary(
+        visit_types=[
+            search_text.VisitTypeWords(v.pk, v.name, v.code, v.eligibility, v.modality)
+            for v in selectors.visit_type_queryset(actor).filter(active=True).order_by("name", "pk")
+        ],
+        practitioners=[
+            search_text.PractitionerWords(
+                p.pk, p.given_name, p.family_name, p.specialty, p.get_specialty_display()
+            )
+            for p in practitioner_selectors.practitioner_queryset(actor).filter(active=True).order_by("pk")
+        ],
+        locations=[
+            search_text.LocationWords(loc.pk, loc.name, loc.city)
+            for loc in selectors.location_queryset(actor).order_by("pk")
+        ],
+    )
+
+
+TEXT_SEARCH_LIMIT = 12
+
+
+def _text_search(
+    actor: Actor, text: str, patient_id: int | None
+) -> tuple[search_text.Understood, dict[str, Any], list[selectors.Slot] | None]:
+    """A sentence turned into the search form's values and run through the slot search: the earliest
+    times over every practitioner it names (a specialty may name several)."""
+    understood = search_text.understand(text, _vocabulary(actor))
+    initial: dict[str, Any] = {
+        "visit_type": understood.visit_type_id,
+        "location": understood.location_id,
+        "modality": understood.modality or "",
+        "weekdays": [str(d) for d in sorted(understood.weekdays or ())],
+        "earliest": understood.earliest,
+        "latest": understood.latest,
+    }
+    if len(understood.practitioner_ids) == 1:
+        initial["practitioner"] = understood.practitioner_ids[0]
+    if understood.visit_type_id is None:
+        return understood, initial, None
+    found: list[selectors.Slot] = []
+    offered = False
+    practitioner_ids: list[int | None] = [*understood.practitioner_ids] or [None]
+    for practitioner_id in practitioner_ids:
+        query = selectors.SlotQuery(
+            visit_type_id=understood.visit_type_id,
+            practitioner_id=practitioner_id,
+            location_id=understood.location_id,
+            weekdays=understood.weekdays,
+            earliest=understood.earliest,
+            latest=understood.latest,
+            modality=understood.modality,
+            patient_id=patient_id,
+            limit=TEXT_SEARCH_LIMIT,
+        )
+        try:
+            found += selectors.find_slots(actor=actor, query=query)
+        except DomainError as exc:
+            if exc.code == "not_offered":
+                continue  # e.g. one of the cardiologists does not offer this visit type
+            understood.problems.append(exc.message)
+            return understood, initial, None
+        offered = True
+    if not offered:
+        understood.problems.append("None of the practitioners named offer that visit type.")
+        return understood, initial, None
+    found.sort(key=lambda slot: (slot.start, slot.location_name, slot.resource_ids))
+    return understood, initial, found[:TEXT_SEARCH_LIMIT]
+
+
 @require_permission(Permission.APPOINTMENT_BOOK)
 @require_http_methods(["GET", "HEAD", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
     actor = request_actor(request)
     if request.method != "POST":
         initial = _booking_initial(request, actor)
+        text = request.GET.get("q", "").strip()[:300]
+        understood, found = None, None
+        if text:
+            understood, searched, found = _text_search(actor, text, initial.get("patient"))
+            initial.update(searched)
         form = BookingForm(initial=initial, actor=actor)
         context = {
             "form": form,
             "patient_label": _patient_label(actor, initial.get("patient")),
-            "slots": None,
+            "slots": found,
+            "understood": understood,
+            "q": text,
         }
         return render(request, "scheduling/book.html", context)
     form = BookingForm(request.POST, actor=actor)
@@ -238,8 +538,18 @@ def book(request: HttpRequest) -> HttpResponse:
 def slots(request: HttpRequest) -> HttpResponse:
     """The slot list (an htmx fragment of the booking and reschedule forms; a page of its own otherwise)."""
     actor = request_actor(request)
+    text = request.GET.get("q", "").strip()[:300]
+    if text and not request.GET.get("visit_type"):
+        understood, initial, found = _text_search(actor, text, _as_int(request.GET.get("patient")))
+        context = {
+            "form": SlotSearchForm(initial=initial, actor=actor),
+            "slots": found,
+            "understood": understood,
+            "q": text,
+        }
+        return render(request, "scheduling/slots.html", context)
     form = SlotSearchForm(request.GET, actor=actor)
-    context: dict[str, Any] = {"form": form, "slots": None}
+    context = {"form": form, "slots": None}
     if not request.GET.get("visit_type"):
         return render_page_or_partial(
             request, "scheduling/slots.html", "scheduling/partials/slots.html", context
@@ -285,11 +595,16 @@ def _actions(actor: Actor, appointment: Appointment) -> dict[str, Any]:
 
 def _detail_context(actor: Actor, detail: selectors.AppointmentDetail, **extra: Any) -> dict[str, Any]:
     appointment = detail.appointment
+    actions = _actions(actor, appointment)
     return {
         "detail": detail,
         "appointment": appointment,
         "zone_name": appointment.location.timezone,
-        "actions": _actions(actor, appointment),
+        "actions": actions,
+        # At check-in the desk sees the co-pay due and the eligibility result (read through coverage).
+        "check_in_coverage": selectors.check_in_coverage(actor=actor, patient_id=appointment.patient_id)
+        if actions.get("check_in")
+        else None,
         "cancel_form": extra.pop("cancel_form", None) or CancelForm(initial={"version": appointment.version}),
         "can_open_chart": actor.has(Permission.PATIENT_VIEW),
         **extra,
@@ -352,9 +667,15 @@ def cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def check_in(request: HttpRequest, appointment_id: int) -> HttpResponse:
     def run(actor: Actor, data: dict[str, Any]) -> None:
-        services.check_in(actor=actor, appointment_id=appointment_id, expected_version=data.get("version"))
+        services.check_in(
+            actor=actor,
+            appointment_id=appointment_id,
+            expected_version=data.get("version"),
+            demographics_confirmed=data.get("demographics_confirmed", False),
+            coverage_confirmed=data.get("coverage_confirmed", False),
+        )
 
-    return _act(request, appointment_id, VersionForm(request.POST), run, "Checked in.")
+    return _act(request, appointment_id, CheckInForm(request.POST), run, "Checked in.")
 
 
 @require_permission(Permission.APPOINTMENT_BOOK)

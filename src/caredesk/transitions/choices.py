@@ -58,3 +58,23 @@ class Outcome(models.TextChoices):
 
 #: HL7 v2 ADT trigger events this system applies.
 SUPPORTED_TRIGGERS = ("A01", "A02", "A03", "A04", "A08", "A11", "A13", "A40")
+
+
+class ChecklistItemCode(models.TextChoices):
+    """The discharge-planning checklist, in the order it is worked."""
+
+    FOLLOW_UP = "follow_up", "Follow-up booked"
+    MEDICATIONS = "medications", "Medications reconciled"
+    EQUIPMENT = "equipment", "Equipment / home health arranged"
+    EDUCATION = "education", "Education given"
+    RECORDS = "records", "Records sent"
+
+
+class ChecklistStatus(models.TextChoices):
+    OPEN = "open", "To do"
+    DONE = "done", "Done"
+    NOT_NEEDED = "not_needed", "Not needed"
+
+
+class PackageKind(models.TextChoices):
+    FHIR_DOCUMENT = "fhir_document", "FHIR document Bundle"

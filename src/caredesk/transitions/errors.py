@@ -32,4 +32,27 @@ class AlreadyLinked(Conflict):
     code = "encounter_already_linked"
 
 
-__all__ = ["AlreadyLinked", "EncounterNotFound", "EpisodeNotFound", "InvalidEvent", "MessageNotFound"]
+class EncounterNotLinked(Conflict):
+    """The visit still waits for its patient: nothing patient-specific can be done with it yet."""
+
+    code = "encounter_not_linked"
+
+
+class ChecklistItemNotFound(NotFound):
+    code = "checklist_item_not_found"
+
+
+class PackageNotFound(NotFound):
+    code = "transfer_package_not_found"
+
+
+__all__ = [
+    "AlreadyLinked",
+    "ChecklistItemNotFound",
+    "EncounterNotFound",
+    "EncounterNotLinked",
+    "EpisodeNotFound",
+    "InvalidEvent",
+    "MessageNotFound",
+    "PackageNotFound",
+]

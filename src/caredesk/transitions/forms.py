@@ -7,28 +7,16 @@ from typing import Any
 
 from django import forms
 
-from .choices import EncounterStatus, MessageStatus, TcmComplexity
+from caredesk.core.forms import StyledForm
+
+from .choices import ChecklistStatus, EncounterStatus, MessageStatus, TcmComplexity
 
 DATE_FORMAT = "%Y-%m-%d"
 MAX_REPORT_DAYS = 366
 
 
-class TransitionsForm(forms.Form):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for form_field in self.fields.values():
-            widget = form_field.widget
-            if isinstance(widget, forms.HiddenInput):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
-
-    def add_service_error(self, field: str | None, message: str) -> None:
-        self.add_error(field if field in self.fields else None, message)
+class TransitionsForm(StyledForm):
+    """The app's forms: Bootstrap classes on every widget, service refusals on their fields."""
 
 
 def _date_widget() -> forms.DateInput:
@@ -73,3 +61,27 @@ class TcmReportForm(TransitionsForm):
             self.add_error("discharged_from", "Report on at most a year at a time.")
         data["discharged_from"], data["discharged_to"] = start, end
         return data
+
+
+class ChecklistItemForm(TransitionsForm):
+    """One checklist item (prefixed with its code on the page): the status comes from the button pressed."""
+
+    status = forms.ChoiceField(choices=ChecklistStatus.choices)
+    note = forms.CharField(required=False, max_length=500)
+    appointment = forms.IntegerField(required=False, min_value=1, widget=forms.Select)
+    package = forms.IntegerField(required=False, min_value=1, widget=forms.Select)
+
+    def __init__(
+        self,
+        *args: Any,
+        appointments: list[tuple[int, str]] | None = None,
+        packages: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.offer(appointments or [], packages or [])
+
+    def offer(self, appointments: list[tuple[int, str]], packages: list[tuple[int, str]]) -> None:
+        """The follow-up appointments and transfer packages the selects list."""
+        self.fields["appointment"].widget.choices = [("", "No appointment named"), *appointments]
+        self.fields["package"].widget.choices = [("", "No package named"), *packages]

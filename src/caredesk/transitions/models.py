@@ -13,7 +13,17 @@ from django.db.models import F, Q
 
 from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
 
-from .choices import AckCode, EncounterClass, EncounterStatus, MessageStatus, TcmComplexity, TcmStatus
+from .choices import (
+    AckCode,
+    ChecklistItemCode,
+    ChecklistStatus,
+    EncounterClass,
+    EncounterStatus,
+    MessageStatus,
+    PackageKind,
+    TcmComplexity,
+    TcmStatus,
+)
 
 
 class InboundMessage(OrganizationScopedModel):
@@ -185,3 +195,80 @@ class TcmEpisode(OrganizationScopedModel):
 
     def task_key(self, element: str) -> str:
         return f"tcm:{self.pk}:{element}"
+
+
+class TransferPackage(OrganizationScopedModel):
+    """A records-transfer package produced for an encounter: which document (its Bundle identifier), when,
+    by whom, what it held and its SHA-256, so "records sent" can say exactly what went out."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="transfer_packages")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=PackageKind.choices, default=PackageKind.FHIR_DOCUMENT)
+    identifier = models.CharField(max_length=100, help_text="Bundle.identifier (urn:uuid:…)")
+    sha256 = models.CharField(max_length=64)
+    sections = models.JSONField(default=dict, blank=True, help_text="Section -> number of entries")
+    produced_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    produced_by_name = models.CharField(max_length=150)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "identifier"], name="transfer_package_identifier"
+            ),
+        ]
+        indexes = [models.Index(fields=["encounter", "created_at"], name="transfer_package_encounter")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.identifier} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ChecklistItem(OrganizationScopedModel):
+    """One item of an encounter's discharge-planning checklist as last decided: done or not needed (or
+    reopened), by whom, when, with a note, and what it points at (the follow-up appointment, the records
+    package). No row yet means "to do"; the history is in the encounter's timeline and the audit trail."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.PROTECT, related_name="checklist_items")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    item = models.CharField(max_length=12, choices=ChecklistItemCode.choices)
+    status = models.CharField(max_length=12, choices=ChecklistStatus.choices, default=ChecklistStatus.OPEN)
+    note = models.CharField(max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    package = models.ForeignKey(
+        TransferPackage, on_delete=models.PROTECT, null=True, blank=True, related_name="checklist_items"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "item"], name="checklist_item_once"),
+            models.CheckConstraint(
+                condition=Q(item__in=ChecklistItemCode.values), name="checklist_item_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ChecklistStatus.values), name="checklist_item_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ChecklistStatus.OPEN) | Q(decided_at__isnull=False),
+                name="checklist_item_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment__isnull=True) | Q(item=ChecklistItemCode.FOLLOW_UP),
+                name="checklist_appointment_only_follow_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(package__isnull=True) | Q(item=ChecklistItemCode.RECORDS),
+                name="checklist_package_only_records",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_item_display()}: {self.get_status_display()}"

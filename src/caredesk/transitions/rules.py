@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .choices import EncounterClass, Outcome, TcmComplexity
+from .choices import ChecklistStatus, EncounterClass, EncounterStatus, Outcome, TcmComplexity
 
 ONE_DAY = dt.timedelta(days=1)
 CONTACT_BUSINESS_DAYS = 2
@@ -226,3 +226,22 @@ def demographics_agree(
         return False
     unknown = {"", "unknown"}
     return sex_a in unknown or sex_b in unknown or sex_a == sex_b
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discharge planning
+# ---------------------------------------------------------------------------------------------------
+
+
+def checklist_applies(*, encounter_class: str, status: str, has_patient: bool, has_tcm: bool) -> bool:
+    """A discharge-planning checklist belongs to an inpatient stay (or any visit that started TCM) of a
+    known patient that was not cancelled."""
+    if not has_patient or status == EncounterStatus.CANCELLED:
+        return False
+    return encounter_class == EncounterClass.INPATIENT or has_tcm
+
+
+def checklist_progress(statuses: Iterable[str], total: int) -> tuple[int, int]:
+    """(items decided, items in all): an item is decided when it is done or not needed."""
+    decided = sum(1 for s in statuses if s in (ChecklistStatus.DONE, ChecklistStatus.NOT_NEEDED))
+    return decided, total

@@ -23,13 +23,17 @@ from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
+from caredesk.education import selectors as education_selectors
+from caredesk.patients import selectors as patient_selectors
+from caredesk.scheduling import selectors as scheduling_selectors
+from caredesk.scheduling.choices import AppointmentStatus
 from caredesk.worklist import selectors as worklist_selectors
 from caredesk.worklist.choices import TaskStatus
 
-from . import clock, rules
-from .choices import EncounterStatus, MessageStatus, Outcome, TcmStatus
-from .errors import EncounterNotFound, EpisodeNotFound, MessageNotFound
-from .models import Encounter, EncounterEvent, InboundMessage, TcmEpisode
+from . import clock, ports, rules
+from .choices import ChecklistItemCode, ChecklistStatus, EncounterStatus, MessageStatus, Outcome, TcmStatus
+from .errors import EncounterNotFound, EncounterNotLinked, EpisodeNotFound, MessageNotFound
+from .models import ChecklistItem, Encounter, EncounterEvent, InboundMessage, TcmEpisode, TransferPackage
 
 MAX_PAGE_SIZE = 200
 TCM_ELEMENTS = ("contact", "visit", "med_rec")
@@ -388,3 +392,182 @@ def get_message(*, actor: Actor, message_id: int) -> InboundMessage:
             detail={"control_id": message.control_id},
         )
     return message
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discharge planning: the checklist and the transfer summary
+# ---------------------------------------------------------------------------------------------------
+
+MAX_RECENT_ENCOUNTERS = 10
+_NOT_HAPPENING = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+
+
+def care_starts(encounter: Encounter) -> dt.datetime:
+    """From when follow-up and education count for this stay: the discharge, else the admission."""
+    return encounter.discharge_at or encounter.admit_at or encounter.created_at
+
+
+def follow_up_appointments(actor: Actor, encounter: Encounter) -> list[Any]:
+    """The patient's appointments from the discharge on (not cancelled or missed), soonest first; empty
+    without SCHEDULE_VIEW. The scheduling selector writes its APPOINTMENT_SEARCH audit row."""
+    if encounter.patient_id is None or not actor.has(Permission.SCHEDULE_VIEW):
+        return []
+    since = care_starts(encounter)
+    rows = scheduling_selectors.patient_appointments(actor=actor, patient_id=encounter.patient_id)
+    return sorted(
+        (a for a in rows if a.starts_at >= since and a.status not in _NOT_HAPPENING),
+        key=lambda a: (a.starts_at, a.pk),
+    )
+
+
+@dataclass
+class ChecklistRow:
+    code: str
+    label: str
+    item: ChecklistItem | None
+
+    @property
+    def status(self) -> str:
+        return self.item.status if self.item is not None else ChecklistStatus.OPEN
+
+    @property
+    def status_label(self) -> str:
+        return ChecklistStatus(self.status).label
+
+    @property
+    def decided(self) -> bool:
+        return self.status != ChecklistStatus.OPEN
+
+
+@dataclass
+class DischargeChecklist:
+    encounter: Encounter
+    applies: bool
+    rows: list[ChecklistRow] = field(default_factory=list)
+    appointments: list[Any] = field(default_factory=list)
+    deliveries: list[education_selectors.DeliveredMaterial] = field(default_factory=list)
+    packages: list[TransferPackage] = field(default_factory=list)
+
+    @property
+    def decided(self) -> int:
+        return rules.checklist_progress((r.status for r in self.rows), len(self.rows))[0]
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.decided / self.total) if self.total else 0
+
+
+def discharge_checklist(*, actor: Actor, encounter: Encounter) -> DischargeChecklist:
+    """The checklist of an encounter the caller has already read (and audited) in the actor's scope, with
+    what its items can point at: follow-up appointments, education delivered since the stay, records
+    packages produced. The scheduling and education reads write their own audit rows."""
+    has_tcm = encounter.tcm_episodes.filter(status=TcmStatus.ACTIVE).exists()
+    applies = rules.checklist_applies(
+        encounter_class=encounter.encounter_class,
+        status=encounter.status,
+        has_patient=encounter.patient_id is not None,
+        has_tcm=has_tcm,
+    )
+    checklist = DischargeChecklist(encounter=encounter, applies=applies)
+    if not applies or encounter.patient_id is None:
+        return checklist
+    items = {
+        i.item: i for i in encounter.checklist_items.select_related("appointment", "package").order_by("pk")
+    }
+    checklist.rows = [
+        ChecklistRow(code, str(label), items.get(code)) for code, label in ChecklistItemCode.choices
+    ]
+    checklist.appointments = follow_up_appointments(actor, encounter)
+    checklist.deliveries = education_selectors.deliveries_since(
+        actor=actor, patient_id=encounter.patient_id, since=encounter.admit_at or care_starts(encounter)
+    )
+    checklist.packages = list(encounter.transfer_packages.order_by("-created_at", "-pk")[:20])
+    return checklist
+
+
+def get_discharge_checklist(*, actor: Actor, encounter_id: int) -> DischargeChecklist:
+    """An encounter's checklist by id: ENCOUNTER_VIEW audit row, EncounterNotFound outside the scope."""
+    pk = parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = None if pk is None else encounter_queryset(actor).filter(pk=pk).first()
+        if encounter is None:
+            raise EncounterNotFound(
+                f"No encounter with id {encounter_id}.", details={"id": str(encounter_id)}
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_VIEW,
+            patient_id=encounter.patient_id,
+            obj=encounter,
+            detail={"view": "discharge_checklist"},
+        )
+    return discharge_checklist(actor=actor, encounter=encounter)
+
+
+@dataclass
+class TransferSummary:
+    """What goes to the next provider: the patient's problems, medications and allergies, this stay and
+    the recent ones, the care plans, follow-up appointments, education given and the checklist."""
+
+    encounter: Encounter
+    chart: patient_selectors.Chart
+    encounters: list[Encounter]
+    follow_ups: list[Any]
+    care_plans: list[ports.PlanSummary]
+    deliveries: list[education_selectors.DeliveredMaterial]
+    checklist: list[ChecklistRow]
+    produced_at: dt.datetime
+
+    @property
+    def patient(self) -> Any:
+        return self.chart.patient
+
+
+def transfer_summary(*, actor: Actor, encounter_id: int, with_care_plans: bool = True) -> TransferSummary:
+    """The records-transfer summary of a linked encounter: one TRANSFER_SUMMARY_VIEW audit row with the
+    patient (the chart, appointment, education and care-plan reads write their own). EncounterNotFound
+    outside the scope; EncounterNotLinked while the visit waits for its patient. `with_care_plans=False`
+    leaves the care plans out (the FHIR document reads them itself)."""
+    pk = parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = None if pk is None else encounter_queryset(actor).filter(pk=pk).first()
+        if encounter is None:
+            raise EncounterNotFound(
+                f"No encounter with id {encounter_id}.", details={"id": str(encounter_id)}
+            )
+        if encounter.patient_id is None:
+            raise EncounterNotLinked("This visit is not linked to a patient yet; link it first.")
+        patient_id = encounter.patient_id
+        chart = patient_selectors.get_chart(actor=actor, patient_id=patient_id)
+        encounters = list(
+            encounter_queryset(actor)
+            .filter(patient_id=patient_id)
+            .exclude(status=EncounterStatus.CANCELLED)
+            .order_by("-admit_at", "-pk")[:MAX_RECENT_ENCOUNTERS]
+        )
+        items = {i.item: i for i in encounter.checklist_items.select_related("appointment", "package")}
+        audit.record(
+            actor=actor,
+            action=AuditAction.TRANSFER_SUMMARY_VIEW,
+            patient_id=patient_id,
+            obj=encounter,
+            detail={"encounter_ids": [e.pk for e in encounters]},
+        )
+    return TransferSummary(
+        encounter=encounter,
+        chart=chart,
+        encounters=encounters,
+        follow_ups=follow_up_appointments(actor, encounter),
+        care_plans=ports.care_plan_summaries(actor=actor, patient_id=patient_id) if with_care_plans else [],
+        deliveries=education_selectors.deliveries_since(
+            actor=actor, patient_id=patient_id, since=encounter.admit_at or care_starts(encounter)
+        ),
+        checklist=[
+            ChecklistRow(code, str(label), items.get(code)) for code, label in ChecklistItemCode.choices
+        ],
+        produced_at=clock.now(),
+    )

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
 
-from caredesk.accounts.models import Organization
+from caredesk.accounts.models import Organization, User
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
@@ -40,6 +40,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients import services as patient_services
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.schemas import PatientInput, PatientQuery
+from caredesk.scheduling import selectors as scheduling_selectors
 from caredesk.worklist import selectors as worklist_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
@@ -48,13 +49,31 @@ from . import clock, rules, selectors
 from .choices import (
     SUPPORTED_TRIGGERS,
     AckCode,
+    ChecklistItemCode,
+    ChecklistStatus,
     EncounterStatus,
     MessageStatus,
     TcmComplexity,
     TcmStatus,
 )
-from .errors import AlreadyLinked, EncounterNotFound, EpisodeNotFound, InvalidEvent
-from .models import Encounter, EncounterEvent, ExternalPatientLink, InboundMessage, TcmEpisode
+from .errors import (
+    AlreadyLinked,
+    ChecklistItemNotFound,
+    EncounterNotFound,
+    EncounterNotLinked,
+    EpisodeNotFound,
+    InvalidEvent,
+    PackageNotFound,
+)
+from .models import (
+    ChecklistItem,
+    Encounter,
+    EncounterEvent,
+    ExternalPatientLink,
+    InboundMessage,
+    TcmEpisode,
+    TransferPackage,
+)
 from .schemas import AdtEvent, ExternalId, MessageHeader, PersonData, Receipt, Rejection, VisitData
 
 logger = logging.getLogger(__name__)
@@ -1126,7 +1145,192 @@ def move_encounters_on_merge(actor: Actor, source: models.Model, target: models.
     episodes and learnt identifiers (inside the merge's transaction, which writes the audit rows)."""
     Encounter.objects.filter(patient_id=source.pk).update(patient_id=target.pk, version=F("version") + 1)
     TcmEpisode.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+    ChecklistItem.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+    TransferPackage.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
     ExternalPatientLink.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discharge planning: the checklist and records-transfer packages
+# ---------------------------------------------------------------------------------------------------
+
+MAX_CHECKLIST_NOTE = 500
+
+
+def _display_name(actor: Actor) -> str:
+    if actor.user_id is not None:
+        user = User.objects.filter(pk=actor.user_id).only("first_name", "last_name", "username").first()
+        if user is not None:
+            return user.display_name[:150]
+    return actor.username[:150]
+
+
+def _planned_encounter(actor: Actor, encounter_id: Any) -> Encounter:
+    """The encounter, locked, when its checklist may be worked: in scope, linked, an inpatient stay (or a
+    visit with TCM) that was not cancelled."""
+    pk = selectors.parse_id(encounter_id)
+    encounter = (
+        None if pk is None else selectors.encounter_queryset(actor).select_for_update().filter(pk=pk).first()
+    )
+    if encounter is None:
+        raise EncounterNotFound(f"No encounter with id {encounter_id}.")
+    if encounter.patient_id is None:
+        raise EncounterNotLinked("This visit is not linked to a patient yet; link it first.")
+    has_tcm = encounter.tcm_episodes.filter(status=TcmStatus.ACTIVE).exists()
+    if not rules.checklist_applies(
+        encounter_class=encounter.encounter_class,
+        status=encounter.status,
+        has_patient=True,
+        has_tcm=has_tcm,
+    ):
+        raise ValidationFailed(
+            "Discharge planning applies to inpatient stays (or visits with TCM) that were not cancelled."
+        )
+    return encounter
+
+
+def _checklist_snapshot(item: ChecklistItem | None) -> dict[str, Any]:
+    if item is None:
+        return {"status": ChecklistStatus.OPEN}
+    return {
+        "status": item.status,
+        "note": item.note,
+        "appointment_id": item.appointment_id,
+        "package_id": item.package_id,
+    }
+
+
+def set_checklist_item(
+    *,
+    actor: Actor,
+    encounter_id: int,
+    item: str,
+    status: str,
+    note: str = "",
+    appointment_id: int | None = None,
+    package_id: int | None = None,
+) -> ChecklistItem:
+    """Mark one discharge-planning item done, not needed (a note says why) or back to do, with who and
+    when. "Follow-up booked" may name the patient's appointment after the discharge; "records sent" the
+    transfer package that went out. A timeline row and a DISCHARGE_ITEM_UPDATE audit row (before and
+    after) are written with it."""
+    _require(actor, Permission.DISCHARGE_PLAN)
+    organization_id = _organization_id(actor)
+    if item not in ChecklistItemCode.values:
+        raise ChecklistItemNotFound(f"{item!r} is not an item of the discharge checklist.", field="item")
+    if status not in ChecklistStatus.values:
+        raise ValidationFailed(f"{status!r} is not a checklist status.", field="status")
+    if not isinstance(note, str) or len(note.strip()) > MAX_CHECKLIST_NOTE or "\x00" in note:
+        raise ValidationFailed(f"The note is text of at most {MAX_CHECKLIST_NOTE} characters.", field="note")
+    note = note.strip()
+    if status == ChecklistStatus.NOT_NEEDED and not note:
+        raise ValidationFailed("Say why the item is not needed.", field="note")
+    if appointment_id is not None and item != ChecklistItemCode.FOLLOW_UP:
+        raise ValidationFailed("Only the follow-up item names an appointment.", field="appointment")
+    if package_id is not None and item != ChecklistItemCode.RECORDS:
+        raise ValidationFailed("Only the records item names a transfer package.", field="package")
+    if status != ChecklistStatus.DONE and (appointment_id is not None or package_id is not None):
+        raise ValidationFailed("Only a done item points at an appointment or a package.", field="status")
+    with transaction.atomic():
+        encounter = _planned_encounter(actor, encounter_id)
+        patient_id = encounter.patient_id or 0  # linked: _planned_encounter refuses unlinked visits
+        if appointment_id is not None:
+            appointment_ok = (
+                scheduling_selectors.appointment_queryset(actor)
+                .filter(pk=selectors.parse_id(appointment_id) or 0, patient_id=patient_id)
+                .exists()
+            )
+            if not appointment_ok:
+                raise ValidationFailed("That is not one of this patient's appointments.", field="appointment")
+        if (
+            package_id is not None
+            and not TransferPackage.objects.filter(
+                pk=selectors.parse_id(package_id) or 0, encounter=encounter
+            ).exists()
+        ):
+            raise PackageNotFound("That is not a transfer package of this visit.", field="package")
+        row = ChecklistItem.objects.select_for_update().filter(encounter=encounter, item=item).first()
+        before = _checklist_snapshot(row)
+        now = clock.now()
+        if row is None:
+            row = ChecklistItem(organization_id=organization_id, encounter=encounter, item=item)
+        else:
+            row.version += 1
+        row.patient_id = patient_id
+        row.status = status
+        row.note = note
+        row.appointment_id = appointment_id
+        row.package_id = package_id
+        if status == ChecklistStatus.OPEN:
+            row.decided_by_id, row.decided_by_name, row.decided_at = None, "", None
+        else:
+            row.decided_by_id, row.decided_by_name, row.decided_at = actor.user_id, _display_name(actor), now
+        row.save()
+        label = ChecklistItemCode(item).label
+        EncounterEvent.objects.create(
+            encounter=encounter,
+            event_type="checklist",
+            occurred_at=now,
+            summary=_clip(
+                f"Discharge checklist: {label} — {ChecklistStatus(status).label.lower()}"
+                f" ({_display_name(actor)}){': ' + note if note else ''}",
+                300,
+            ),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.DISCHARGE_ITEM_UPDATE,
+            patient_id=encounter.patient_id,
+            obj=row,
+            detail={
+                "encounter_id": encounter.pk,
+                "item": item,
+                "before": before,
+                "after": _checklist_snapshot(row),
+            },
+        )
+    return row
+
+
+def record_transfer_package(
+    *, actor: Actor, encounter_id: int, identifier: str, sha256: str, sections: dict[str, int]
+) -> TransferPackage:
+    """Remember a records-transfer package produced for a linked encounter (the FHIR document Bundle
+    interop built): its identifier, SHA-256 and what it held. TRANSFER_PACKAGE_CREATE audit row."""
+    _require(actor, Permission.ENCOUNTER_VIEW)
+    organization_id = _organization_id(actor)
+    if not identifier or len(identifier) > 100 or len(sha256) != 64:
+        raise ValidationFailed("A package needs its identifier and SHA-256.")
+    pk = selectors.parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = None if pk is None else selectors.encounter_queryset(actor).filter(pk=pk).first()
+        if encounter is None:
+            raise EncounterNotFound(f"No encounter with id {encounter_id}.")
+        if encounter.patient_id is None:
+            raise EncounterNotLinked("This visit is not linked to a patient yet; link it first.")
+        package = TransferPackage.objects.create(
+            organization_id=organization_id,
+            encounter=encounter,
+            patient_id=encounter.patient_id,
+            identifier=identifier,
+            sha256=sha256,
+            sections=sections,
+            produced_by_id=actor.user_id,
+            produced_by_name=_display_name(actor),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.TRANSFER_PACKAGE_CREATE,
+            patient_id=encounter.patient_id,
+            obj=package,
+            detail={
+                "encounter_id": encounter.pk,
+                "identifier": identifier,
+                "sha256": sha256,
+                "sections": sections,
+            },
+        )
+    return package
 
 
 __all__ = [
@@ -1136,5 +1340,7 @@ __all__ = [
     "move_encounters_on_merge",
     "primary_identifier",
     "receive_message",
+    "record_transfer_package",
+    "set_checklist_item",
     "set_tcm_complexity",
 ]

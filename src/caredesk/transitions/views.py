@@ -17,13 +17,16 @@ from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
+from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
-from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.htmx import is_htmx, render_page_or_partial
 from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import clock, selectors, services
+from .choices import ChecklistItemCode
 from .forms import (
+    ChecklistItemForm,
     ComplexityForm,
     EncounterFilterForm,
     LinkForm,
@@ -33,8 +36,6 @@ from .forms import (
 )
 
 PAGE_SIZE = 50
-
-
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -70,7 +71,11 @@ def encounters(request: HttpRequest) -> HttpResponse:
 
 
 def _encounter_page(
-    request: HttpRequest, encounter_id: int, status: int = 200, **forms: TransitionsForm
+    request: HttpRequest,
+    encounter_id: int,
+    status: int = 200,
+    checklist_failed: tuple[str, ChecklistItemForm] | None = None,
+    **forms: TransitionsForm,
 ) -> HttpResponse:
     actor = request_actor(request)
     try:
@@ -84,8 +89,99 @@ def _encounter_page(
         "can_register": actor.has(Permission.PATIENT_CREATE),
         "can_see_messages": actor.has(Permission.INTERFACE_MESSAGE_VIEW),
         "link_form": forms.get("link_form") or LinkForm(),
+        **_checklist_context(
+            actor, selectors.discharge_checklist(actor=actor, encounter=detail.encounter), checklist_failed
+        ),
     }
     return render(request, "transitions/encounter.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discharge planning: the checklist (htmx) and the printable transfer summary
+# ---------------------------------------------------------------------------------------------------
+
+
+def _checklist_context(
+    actor: Actor, checklist: selectors.DischargeChecklist, failed: tuple[str, ChecklistItemForm] | None = None
+) -> dict[str, Any]:
+    appointments = [
+        (a.pk, f"{a.starts_at:%a %Y-%m-%d %H:%M} · {a.visit_type.name} · {a.location.name}")
+        for a in checklist.appointments
+    ]
+    packages = [(p.pk, f"{p.identifier} · {p.created_at:%Y-%m-%d %H:%M}") for p in checklist.packages]
+    rows = []
+    for row in checklist.rows:
+        if failed is not None and failed[0] == row.code:
+            form = failed[1]
+            form.offer(appointments, packages)
+        else:
+            initial = {
+                "note": row.item.note if row.item else "",
+                "appointment": row.item.appointment_id if row.item else None,
+                "package": row.item.package_id if row.item else None,
+            }
+            if row.code == "follow_up" and not initial["appointment"] and checklist.appointments:
+                initial["appointment"] = checklist.appointments[0].pk
+            form = ChecklistItemForm(
+                prefix=row.code, initial=initial, appointments=appointments, packages=packages
+            )
+        rows.append((row, form))
+    return {"checklist": checklist, "checklist_rows": rows, "can_plan": actor.has(Permission.DISCHARGE_PLAN)}
+
+
+@require_permission(Permission.DISCHARGE_PLAN)
+@require_http_methods(["POST"])
+def checklist_item(request: HttpRequest, encounter_id: int, item: str) -> HttpResponse:
+    """Tick one item (done / not needed / to do again); htmx gets the checklist section back."""
+    actor = request_actor(request)
+    if item not in ChecklistItemCode.values:
+        raise Http404("No such checklist item.")
+    form = ChecklistItemForm(request.POST, prefix=item)
+    failed: tuple[str, ChecklistItemForm] | None = (item, form)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.set_checklist_item(
+                actor=actor,
+                encounter_id=encounter_id,
+                item=item,
+                status=data["status"],
+                note=data["note"],
+                appointment_id=data["appointment"] if item == ChecklistItemCode.FOLLOW_UP else None,
+                package_id=data["package"] if item == ChecklistItemCode.RECORDS else None,
+            )
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            if not is_htmx(request):
+                return redirect("transitions:encounter", encounter_id=encounter_id)
+            status, failed = 200, None
+    if not is_htmx(request):
+        return _encounter_page(request, encounter_id, status, failed)
+    try:
+        checklist = selectors.get_discharge_checklist(actor=actor, encounter_id=encounter_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    context = {
+        "encounter": checklist.encounter,
+        **_checklist_context(actor, checklist, failed),
+    }
+    return render(request, "transitions/partials/checklist.html", context, status=status)
+
+
+@require_permission(Permission.ENCOUNTER_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def transfer_summary(request: HttpRequest, encounter_id: int) -> HttpResponse:
+    """The printable records-transfer summary (the FHIR document Bundle's content, for paper and fax)."""
+    try:
+        summary = selectors.transfer_summary(actor=request_actor(request), encounter_id=encounter_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("transitions:encounter", encounter_id=encounter_id)
+    return render(request, "transitions/summary.html", {"summary": summary, "encounter": summary.encounter})
 
 
 @require_permission(Permission.ENCOUNTER_VIEW)

@@ -34,6 +34,7 @@ class TaskQueue(models.TextChoices):
     PHYSICIANS = "physicians", "Physicians"
     FRONT_DESK = "front_desk", "Front desk"
     BILLING = "billing", "Billing"
+    MEDICAL_STAFF = "medical_staff", "Medical staff office"
 
 
 class TaskType(models.TextChoices):
@@ -47,6 +48,8 @@ class TaskType(models.TextChoices):
     PATIENT_MERGE_REVIEW = "patient_merge_review", "Patient merge review"
     CLAIM_FOLLOW_UP = "claim_follow_up", "Claim follow-up (rejected or denied)"
     ELIGIBILITY_FAILED = "eligibility_failed", "Eligibility failed before a visit"
+    SUPPLY_REORDER = "supply_reorder", "Supply below reorder point"
+    CREDENTIAL_EXPIRING = "credential_expiring", "Credential expiring"
 
 
 class CommentKind(models.TextChoices):

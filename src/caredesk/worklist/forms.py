@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from caredesk.core.context import Actor
+from caredesk.core.forms import StyledForm
 
 from . import rules, selectors
 from .choices import CommentKind, TaskPriority, TaskStatus, TaskType
@@ -29,26 +30,8 @@ def _datetime_widget() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_WIDGET_FORMAT)
 
 
-class WorklistForm(forms.Form):
+class WorklistForm(StyledForm):
     """Bootstrap classes on every widget, and a service's refusal placed on the field it names."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for form_field in self.fields.values():
-            widget = form_field.widget
-            if isinstance(
-                widget, forms.HiddenInput | forms.CheckboxSelectMultiple | forms.MultipleHiddenInput
-            ):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select form-select-sm")
-            else:
-                widget.attrs.setdefault("class", "form-control form-control-sm")
-
-    def add_service_error(self, field: str | None, message: str) -> None:
-        self.add_error(field if field in self.fields else None, message)
 
     def set_choices(self, name: str, choices: list[tuple[Any, str]]) -> None:
         field = self.fields[name]

@@ -194,7 +194,7 @@ def queue_counts(*, actor: Actor) -> list[QueueCount]:
         task_queryset(actor)
         .filter(status__in=ACTIVE_STATUSES)
         .values("queue")
-        .annotate(active=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+        .annotate(active=Count("due_at"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
         .order_by()
     )
     for row in rows:

@@ -4,15 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_append_only_triggers'),
+        ("audit", "0002_append_only_triggers"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.PositiveSmallIntegerField(choices=[(100, 'Login'), (101, 'Login failed'), (102, 'Logout'), (103, 'Session idle timeout'), (104, 'Two factor enrolled'), (105, 'Two factor verified'), (106, 'Two factor failed'), (107, 'Two factor removed'), (110, 'Api token created'), (111, 'User role changed'), (200, 'Patient search'), (201, 'Patient view'), (202, 'Patient create'), (203, 'Patient update'), (204, 'Patient merge'), (205, 'Patient export'), (206, 'Patient duplicate check'), (300, 'Clinical view'), (301, 'Clinical add'), (302, 'Clinical correct'), (303, 'Clinical retract'), (400, 'Document upload'), (401, 'Document download'), (402, 'Note add'), (500, 'Practitioner view'), (501, 'Practitioner search'), (502, 'Practitioner create'), (503, 'Practitioner update'), (900, 'Audit view'), (901, 'Audit export'), (990, 'Demo seeded')]),
+            model_name="auditevent",
+            name="action",
+            field=models.PositiveSmallIntegerField(
+                choices=[
+                    (100, "Login"),
+                    (101, "Login failed"),
+                    (102, "Logout"),
+                    (103, "Session idle timeout"),
+                    (104, "Two factor enrolled"),
+                    (105, "Two factor verified"),
+                    (106, "Two factor failed"),
+                    (107, "Two factor removed"),
+                    (110, "Api token created"),
+                    (111, "User role changed"),
+                    (200, "Patient search"),
+                    (201, "Patient view"),
+                    (202, "Patient create"),
+                    (203, "Patient update"),
+                    (204, "Patient merge"),
+                    (205, "Patient export"),
+                    (206, "Patient duplicate check"),
+                    (300, "Clinical view"),
+                    (301, "Clinical add"),
+                    (302, "Clinical correct"),
+                    (303, "Clinical retract"),
+                    (400, "Document upload"),
+                    (401, "Document download"),
+                    (402, "Note add"),
+                    (500, "Practitioner view"),
+                    (501, "Practitioner search"),
+                    (502, "Practitioner create"),
+                    (503, "Practitioner update"),
+                    (900, "Audit view"),
+                    (901, "Audit export"),
+                    (990, "Demo seeded"),
+                ]
+            ),
         ),
     ]

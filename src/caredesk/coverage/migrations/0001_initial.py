@@ -6,184 +6,452 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_user_patient_link'),
-        ('patients', '0003_identifier_value_index'),
+        ("accounts", "0002_user_patient_link"),
+        ("patients", "0003_identifier_value_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Coverage',
+            name="Coverage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.PositiveSmallIntegerField(choices=[(1, 'Primary'), (2, 'Secondary'), (3, 'Tertiary')], default=1)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('ended', 'Ended')], default='active', max_length=10)),
-                ('member_id', models.CharField(max_length=80, verbose_name='member ID')),
-                ('group_number', models.CharField(blank=True, max_length=50)),
-                ('relationship', models.CharField(choices=[('self', 'Self (the patient is the subscriber)'), ('spouse', 'Spouse'), ('child', 'Child'), ('other', 'Other adult')], default='self', max_length=10, verbose_name="patient's relationship to the subscriber")),
-                ('subscriber_given_name', models.CharField(blank=True, max_length=100)),
-                ('subscriber_family_name', models.CharField(blank=True, max_length=100)),
-                ('subscriber_birth_date', models.DateField(blank=True, null=True)),
-                ('effective_from', models.DateField()),
-                ('effective_to', models.DateField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=200)),
-                ('version', models.PositiveIntegerField(default=1, help_text='Optimistic lock: bumped on every change')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Primary"), (2, "Secondary"), (3, "Tertiary")], default=1
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("ended", "Ended")], default="active", max_length=10
+                    ),
+                ),
+                ("member_id", models.CharField(max_length=80, verbose_name="member ID")),
+                ("group_number", models.CharField(blank=True, max_length=50)),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("self", "Self (the patient is the subscriber)"),
+                            ("spouse", "Spouse"),
+                            ("child", "Child"),
+                            ("other", "Other adult"),
+                        ],
+                        default="self",
+                        max_length=10,
+                        verbose_name="patient's relationship to the subscriber",
+                    ),
+                ),
+                ("subscriber_given_name", models.CharField(blank=True, max_length=100)),
+                ("subscriber_family_name", models.CharField(blank=True, max_length=100)),
+                ("subscriber_birth_date", models.DateField(blank=True, null=True)),
+                ("effective_from", models.DateField()),
+                ("effective_to", models.DateField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "version",
+                    models.PositiveIntegerField(
+                        default=1, help_text="Optimistic lock: bumped on every change"
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order', 'id'],
+                "ordering": ["order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='EligibilityBatch',
+            name="EligibilityBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('requested_by_name', models.CharField(max_length=150)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("requested_by_name", models.CharField(max_length=150)),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EligibilityCheck',
+            name="EligibilityCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('status', models.CharField(choices=[('queued', 'Waiting to be sent'), ('sent', 'Sent, waiting for the payer'), ('active', 'Coverage active'), ('inactive', 'Coverage not active'), ('rejected', 'Rejected by the payer'), ('failed', 'Could not be sent')], default='queued', max_length=10)),
-                ('trace_number', models.CharField(help_text='TRN02 of the 270, echoed in the 271', max_length=50)),
-                ('service_date', models.DateField()),
-                ('requested_by_name', models.CharField(max_length=150)),
-                ('request_text', models.TextField(blank=True)),
-                ('response_text', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('plan_name', models.CharField(blank=True, help_text='As the payer names it', max_length=120)),
-                ('plan_begin', models.DateField(blank=True, null=True)),
-                ('plan_end', models.DateField(blank=True, null=True)),
-                ('rejections', models.JSONField(blank=True, default=list, help_text='AAA rejections: code, follow-up, message and what to do')),
-                ('error_message', models.CharField(blank=True, max_length=500)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='checks', to='coverage.eligibilitybatch')),
-                ('coverage', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='eligibility_checks', to='coverage.coverage')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='patients.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting to be sent"),
+                            ("sent", "Sent, waiting for the payer"),
+                            ("active", "Coverage active"),
+                            ("inactive", "Coverage not active"),
+                            ("rejected", "Rejected by the payer"),
+                            ("failed", "Could not be sent"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "trace_number",
+                    models.CharField(help_text="TRN02 of the 270, echoed in the 271", max_length=50),
+                ),
+                ("service_date", models.DateField()),
+                ("requested_by_name", models.CharField(max_length=150)),
+                ("request_text", models.TextField(blank=True)),
+                ("response_text", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "plan_name",
+                    models.CharField(blank=True, help_text="As the payer names it", max_length=120),
+                ),
+                ("plan_begin", models.DateField(blank=True, null=True)),
+                ("plan_end", models.DateField(blank=True, null=True)),
+                (
+                    "rejections",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="AAA rejections: code, follow-up, message and what to do",
+                    ),
+                ),
+                ("error_message", models.CharField(blank=True, max_length=500)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="checks",
+                        to="coverage.eligibilitybatch",
+                    ),
+                ),
+                (
+                    "coverage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="eligibility_checks",
+                        to="coverage.coverage",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="patients.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EligibilityBenefit',
+            name="EligibilityBenefit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('active', 'Active coverage'), ('inactive', 'Inactive'), ('copay', 'Co-pay'), ('coinsurance', 'Coinsurance'), ('deductible', 'Deductible'), ('out_of_pocket', 'Out-of-pocket maximum'), ('limitation', 'Limitation'), ('non_covered', 'Not covered'), ('other', 'Other information')], max_length=20)),
-                ('service_type', models.CharField(blank=True, help_text='X12 service type code (EB03)', max_length=3)),
-                ('service_label', models.CharField(blank=True, max_length=80)),
-                ('coverage_level', models.CharField(blank=True, help_text='IND individual, FAM family …', max_length=3)),
-                ('network', models.CharField(blank=True, choices=[('in', 'In network'), ('out', 'Out of network'), ('any', 'In or out of network'), ('', 'Not stated')], max_length=3)),
-                ('time_period', models.CharField(blank=True, help_text='e.g. calendar year, remaining', max_length=40)),
-                ('remaining', models.BooleanField(default=False, help_text='The amount is what is left (EB06 = 29)')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('percent', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('plan_description', models.CharField(blank=True, max_length=120)),
-                ('message', models.CharField(blank=True, max_length=264)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
-                ('eligibility_check', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='benefits', to='coverage.eligibilitycheck')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active coverage"),
+                            ("inactive", "Inactive"),
+                            ("copay", "Co-pay"),
+                            ("coinsurance", "Coinsurance"),
+                            ("deductible", "Deductible"),
+                            ("out_of_pocket", "Out-of-pocket maximum"),
+                            ("limitation", "Limitation"),
+                            ("non_covered", "Not covered"),
+                            ("other", "Other information"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "service_type",
+                    models.CharField(blank=True, help_text="X12 service type code (EB03)", max_length=3),
+                ),
+                ("service_label", models.CharField(blank=True, max_length=80)),
+                (
+                    "coverage_level",
+                    models.CharField(blank=True, help_text="IND individual, FAM family …", max_length=3),
+                ),
+                (
+                    "network",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("in", "In network"),
+                            ("out", "Out of network"),
+                            ("any", "In or out of network"),
+                            ("", "Not stated"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "time_period",
+                    models.CharField(blank=True, help_text="e.g. calendar year, remaining", max_length=40),
+                ),
+                (
+                    "remaining",
+                    models.BooleanField(default=False, help_text="The amount is what is left (EB06 = 29)"),
+                ),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("percent", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("plan_description", models.CharField(blank=True, max_length=120)),
+                ("message", models.CharField(blank=True, max_length=264)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "eligibility_check",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="benefits",
+                        to="coverage.eligibilitycheck",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Payer',
+            name="Payer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=120)),
-                ('payer_id', models.CharField(help_text='The ID the clearinghouse routes on', max_length=80, verbose_name='payer ID')),
-                ('clearinghouse_route', models.CharField(choices=[('file_drop', 'File drop (outbox / inbox folders)'), ('test_payer', 'Test payer (answers at once; demo and tests)')], default='file_drop', max_length=20)),
-                ('active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "payer_id",
+                    models.CharField(
+                        help_text="The ID the clearinghouse routes on", max_length=80, verbose_name="payer ID"
+                    ),
+                ),
+                (
+                    "clearinghouse_route",
+                    models.CharField(
+                        choices=[
+                            ("file_drop", "File drop (outbox / inbox folders)"),
+                            ("test_payer", "Test payer (answers at once; demo and tests)"),
+                        ],
+                        default="file_drop",
+                        max_length=20,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=120)),
-                ('plan_type', models.CharField(blank=True, help_text='e.g. PPO, HMO, Medicare Advantage', max_length=40)),
-                ('copay', models.DecimalField(blank=True, decimal_places=2, help_text="The plan's usual co-pay, when the payer's answer states none", max_digits=10, null=True, verbose_name='office visit co-pay')),
-                ('active', models.BooleanField(default=True)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organization')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plans', to='coverage.payer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "plan_type",
+                    models.CharField(
+                        blank=True, help_text="e.g. PPO, HMO, Medicare Advantage", max_length=40
+                    ),
+                ),
+                (
+                    "copay",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="The plan's usual co-pay, when the payer's answer states none",
+                        max_digits=10,
+                        null=True,
+                        verbose_name="office visit co-pay",
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="plans", to="coverage.payer"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.AddField(
-            model_name='coverage',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverages', to='coverage.plan'),
+            model_name="coverage",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="coverages", to="coverage.plan"
+            ),
         ),
         migrations.AddIndex(
-            model_name='eligibilitycheck',
-            index=models.Index(fields=['coverage', '-created_at'], name='eligibility_latest_check'),
+            model_name="eligibilitycheck",
+            index=models.Index(fields=["coverage", "-created_at"], name="eligibility_latest_check"),
         ),
         migrations.AddConstraint(
-            model_name='eligibilitycheck',
-            constraint=models.UniqueConstraint(fields=('organization', 'trace_number'), name='eligibility_trace_unique'),
+            model_name="eligibilitycheck",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "trace_number"), name="eligibility_trace_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payer',
-            constraint=models.UniqueConstraint(fields=('organization', 'payer_id'), name='payer_id_unique_in_org'),
+            model_name="payer",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "payer_id"), name="payer_id_unique_in_org"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.UniqueConstraint(fields=('payer', 'name'), name='plan_name_unique_per_payer'),
+            model_name="plan",
+            constraint=models.UniqueConstraint(fields=("payer", "name"), name="plan_name_unique_per_payer"),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.CheckConstraint(condition=models.Q(('copay__isnull', True), ('copay__gte', 0), _connector='OR'), name='plan_copay_not_negative'),
+            model_name="plan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("copay__isnull", True), ("copay__gte", 0), _connector="OR"),
+                name="plan_copay_not_negative",
+            ),
         ),
         migrations.AddIndex(
-            model_name='coverage',
-            index=models.Index(fields=['organization', 'status'], name='coverage_org_status'),
+            model_name="coverage",
+            index=models.Index(fields=["organization", "status"], name="coverage_org_status"),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('patient', 'order'), name='coverage_order_unique_among_active'),
+            model_name="coverage",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("patient", "order"),
+                name="coverage_order_unique_among_active",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='coverage_dates_ordered'),
+            model_name="coverage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("effective_to__isnull", True),
+                    ("effective_to__gte", models.F("effective_from")),
+                    _connector="OR",
+                ),
+                name="coverage_dates_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.CheckConstraint(condition=models.Q(('order__gte', 1), ('order__lte', 3)), name='coverage_order_range'),
+            model_name="coverage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("order__gte", 1), ("order__lte", 3)), name="coverage_order_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coverage',
-            constraint=models.CheckConstraint(condition=models.Q(('relationship', 'self'), models.Q(models.Q(('subscriber_given_name', ''), _negated=True), models.Q(('subscriber_family_name', ''), _negated=True)), _connector='OR'), name='coverage_subscriber_named_unless_self'),
+            model_name="coverage",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("relationship", "self"),
+                    models.Q(
+                        models.Q(("subscriber_given_name", ""), _negated=True),
+                        models.Q(("subscriber_family_name", ""), _negated=True),
+                    ),
+                    _connector="OR",
+                ),
+                name="coverage_subscriber_named_unless_self",
+            ),
         ),
     ]

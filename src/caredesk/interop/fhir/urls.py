@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from . import careplan, coverage, views
+from . import careplan, coverage, practitioner_role, scheduling, supply, transfer, views
 from .http import fhir_view, unknown_path
 
 urlpatterns: list[URLPattern] = [
@@ -14,10 +14,42 @@ urlpatterns: list[URLPattern] = [
     path("Patient/<str:patient_id>", fhir_view(views.read_patient), name="fhir-patient"),
     path("Practitioner", fhir_view(views.search_practitioners), name="fhir-practitioner-type"),
     path("Practitioner/<str:practitioner_id>", fhir_view(views.read_practitioner), name="fhir-practitioner"),
+    path(
+        "PractitionerRole",
+        fhir_view(practitioner_role.search_practitioner_roles),
+        name="fhir-practitionerrole-type",
+    ),
+    path(
+        "PractitionerRole/<str:entry_id>",
+        fhir_view(practitioner_role.read_practitioner_role),
+        name="fhir-practitionerrole",
+    ),
     path("Coverage", fhir_view(coverage.search_coverages), name="fhir-coverage-type"),
     path("Coverage/<str:entry_id>", fhir_view(coverage.read_coverage), name="fhir-coverage"),
     path("CarePlan", fhir_view(careplan.search_careplans), name="fhir-careplan-type"),
     path("CarePlan/<str:entry_id>", fhir_view(careplan.read_careplan), name="fhir-careplan"),
+    path(
+        "Encounter/<str:entry_id>/$document",
+        fhir_view(transfer.encounter_document),
+        name="fhir-encounter-document",
+    ),
+    path("Schedule", fhir_view(scheduling.search_schedules), name="fhir-schedule-type"),
+    path("Schedule/<str:entry_id>", fhir_view(scheduling.read_schedule), name="fhir-schedule"),
+    path("Slot", fhir_view(scheduling.search_slots), name="fhir-slot-type"),
+    path(
+        "Appointment",
+        fhir_view(scheduling.search_appointments, scheduling.create_appointment),
+        name="fhir-appointment-type",
+    ),
+    path(
+        "Appointment/<str:entry_id>",
+        fhir_view(scheduling.read_appointment, scheduling.update_appointment),
+        name="fhir-appointment",
+    ),
+    path("SupplyRequest", fhir_view(supply.search_supply_requests), name="fhir-supplyrequest-type"),
+    path("SupplyRequest/<str:entry_id>", fhir_view(supply.read_supply_request), name="fhir-supplyrequest"),
+    path("SupplyDelivery", fhir_view(supply.search_supply_deliveries), name="fhir-supplydelivery-type"),
+    path("SupplyDelivery/<str:entry_id>", fhir_view(supply.read_supply_delivery), name="fhir-supplydelivery"),
 ]
 for _resource_type, (_search, _read) in views.CLINICAL_OPERATIONS.items():
     urlpatterns += [

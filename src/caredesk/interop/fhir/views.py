@@ -23,6 +23,7 @@ from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
+from caredesk.credentialing import selectors as credential_selectors
 from caredesk.patients import rules as patient_rules
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients import services as patient_services
@@ -51,6 +52,9 @@ from .http import (
 from .outcomes import FhirError, Issue, from_domain_error, information
 from .patient import FHIR_PATHS, PatientRecord, patient_input_from_fhir, patient_to_fhir
 from .practitioner import practitioner_to_fhir
+from .practitioner_role import SUPPORT as PRACTITIONER_ROLE_SUPPORT
+from .scheduling import APPOINTMENT_SUPPORT, SCHEDULE_SUPPORT, SLOT_SUPPORT
+from .supply import DELIVERY_SUPPORT, REQUEST_SUPPORT
 
 CONFIRM_HEADER = "Caredesk-Confirm-Not-Duplicate"
 CAPABILITIES_CHANGED = dt.date(2026, 11, 26)  # CapabilityStatement.date: move it when _RESOURCES change
@@ -131,6 +135,12 @@ _RESOURCES = (
     ),
     COVERAGE_SUPPORT,
     CAREPLAN_SUPPORT,
+    PRACTITIONER_ROLE_SUPPORT,
+    SCHEDULE_SUPPORT,
+    SLOT_SUPPORT,
+    APPOINTMENT_SUPPORT,
+    REQUEST_SUPPORT,
+    DELIVERY_SUPPORT,
 )
 
 
@@ -247,10 +257,13 @@ def _business_error(exc: DomainError) -> FhirError:
     "GET", "/Practitioner/{practitioner_id}", Permission.PRACTITIONER_VIEW, summary="Read a Practitioner"
 )
 def read_practitioner(request: HttpRequest, actor: Actor | None, practitioner_id: str) -> HttpResponse:
+    actor = _actor(actor)
     practitioner = practitioner_selectors.get_practitioner(
-        actor=_actor(actor), practitioner_id=_id(practitioner_id, "Practitioner")
+        actor=actor, practitioner_id=_id(practitioner_id, "Practitioner")
     )
-    return fhir_response(practitioner_to_fhir(practitioner))
+    found = credential_selectors.qualifications(actor=actor, practitioner_ids=[practitioner.pk])
+    qualified = found[practitioner.pk]
+    return fhir_response(practitioner_to_fhir(practitioner, qualified.licenses, qualified.boards))
 
 
 @operation("GET", "/Practitioner", Permission.PRACTITIONER_VIEW, summary="Search Practitioners")
@@ -268,7 +281,8 @@ def search_practitioners(request: HttpRequest, actor: Actor | None) -> HttpRespo
     base = base_url(request)
     links = PageLinks(f"{base}/Practitioner", search.used, search.count, search.page, has_next)
     total = known_total(search.page, search.count, len(results), has_next)
-    resources = [practitioner_to_fhir(p) for p in results]
+    found = credential_selectors.qualifications(actor=actor, practitioner_ids=[p.pk for p in results])
+    resources = [practitioner_to_fhir(p, found[p.pk].licenses, found[p.pk].boards) for p in results]
     return fhir_response(searchset(resources, resource_url=base, links=links, total=total))
 
 

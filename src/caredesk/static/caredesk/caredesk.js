@@ -26,3 +26,10 @@ document.addEventListener("click", function (event) {
     panel.replaceChildren();
   }
 });
+
+// Printable pages (discharge summary, education handouts): a [data-print] button opens the print dialog.
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});
