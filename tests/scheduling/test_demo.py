@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import itertools
 import re
@@ -21,6 +22,8 @@ from caredesk.scheduling.models import (
     AppointmentResource,
     AvailabilityTemplate,
     Resource,
+    SurgeryPlan,
+    SurgicalCase,
     VisitType,
 )
 
@@ -64,3 +67,34 @@ def test_seed_demo_loads_resources_visit_types_templates_and_bookings():
     )
     assert response.status_code == 200
     assert f"/scheduling/appointments/{first.pk}/" in response.content.decode()
+
+    # Surgery planning: the coordinator opens the hospital's page, presses Plan, then Book all.
+    hospital = Resource.objects.get(organization=coordinator.organization, name="OR 1").location
+    assert Resource.objects.filter(location=hospital, kind="room", category="operating").count() == 3
+    assert Resource.objects.filter(location=hospital, kind="equipment").count() == 2
+    cases = SurgicalCase.objects.filter(location=hospital, status="requested")
+    assert cases.count() == 8
+    assert cases.filter(equipment__name="Laparoscopy tower").exists()
+    page = client.get(reverse("scheduling:surgery"))  # the location with operating rooms by default
+    assert page.status_code == 200
+    assert "Laparoscopic cholecystectomy" in page.content.decode()
+    monday = min(case.earliest_date for case in cases)
+    planned = client.post(
+        reverse("scheduling:surgery_plan_new"),
+        {
+            "location": hospital.pk,
+            "date_from": monday.isoformat(),
+            "date_to": (monday + dt.timedelta(days=4)).isoformat(),
+            "turnover": 30,
+            "overtime_cap": 120,
+            "time_limit": 1,
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert planned.status_code == 204
+    plan = SurgeryPlan.objects.get(location=hospital)
+    assert plan.items.count() == 8, plan.unplaced
+    booked = client.post(reverse("scheduling:surgery_plan_book", kwargs={"surgery_plan_id": plan.pk}))
+    assert booked.status_code == 302
+    assert SurgicalCase.objects.filter(location=hospital, status="booked").count() == 8
+    assert Appointment.objects.filter(notes__startswith=f"Surgery plan {plan.pk}:").count() == 8

@@ -15,6 +15,8 @@ the services, like the rest of the world.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -850,3 +852,166 @@ def _api_assign_material(world: World, user: User) -> object:
 @body("POST /api/v1/education/assignments/{assignment_id}/deliveries", status=201)
 def _api_record_delivery(world: World, user: User) -> object:
     return {"method": "printed", "note": "Handed over by the matrix"}
+
+
+# --- the communication log in the API (tests/support/referrals.py logs one about the sample referral) ---
+
+
+@sample("communication_id", patient_data=True)
+def _communication_id(world: World) -> object:
+    from caredesk.messaging.models import Communication
+
+    referral = referrals_of(world).referral
+    return Communication.objects.filter(referral_id=referral.pk).order_by("pk")[0].pk
+
+
+@body("POST /api/v1/patients/{patient_id}/communications", status=201)
+def _api_log_communication(world: World, user: User) -> object:
+    return {"direction": "out", "channel": "phone", "outcome": "reached", "subject": "Matrix check-in call"}
+
+
+# --- surgery planning and scheduling setup in the API (tests/support/scheduling.py) -----------------------
+
+
+def _setup_counter(world: World) -> int:
+    found: itertools.count[int] = world.__dict__.setdefault("_setup_api_counter", itertools.count(1))
+    return next(found)
+
+
+@sample(
+    "surgical_case_id", within="POST /api/v1/surgical-cases/{surgical_case_id}/withdraw", patient_data=True
+)
+def _fresh_surgical_case_id(world: World) -> object:
+    """Withdrawing works once: each call (one per allowed role) gets a case of its own."""
+    from .scheduling import fresh_case
+
+    return fresh_case(world).pk
+
+
+@sample("surgery_plan_id", within="POST /api/v1/surgery-plans/{surgery_plan_id}/book", patient_data=True)
+def _fresh_surgery_plan_id(world: World) -> object:
+    """Booking works once: each call gets a draft plan of its own."""
+    from .scheduling import fresh_surgery_plan
+
+    return fresh_surgery_plan(world).pk
+
+
+@body("POST /api/v1/surgical-cases", status=201)
+def _api_request_case(world: World, user: User) -> object:
+    from .scheduling import case_body
+
+    return case_body(world, user.organization)
+
+
+@body("POST /api/v1/surgical-cases/{surgical_case_id}/withdraw", status=200)
+def _api_withdraw_case(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/surgery-plans", status=201)
+def _api_plan_cases(world: World, user: User) -> object:
+    """One fresh case of the user's organization, planned alone (the sample plan stays a draft)."""
+    from .scheduling import case_window, fresh_case, theatre_of
+
+    case = fresh_case(world, user.organization)
+    first, last = case_window(theatre_of(world, user.organization))
+    return {
+        "location_id": case.location_id,
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
+        "case_ids": [case.pk],
+        "time_limit": 0.5,
+    }
+
+
+@body("POST /api/v1/surgery-plans/{surgery_plan_id}/items/{surgery_item_id}/move", status=200)
+def _api_move_plan_item(world: World, user: User) -> object:
+    """Where the sample plan's case is already (every allowed role may send it; nothing changes)."""
+    item = surgery_plan_of(world).items.order_by("pk")[0]
+    return {"room_id": item.room_id, "start": item.starts_at.isoformat()}
+
+
+@body("POST /api/v1/surgery-plans/{surgery_plan_id}/book", status=200)
+def _api_book_plan(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/scheduling/resources", status=201)
+def _api_create_resource(world: World, user: User) -> object:
+    schedule = schedule_of(world, user.organization)
+    return {
+        "kind": "room",
+        "location_id": schedule.location.pk,
+        "name": f"Matrix room {_setup_counter(world)}",
+        "category": "exam",
+    }
+
+
+@body("POST /api/v1/visit-types", status=201)
+def _api_create_visit_type(world: World, user: User) -> object:
+    schedule_of(world, user.organization)
+    n = _setup_counter(world)
+    return {
+        "name": f"Matrix visit {n}",
+        "code": f"matrix-{n}",
+        "duration_minutes": 20,
+        "requirements": [{"kind": "practitioner"}],
+    }
+
+
+@body("POST /api/v1/scheduling/availability-templates", status=201)
+def _api_create_template(world: World, user: User) -> object:
+    """A new room of the user's organization (each call its own) open on Monday mornings."""
+    from caredesk.scheduling import services
+
+    from .scheduling import admin_of
+
+    schedule = schedule_of(world, user.organization)
+    room = services.create_resource(
+        actor=admin_of(world, schedule.location.organization_id),
+        kind="room",
+        location_id=schedule.location.pk,
+        name=f"Matrix template room {_setup_counter(world)}",
+    )
+    return {
+        "resource_id": room.pk,
+        "location_id": schedule.location.pk,
+        "name": "Mornings",
+        "effective_from": dt.datetime.now(schedule.zone).date().isoformat(),
+        "windows": [{"weekday": 0, "start": "08:00", "end": "12:00"}],
+    }
+
+
+@body("POST /api/v1/scheduling/availability-exceptions", status=201)
+def _api_create_exception(world: World, user: User) -> object:
+    """Time off of the user's organization's room, a year ahead (each call its own hour)."""
+    schedule = schedule_of(world, user.organization)
+    day = dt.datetime.now(schedule.zone).date() + dt.timedelta(days=300)
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=schedule.zone) + dt.timedelta(
+        hours=_setup_counter(world)
+    )
+    return {
+        "kind": "time_off",
+        "resource_id": schedule.room.pk,
+        "start": start.isoformat(),
+        "end": (start + dt.timedelta(minutes=30)).isoformat(),
+        "reason": "Matrix maintenance",
+    }
+
+
+# --- FHIR Task and Communication (the worklist task and the logged communication above) -------------------
+
+
+@sample("entry_id", within="fhir-task", patient_data=True)
+def _fhir_task_id(world: World) -> object:
+    return care_of(world).task.pk
+
+
+@sample("entry_id", within="fhir-communication", patient_data=True)
+def _fhir_communication_id(world: World) -> object:
+    return _communication_id(world)
+
+
+@query("fhir-task-type", "fhir-communication-type")
+def _fhir_task_communication_search(world: World) -> dict[str, str]:
+    return {"patient": f"Patient/{world.patient.pk}"}

@@ -28,6 +28,7 @@ from caredesk.scheduling.models import (
     AvailabilityTemplate,
     Resource,
     SurgeryPlan,
+    SurgicalCase,
     VisitType,
 )
 from tests.practitioners.conftest import valid_npi
@@ -173,22 +174,9 @@ def surgery_plan_of(world: World) -> SurgeryPlan:
     found = world.__dict__.get("_surgery_plan")
     if found is not None:
         return found
-    schedule = schedule_of(world)
+    schedule = theatre_of(world)
     admin = actor_for_user(world.users[Role.ADMINISTRATOR])
-    room = services.create_resource(
-        actor=admin, kind="room", location_id=schedule.location.pk, name="Matrix OR", category="operating"
-    )
     today = dt.datetime.now(schedule.zone).date()
-    services.create_availability_template(
-        actor=admin,
-        data=services.TemplateInput(
-            resource_id=room.pk,
-            location_id=schedule.location.pk,
-            name="Block time",
-            effective_from=today - dt.timedelta(days=1),
-            windows=[services.WindowInput(day, dt.time(0), dt.time(23, 59)) for day in range(7)],
-        ),
-    )
     surgery.request_case(
         actor=admin,
         data=surgery.CaseInput(
@@ -210,3 +198,79 @@ def surgery_plan_of(world: World) -> SurgeryPlan:
     )
     world.__dict__["_surgery_plan"] = found
     return found
+
+
+def admin_of(world: World, organization_id: int | None) -> Actor:
+    """The administrator of the organization (the first one's for anyone without one)."""
+    first = organization_id is None or organization_id == world.org.pk
+    return actor_for_user((world.users if first else world.strangers)[Role.ADMINISTRATOR])
+
+
+def theatre_of(world: World, organization: Organization | None = None) -> Schedule:
+    """The organization's schedule with an operating room ("Matrix OR") open around the clock."""
+    schedule = schedule_of(world, organization)
+    key = f"_theatre_{schedule.location.organization_id}"
+    if key not in world.__dict__:
+        admin = admin_of(world, schedule.location.organization_id)
+        room = services.create_resource(
+            actor=admin, kind="room", location_id=schedule.location.pk, name="Matrix OR", category="operating"
+        )
+        services.create_availability_template(
+            actor=admin,
+            data=services.TemplateInput(
+                resource_id=room.pk,
+                location_id=schedule.location.pk,
+                name="Block time",
+                effective_from=dt.datetime.now(schedule.zone).date() - dt.timedelta(days=1),
+                windows=[services.WindowInput(day, dt.time(0), dt.time(23, 59)) for day in range(7)],
+            ),
+        )
+        world.__dict__[key] = room
+    return schedule
+
+
+def case_window(schedule: Schedule) -> tuple[dt.date, dt.date]:
+    today = dt.datetime.now(schedule.zone).date()
+    return today + dt.timedelta(days=2), today + dt.timedelta(days=8)
+
+
+def case_body(world: World, organization: Organization | None = None) -> dict[str, object]:
+    """A valid surgical case request in the organization (its sample patient, surgeon and procedure)."""
+    schedule = theatre_of(world, organization)
+    first, last = case_window(schedule)
+    return {
+        "patient_id": schedule.patient.pk,
+        "location_id": schedule.location.pk,
+        "surgeon_id": schedule.practitioner.pk,
+        "procedure_id": schedule.visit_type.pk,
+        "duration_minutes": 30,
+        "earliest_date": first.isoformat(),
+        "latest_date": last.isoformat(),
+    }
+
+
+def fresh_case(world: World, organization: Organization | None = None) -> SurgicalCase:
+    """A new requested case of the organization's sample patient (for endpoints that change one)."""
+    data = case_body(world, organization)
+    return surgery.request_case(
+        actor=admin_of(world, theatre_of(world, organization).location.organization_id),
+        data=surgery.CaseInput(
+            **{k: v for k, v in data.items() if not str(k).endswith("_date")},  # type: ignore[arg-type]
+            earliest_date=dt.date.fromisoformat(str(data["earliest_date"])),
+            latest_date=dt.date.fromisoformat(str(data["latest_date"])),
+        ),
+    )
+
+
+def fresh_surgery_plan(world: World) -> SurgeryPlan:
+    """A new draft plan of the first organization holding one fresh case (for booking, once per call)."""
+    case = fresh_case(world)
+    first, last = case_window(theatre_of(world))
+    return surgery.plan_cases(
+        actor=admin_of(world, world.org.pk),
+        location_id=case.location_id,
+        date_from=first,
+        date_to=last,
+        case_ids=[case.pk],
+        time_limit=0.5,
+    )

@@ -136,6 +136,7 @@ class AuditAction(IntEnum):
 
     COMMUNICATION_SEARCH = 1500  # a patient's communication log (the entry ids shown)
     COMMUNICATION_CREATE = 1501
+    COMMUNICATION_VIEW = 1502  # one communication-log entry (API, FHIR Communication)
 
     CAREPLAN_VIEW = 1600  # a patient's plans (goal status, activities, CCM month)
     CAREPLAN_CREATE = 1601
@@ -154,6 +155,8 @@ class AuditAction(IntEnum):
     CLAIM_STATUS_CHANGED = 1704  # every step of the lifecycle, submission in a batch included
     PROCEDURE_CODES_CREATE = 1710  # a procedure-code list loaded from CSV
     FEE_SCHEDULE_UPDATE = 1711
+    REMITTANCE_POST = 1720  # an 835 posted: payments and adjustments on the claims it names
+    REMITTANCE_VIEW = 1721  # the remittance list (the remittance ids shown)
 
     CREDENTIAL_CREATE = 1800  # a license, DEA registration, certification, coverage, history row or document
     CREDENTIAL_UPDATE = 1801  # renewed (new expiry)

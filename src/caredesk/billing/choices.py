@@ -19,3 +19,13 @@ class CodeSystem(models.TextChoices):
     HCPCS = "hcpcs", "HCPCS Level II"
     CPT = "cpt", "CPT (licensed, loaded by the organization)"
     LOCAL = "local", "Local code"
+
+
+class LedgerKind(models.TextChoices):
+    """What a ledger row records. A claim's balance is charges - payments - adjustments; patient
+    responsibility (CAS group PR) is the part of that balance the payer moved to the patient."""
+
+    CHARGE = "charge", "Charge"
+    PAYMENT = "payment", "Payment"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    PATIENT_RESPONSIBILITY = "patient_resp", "Patient responsibility"

@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
 
-from .choices import ClaimStatus, CodeSystem
+from .choices import ClaimStatus, CodeSystem, LedgerKind
 
 
 class ProcedureCode(OrganizationScopedModel):
@@ -164,3 +164,86 @@ class ClaimSequence(models.Model):
 
     def __str__(self) -> str:
         return f"Claim counter of organization {self.organization_id}: {self.last_value}"
+
+
+class Remittance(OrganizationScopedModel):
+    """One imported 835: the payer's payment (check or EFT) identified by its trace number (TRN02). The
+    unique constraint on organization, payer and trace number makes importing the same file twice a no-op."""
+
+    payer_name = models.CharField(max_length=60)
+    payer_identifier = models.CharField(max_length=80, help_text="TRN03, else the N1*PR identifier")
+    payee_name = models.CharField(max_length=60, blank=True)
+    payee_identifier = models.CharField(max_length=80, blank=True)
+    trace_number = models.CharField(max_length=50, help_text="TRN02: check or EFT trace number")
+    payment_method = models.CharField(max_length=3, blank=True, help_text="BPR04")
+    payment_date = models.DateField(null=True, blank=True)
+    total_paid = models.DecimalField(max_digits=12, decimal_places=2)
+    file_name = models.CharField(max_length=300, blank=True)
+    provider_adjustments = models.JSONField(default=list, blank=True, help_text="PLB rows")
+    actor_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "payer_identifier", "trace_number"],
+                name="remittance_unique_payer_trace",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Remittance {self.trace_number} from {self.payer_name}"
+
+
+class RemittanceClaim(TimeStampedModel):
+    """One CLP of a remittance. `claim` is empty when no claim of the organization has its number: the row
+    is kept for review (the unmatched list) rather than lost."""
+
+    remittance = models.ForeignKey(Remittance, on_delete=models.CASCADE, related_name="claims")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    claim_number = models.CharField(max_length=38, help_text="CLP01")
+    status_code = models.CharField(max_length=2, help_text="CLP02")
+    charge = models.DecimalField(max_digits=12, decimal_places=2)
+    paid = models.DecimalField(max_digits=12, decimal_places=2)
+    patient_responsibility = models.DecimalField(max_digits=12, decimal_places=2)
+    payer_claim_number = models.CharField(max_length=50, blank=True)
+    patient_name = models.CharField(max_length=120, blank=True)
+    adjustments = models.JSONField(default=list, blank=True, help_text="[{group, reason, amount, line}]")
+    outcome = models.CharField(max_length=300, blank=True, help_text="What posting did to the claim")
+
+    class Meta:
+        ordering = ["id"]
+
+    @property
+    def matched(self) -> bool:
+        return self.claim_id is not None
+
+    def __str__(self) -> str:
+        return f"{self.claim_number}: paid {self.paid}"
+
+
+class LedgerEntry(TimeStampedModel):
+    """One append-only posting on a claim. There is no stored balance: balances are sums of these rows."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=12, choices=LedgerKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    group = models.CharField(max_length=2, blank=True, help_text="CAS group (CO, PR, OA, PI, CR)")
+    reason = models.CharField(max_length=5, blank=True, help_text="CARC")
+    remittance_claim = models.ForeignKey(
+        RemittanceClaim, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["claim"], condition=Q(kind="charge"), name="ledger_one_charge_per_claim"
+            ),
+        ]
+        indexes = [models.Index(fields=["claim", "kind"], name="ledger_claim_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount}"

@@ -17,7 +17,8 @@ import simple_icd_10_cm as cm
 
 from caredesk.practitioners.rules import npi_error
 
-from .choices import ClaimStatus
+from .choices import ClaimStatus, LedgerKind
+from .schemas import ClaimPayment
 
 MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
@@ -276,3 +277,144 @@ def scrub(facts: ClaimFacts) -> list[str]:
     for rule in SCRUBBER_RULES:
         problems += rule(facts)
     return problems
+
+
+# ---------------------------------------------------------------------------------------------- remittance
+
+# Claim Adjustment Reason Codes (X12 CARC list, maintained by the X12 Claim Adjustment Status Code
+# Maintenance Committee), a common subset in short plain words; any other code is shown by its number.
+CARC_TEXT: dict[str, str] = {
+    "1": "deductible amount",
+    "2": "coinsurance amount",
+    "3": "co-payment amount",
+    "4": "the procedure code is inconsistent with the modifier used, or a modifier is missing",
+    "5": "the procedure code or bill type is inconsistent with the place of service",
+    "11": "the diagnosis is inconsistent with the procedure",
+    "16": "the claim lacks information or has billing errors needed for adjudication",
+    "18": "exact duplicate claim or service",
+    "22": "this care may be covered by another payer (coordination of benefits)",
+    "23": "the impact of prior payer adjudication",
+    "27": "expenses incurred after coverage terminated",
+    "29": "the time limit for filing has expired",
+    "31": "the patient cannot be identified as our insured",
+    "45": "the charge exceeds the fee schedule or maximum allowable amount",
+    "50": "not deemed a medical necessity by the payer",
+    "96": "non-covered charge",
+    "97": "the benefit is included in the payment for another service already adjudicated",
+    "109": "not covered by this payer; submit to the correct payer",
+    "119": "the benefit maximum for this period has been reached",
+    "197": "precertification or authorization was absent",
+    "204": "this service is not covered under the patient's current benefit plan",
+    "242": "services not provided by network or primary care providers",
+    "253": "sequestration reduction in federal payment",
+    "A1": "claim or service denied",
+    "A7": "presumptive payment adjustment",
+}
+GROUP_TEXT = {
+    "CO": "contractual obligation",
+    "PR": "patient responsibility",
+    "OA": "other adjustment",
+    "PI": "payer initiated reduction",
+    "CR": "correction and reversal",
+}
+PAID_STATUSES = frozenset({"1", "2", "3", "19", "20", "21"})  # processed as primary/secondary/tertiary
+DENIED_STATUS = "4"
+REVERSAL_STATUS = "22"
+
+
+def carc_text(group: str, reason: str) -> str:
+    """`CO-16 the claim lacks information …` for a CAS group and CARC."""
+    words = CARC_TEXT.get(reason, f"reason code {reason}")
+    return f"{group}-{reason} {words}"
+
+
+def remittance_target(payment: ClaimPayment) -> str | None:
+    """The claim status a claim payment points to: paid (the payer paid part of it), denied (CLP02 4, or
+    nothing paid, nothing left to the patient and a payer adjustment), accepted (processed, nothing paid,
+    the balance moved to the patient); None for a reversal (CLP02 22) or a status we do not act on."""
+    if payment.status_code == REVERSAL_STATUS:
+        return None
+    if payment.status_code == DENIED_STATUS:
+        return ClaimStatus.DENIED
+    if payment.status_code not in PAID_STATUSES:
+        return None
+    if payment.paid > 0:
+        return ClaimStatus.PAID
+    payer_adjusted = any(a.group != "PR" and a.amount > 0 for a in payment.all_adjustments)
+    if payment.patient_responsibility == 0 and payer_adjusted:
+        return ClaimStatus.DENIED
+    return ClaimStatus.ACCEPTED
+
+
+def status_path(current: str, target: str) -> list[str] | None:
+    """The allowed steps from `current` to `target` (through accepted when the claim is still submitted);
+    [] when it is there already, None when the lifecycle has no such path."""
+    if current == target:
+        return []
+    if can_transition(current, target):
+        return [target]
+    if can_transition(current, ClaimStatus.ACCEPTED) and can_transition(ClaimStatus.ACCEPTED, target):
+        return [ClaimStatus.ACCEPTED, target]
+    return None
+
+
+def denial_reasons(payment: ClaimPayment) -> str:
+    """The payer's reasons in plain words (the non-PR adjustments first), for the claim's timeline."""
+    seen: list[str] = []
+    ordered = sorted(payment.all_adjustments, key=lambda a: a.group == "PR")
+    for adjustment in ordered:
+        text = carc_text(adjustment.group, adjustment.reason)
+        if text not in seen:
+            seen.append(text)
+    return "; ".join(seen) or "no reason code given"
+
+
+@dataclass(frozen=True)
+class Posting:
+    kind: str  # a LedgerKind value
+    amount: Decimal
+    group: str = ""
+    reason: str = ""
+
+
+def claim_postings(payment: ClaimPayment) -> list[Posting]:
+    """The ledger rows of one claim payment: the payment, then each CAS adjustment — group PR as patient
+    responsibility, every other group as an adjustment. Amounts keep their sign (a reversal is negative)."""
+    rows = [Posting(kind=LedgerKind.PAYMENT, amount=payment.paid)] if payment.paid else []
+    for adjustment in payment.all_adjustments:
+        if not adjustment.amount:
+            continue
+        kind = LedgerKind.PATIENT_RESPONSIBILITY if adjustment.group == "PR" else LedgerKind.ADJUSTMENT
+        rows.append(
+            Posting(kind=kind, amount=adjustment.amount, group=adjustment.group, reason=adjustment.reason)
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Balance:
+    charges: Decimal
+    payments: Decimal
+    adjustments: Decimal
+    patient_responsibility: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still owed on the claim (by the payer or the patient)."""
+        return self.charges - self.payments - self.adjustments
+
+    @property
+    def insurance_balance(self) -> Decimal:
+        """The part still expected from the payer: the balance less what was moved to the patient."""
+        return self.balance - self.patient_responsibility
+
+
+def balance_of(totals: dict[str, Decimal]) -> Balance:
+    """A balance from the ledger's sums per kind."""
+    zero = Decimal("0.00")
+    return Balance(
+        charges=totals.get(LedgerKind.CHARGE, zero),
+        payments=totals.get(LedgerKind.PAYMENT, zero),
+        adjustments=totals.get(LedgerKind.ADJUSTMENT, zero),
+        patient_responsibility=totals.get(LedgerKind.PATIENT_RESPONSIBILITY, zero),
+    )

@@ -121,3 +121,74 @@ class SubmittedBatch:
     file_name: str
     claim_ids: tuple[int, ...]
     text: str
+
+
+# ------------------------------------------------------------------------------------ remittance (835)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """One CAS adjustment: group (CO contractual, PR patient responsibility, OA other, PI payer initiated,
+    CR correction), the CARC reason code and the amount (negative in a reversal)."""
+
+    group: str
+    reason: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ServicePayment:
+    """One SVC of a claim payment: the procedure as billed, charge, paid and its adjustments."""
+
+    procedure_code: str
+    charge: Decimal
+    paid: Decimal
+    modifiers: tuple[str, ...] = ()
+    units: Decimal | None = None
+    service_date: dt.date | None = None
+    adjustments: tuple[Adjustment, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimPayment:
+    """One CLP: the payer's answer for one claim (CLP01 is our claim number, CLM01)."""
+
+    claim_number: str
+    status_code: str  # CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 22 reversal, ...
+    charge: Decimal
+    paid: Decimal
+    patient_responsibility: Decimal = Decimal("0")
+    payer_claim_number: str = ""
+    patient_name: str = ""
+    adjustments: tuple[Adjustment, ...] = ()  # claim-level CAS
+    services: tuple[ServicePayment, ...] = ()
+    line: int = 0  # the CLP's segment number in the file
+
+    @property
+    def all_adjustments(self) -> tuple[Adjustment, ...]:
+        return self.adjustments + tuple(a for s in self.services for a in s.adjustments)
+
+
+@dataclass(frozen=True)
+class ProviderAdjustment:
+    """One PLB adjustment (reason code, reference, amount): not tied to a claim."""
+
+    reason: str
+    reference: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Remittance:
+    """One 835 transaction: who paid whom, how (BPR), the trace number (TRN02) and the claim payments."""
+
+    payer_name: str
+    payer_id: str  # TRN03 (the payer's identifier), else N1*PR N104
+    payee_name: str
+    payee_id: str
+    trace_number: str  # TRN02: the check or EFT trace number
+    payment_method: str  # BPR04: CHK, ACH, FWT, BOP, NON
+    payment_date: dt.date | None  # BPR16
+    total_paid: Decimal  # BPR02
+    claims: tuple[ClaimPayment, ...] = ()
+    provider_adjustments: tuple[ProviderAdjustment, ...] = ()

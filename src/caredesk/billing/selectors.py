@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +14,7 @@ from caredesk.core.context import Actor
 
 from .choices import ClaimStatus
 from .errors import ClaimNotFound
-from .models import Claim, ClaimEvent, ProcedureCode
+from .models import Claim, ClaimEvent, ProcedureCode, Remittance, RemittanceClaim
 from .services import claim_queryset
 
 
@@ -115,3 +116,47 @@ def claims_needing_follow_up(*, actor: Actor) -> list[ClaimNeedingWork]:
                 },
             )
     return found
+
+
+@dataclass(frozen=True)
+class RemittanceRow:
+    """One imported 835 for the remittance list, with its matched and unmatched claim payments."""
+
+    remittance: Remittance
+    matched: list[RemittanceClaim]
+    unmatched: list[RemittanceClaim]
+    claims_paid: Decimal
+
+
+def list_remittances(*, actor: Actor, limit: int = 100) -> list[RemittanceRow]:
+    """The organization's imported remittances, newest first. Audited, naming the patients of the
+    matched claims shown (unmatched rows carry the payer's patient name only)."""
+    claim_queryset(actor)  # checks the permission and the organization
+    with transaction.atomic():
+        remittances = list(
+            Remittance.objects.filter(organization_id=actor.organization_id or 0)
+            .prefetch_related("claims__claim")
+            .order_by("-created_at", "-id")[:limit]
+        )
+        rows = []
+        for remittance in remittances:
+            lines = list(remittance.claims.all())
+            rows.append(
+                RemittanceRow(
+                    remittance=remittance,
+                    matched=[line for line in lines if line.claim_id is not None],
+                    unmatched=[line for line in lines if line.claim_id is None],
+                    claims_paid=sum((line.paid for line in lines), Decimal("0.00")),
+                )
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.REMITTANCE_VIEW,
+            detail={
+                "remittance_ids": [r.remittance.pk for r in rows],
+                "result_ids": sorted(
+                    {line.claim.patient_id for r in rows for line in r.matched if line.claim}
+                ),
+            },
+        )
+    return rows

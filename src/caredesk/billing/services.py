@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 
 from caredesk.accounts.models import Location, Organization
 from caredesk.accounts.permissions import Permission
@@ -28,7 +29,7 @@ from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import rules
-from .choices import ClaimStatus
+from .choices import ClaimStatus, LedgerKind
 from .errors import ClaimBlocked, ClaimNotFound, InvalidCharges, InvalidCodeList
 from .models import (
     ChargeLine,
@@ -37,7 +38,10 @@ from .models import (
     ClaimEvent,
     ClaimSequence,
     FeeScheduleEntry,
+    LedgerEntry,
     ProcedureCode,
+    Remittance,
+    RemittanceClaim,
 )
 from .schemas import (
     Address,
@@ -45,9 +49,11 @@ from .schemas import (
     ClaimCoverage,
     ClaimData,
     ClaimLineData,
+    ClaimPayment,
     ClaimPerson,
     Provider,
 )
+from .schemas import Remittance as RemittanceData
 
 _POS = re.compile(r"^\d{2}$")
 
@@ -441,6 +447,7 @@ def mark_submitted(*, actor: Actor, claim_ids: Sequence[int], file_name: str) ->
             _move(actor, claim, ClaimStatus.SUBMITTED, f"837P batch {file_name}")
             claim.submitted_file = file_name[:300]
             claim.save(update_fields=["status", "submitted_file", "updated_at"])
+            _post_charge(claim)
 
 
 # ------------------------------------------------------------------------------------------ 837P values
@@ -536,3 +543,232 @@ def claim_data(*, actor: Actor, claim: Claim) -> ClaimData:
         ),
         place_of_service=claim.place_of_service,
     )
+
+
+# ------------------------------------------------------------------------------------ remittance and ledger
+
+
+@dataclass(frozen=True)
+class PostedRemittance:
+    """What posting an 835 did: the remittance row, whether it was already posted (then nothing changed),
+    and the claim numbers matched, unmatched, paid and denied."""
+
+    remittance: Remittance
+    duplicate: bool
+    matched: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()
+    paid: tuple[str, ...] = ()
+    denied: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        r = self.remittance
+        if self.duplicate:
+            return (
+                f"Remittance {r.trace_number} from {r.payer_name} was already posted "
+                f"on {r.created_at:%Y-%m-%d}; nothing changed."
+            )
+        return (
+            f"Remittance {r.trace_number} from {r.payer_name}: {len(self.matched)} claim(s) matched "
+            f"({len(self.paid)} paid, {len(self.denied)} denied), {len(self.unmatched)} unmatched "
+            f"kept for review."
+        )
+
+
+def _charge_total(claim: Claim) -> Decimal:
+    return sum((line.charge for line in claim.lines.all()), Decimal("0.00"))
+
+
+def _post_charge(claim: Claim) -> None:
+    """The claim's charge on the ledger, once (a conditional unique constraint guards it)."""
+    if not LedgerEntry.objects.filter(claim=claim, kind=LedgerKind.CHARGE).exists():
+        LedgerEntry.objects.create(
+            organization_id=claim.organization_id,
+            claim=claim,
+            kind=LedgerKind.CHARGE,
+            amount=_charge_total(claim),
+            note=f"Charges of claim {claim.claim_number}",
+        )
+
+
+def _adjustment_rows(payment: ClaimPayment) -> list[dict[str, str]]:
+    rows = [
+        {"group": a.group, "reason": a.reason, "amount": str(a.amount), "line": ""}
+        for a in payment.adjustments
+    ]
+    for service in payment.services:
+        rows += [
+            {"group": a.group, "reason": a.reason, "amount": str(a.amount), "line": service.procedure_code}
+            for a in service.adjustments
+        ]
+    return rows
+
+
+def _apply_status(actor: Actor, claim: Claim, payment: ClaimPayment, trace: str) -> str:
+    """Move the claim as the payment says, through the lifecycle's allowed steps; what happened, in words."""
+    target = rules.remittance_target(payment)
+    if target is None:
+        return f"CLP02 {payment.status_code}: posted, status unchanged ({claim.get_status_display()})."
+    path = rules.status_path(claim.status, target)
+    if path is None:
+        return (
+            f"Posted; the claim is {claim.get_status_display().lower()} and cannot become "
+            f"{ClaimStatus(target).label.lower()}: review it."
+        )
+    for step in path:
+        if step == ClaimStatus.DENIED:
+            note = f"Denied in remittance {trace}: {rules.denial_reasons(payment)}"
+        elif step == ClaimStatus.PAID:
+            note = f"Paid {payment.paid} in remittance {trace}"
+        else:
+            note = f"Adjudicated in remittance {trace}"
+        _move(actor, claim, step, note)
+    if path:
+        claim.save(update_fields=["status", "updated_at"])
+    return f"Now {claim.get_status_display().lower()}."
+
+
+def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str = "") -> PostedRemittance:
+    """Post one parsed 835: record it, match each claim payment to the organization's claim by its number,
+    put the payment and its adjustments on the claim's ledger and move the claim (paid, denied or accepted)
+    through the lifecycle. Unknown claim numbers are kept, unmatched, for review. The same payer and trace
+    number posted again changes nothing (a unique constraint holds it even under concurrent imports)."""
+    organization_id = _organization_id(actor)
+    payer_key = remittance.payer_id[:80]
+    trace = remittance.trace_number[:50]
+    with transaction.atomic():
+        existing = Remittance.objects.filter(
+            organization_id=organization_id, payer_identifier=payer_key, trace_number=trace
+        ).first()
+        if existing is not None:
+            return PostedRemittance(remittance=existing, duplicate=True)
+        row = Remittance(
+            organization_id=organization_id,
+            payer_name=remittance.payer_name[:60],
+            payer_identifier=payer_key,
+            payee_name=remittance.payee_name[:60],
+            payee_identifier=remittance.payee_id[:80],
+            trace_number=trace,
+            payment_method=remittance.payment_method[:3],
+            payment_date=remittance.payment_date,
+            total_paid=remittance.total_paid,
+            file_name=file_name[:300],
+            provider_adjustments=[
+                {"reason": p.reason, "reference": p.reference, "amount": str(p.amount)}
+                for p in remittance.provider_adjustments
+            ],
+            actor_name=actor.username or "system",
+        )
+        try:
+            with transaction.atomic():
+                row.save()
+        except IntegrityError:
+            existing = Remittance.objects.get(
+                organization_id=organization_id, payer_identifier=payer_key, trace_number=trace
+            )
+            return PostedRemittance(remittance=existing, duplicate=True)
+        numbers = {p.claim_number for p in remittance.claims}
+        claims = {
+            c.claim_number: c
+            for c in claim_queryset(actor)
+            .select_for_update(of=("self",))
+            .filter(claim_number__in=numbers)
+            .order_by("pk")
+        }
+        matched: list[str] = []
+        unmatched: list[str] = []
+        paid: list[str] = []
+        denied: list[str] = []
+        entries: list[LedgerEntry] = []
+        for payment in remittance.claims:
+            claim = claims.get(payment.claim_number)
+            if claim is None:
+                unmatched.append(payment.claim_number)
+                outcome = "No claim with this number: kept for review."
+            else:
+                matched.append(claim.claim_number)
+                _post_charge(claim)
+                outcome = _apply_status(actor, claim, payment, trace)
+            line = RemittanceClaim.objects.create(
+                remittance=row,
+                claim=claim,
+                claim_number=payment.claim_number[:38],
+                status_code=payment.status_code[:2],
+                charge=payment.charge,
+                paid=payment.paid,
+                patient_responsibility=payment.patient_responsibility,
+                payer_claim_number=payment.payer_claim_number[:50],
+                patient_name=payment.patient_name[:120],
+                adjustments=_adjustment_rows(payment),
+                outcome=outcome[:300],
+            )
+            if claim is None:
+                continue
+            entries += [
+                LedgerEntry(
+                    organization_id=organization_id,
+                    claim=claim,
+                    kind=posting.kind,
+                    amount=posting.amount,
+                    group=posting.group,
+                    reason=posting.reason,
+                    remittance_claim=line,
+                    note=f"Remittance {trace}",
+                )
+                for posting in rules.claim_postings(payment)
+            ]
+            if claim.status == ClaimStatus.PAID and rules.remittance_target(payment) == ClaimStatus.PAID:
+                paid.append(claim.claim_number)
+            elif (
+                claim.status == ClaimStatus.DENIED and rules.remittance_target(payment) == ClaimStatus.DENIED
+            ):
+                denied.append(claim.claim_number)
+            audit.record(
+                actor=actor,
+                action=AuditAction.REMITTANCE_POST,
+                patient_id=claim.patient_id,
+                obj=claim,
+                detail={"trace_number": trace, "paid": str(payment.paid), "status_code": payment.status_code},
+            )
+        LedgerEntry.objects.bulk_create(entries)
+        audit.record(
+            actor=actor,
+            action=AuditAction.REMITTANCE_POST,
+            obj=row,
+            detail={
+                "trace_number": trace,
+                "payer": payer_key,
+                "matched": len(matched),
+                "unmatched": len(unmatched),
+            },
+        )
+    return PostedRemittance(
+        remittance=row,
+        duplicate=False,
+        matched=tuple(matched),
+        unmatched=tuple(unmatched),
+        paid=tuple(paid),
+        denied=tuple(denied),
+    )
+
+
+def claim_balance(*, actor: Actor, claim_id: int) -> rules.Balance:
+    """The claim's balance, summed from its ledger (charges - payments - adjustments). Audited as a view."""
+    with transaction.atomic():
+        claim = claim_queryset(actor).filter(pk=_as_id(claim_id)).first()
+        if claim is None:
+            raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
+        totals = dict(
+            LedgerEntry.objects.filter(claim=claim)
+            .values("kind")
+            .annotate(total=Sum("amount"))
+            .values_list("kind", "total")
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLAIM_VIEW,
+            patient_id=claim.patient_id,
+            obj=claim,
+            detail={"ledger": True},
+        )
+    return rules.balance_of(totals)

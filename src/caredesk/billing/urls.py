@@ -11,4 +11,5 @@ urlpatterns = [
     path("claims/batch/", views.build_batch, name="batch"),
     path("patients/<int:patient_id>/charges/", views.enter_charges, name="charges"),
     path("charges/line/", views.charge_line, name="charge_line"),
+    path("remittances/", views.remittance_list, name="remittances"),
 ]

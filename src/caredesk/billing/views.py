@@ -145,3 +145,10 @@ def charge_line(request: HttpRequest) -> HttpResponse:
         "billing/partials/charge_line.html",
         {"n": n, "next": n + 1, "values": {}, "today": timezone.localdate().isoformat()},
     )
+
+
+@require_permission(Permission.BILLING_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def remittance_list(request: HttpRequest) -> HttpResponse:
+    rows = selectors.list_remittances(actor=request.actor)  # type: ignore[attr-defined]
+    return render(request, "billing/remittances.html", {"rows": rows})

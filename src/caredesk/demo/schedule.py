@@ -5,6 +5,8 @@ consult room and a procedure room at the hospital unit, an ECG cart; five visit 
 Tuesday-morning new-patient block, follow-up, video follow-up, annual physical, physical therapy where a
 therapist works); weekly templates (practitioners 08:00-12:00 and 13:00-17:00 on weekdays, alternating
 sites by weekday when they have two; rooms 07:30-18:00); a firm's holiday; and a few weeks of bookings.
+At a hospital with a surgeon: three operating rooms with weekly block time, two procedures, surgical
+equipment and requested cases for next week, ready to plan and book on /scheduling/surgery/.
 
 Everything except the dates comes from the seed. Bookings start now (the real clock: booking rules refuse
 the past): the rest of today (for the arrivals board) and the next two weeks, so the calendar opened after
@@ -24,8 +26,8 @@ from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import DomainError
 from caredesk.patients import selectors as patient_selectors
 from caredesk.practitioners import selectors as practitioner_selectors
-from caredesk.practitioners.models import Specialty
-from caredesk.scheduling import clock, services
+from caredesk.practitioners.models import Practitioner, Specialty
+from caredesk.scheduling import clock, services, surgery
 from caredesk.scheduling.models import VisitType
 from caredesk.scheduling.services import RequirementInput, TemplateInput, VisitTypeInput, WindowInput
 
@@ -47,6 +49,7 @@ _PERMISSIONS = frozenset(
     )
 )
 WEEKDAYS = range(5)
+_SURGICAL = frozenset({Specialty.GENERAL_SURGERY, Specialty.ORTHOPEDIC_SURGERY})
 
 
 @dataclass
@@ -56,6 +59,8 @@ class ScheduleReport:
     templates: int = 0
     appointments: int = 0
     cancelled: int = 0
+    operating_rooms: int = 0
+    surgical_cases: int = 0
     refused: dict[str, int] = field(default_factory=dict)
 
 
@@ -170,7 +175,104 @@ def _load_organization(
         ends_at=dt.datetime.combine(holiday + dt.timedelta(days=1), dt.time(0), tzinfo=zone),
         reason="Staff training day",
     )
+    _load_surgery(actor, locations, practitioners, staff, first_day, rng, report)
     _book(actor, staff, set(therapists), visit_types, locations, first_day, rng, report, budget)
+
+
+# (name, code, minutes, equipment names) of the demo's procedures
+_PROCEDURES = (
+    ("Laparoscopic cholecystectomy", "lap-chole", 90, ("Laparoscopy tower",)),
+    ("Inguinal hernia repair", "hernia-repair", 60, ()),
+)
+SURGICAL_CASES = 8
+
+
+def _load_surgery(
+    actor: Actor,
+    locations: list[Location],
+    practitioners: list[Practitioner],
+    staff: dict[int, tuple[int, list[int]]],
+    first_day: dt.date,
+    rng: random.Random,
+    report: ScheduleReport,
+) -> None:
+    """Surgery planning at the organization's hospital (when it has one and a surgeon works there): three
+    operating rooms with weekly block time (OR 3 only Tuesday and Thursday, OR 2's Thursday reserved for
+    cholecystectomies), two procedures, a laparoscopy tower and a C-arm, and SURGICAL_CASES requested
+    cases for next week (Monday to Friday), left for the coordinator to plan and book."""
+    hospital = next((loc for loc in locations if loc.kind != LocationKind.CLINIC), None)
+    if hospital is None:
+        return
+    surgeons = [p.pk for p in practitioners if p.specialty in _SURGICAL and hospital.pk in staff[p.pk][1]]
+    if not surgeons:
+        return
+    rooms = [
+        services.create_resource(
+            actor=actor, kind="room", location_id=hospital.pk, name=name, category=surgery.OPERATING_CATEGORY
+        ).pk
+        for name in ("OR 1", "OR 2", "OR 3")
+    ]
+    devices = {
+        name: services.create_resource(
+            actor=actor, kind="equipment", location_id=hospital.pk, name=name, category=category
+        ).pk
+        for name, category in (("Laparoscopy tower", "laparoscopy"), ("C-arm", "imaging"))
+    }
+    report.resources += len(rooms) + len(devices)
+    report.operating_rooms += len(rooms)
+    operating = RequirementInput("room", category=surgery.OPERATING_CATEGORY)
+    procedures = [
+        services.create_visit_type(
+            actor=actor,
+            data=VisitTypeInput(name, code, minutes, [RequirementInput("practitioner"), operating], surgeons),
+        )
+        for name, code, minutes, _equipment in _PROCEDURES
+    ]
+    report.visit_types += len(procedures)
+    blocks = {
+        rooms[0]: _windows(list(WEEKDAYS), "07:30", "15:30"),
+        rooms[1]: _windows([0, 1, 2, 4], "07:30", "15:30")
+        + _windows([3], "07:30", "15:30", reserved_for_id=procedures[0].pk),
+        rooms[2]: _windows([1, 3], "07:30", "15:30"),
+    }
+    for room_id, windows in blocks.items():
+        services.create_availability_template(
+            actor=actor,
+            data=TemplateInput(
+                room_id, hospital.pk, "OR block time", first_day - dt.timedelta(days=7), windows
+            ),
+        )
+        report.templates += 1
+    patient_ids = list(
+        patient_selectors.patient_queryset(actor)
+        .filter(status="active")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    if not patient_ids:
+        return
+    monday = first_day + dt.timedelta(days=7 - first_day.weekday())
+    for n, patient_id in enumerate(rng.sample(patient_ids, min(SURGICAL_CASES, len(patient_ids)))):
+        index = n % len(procedures)
+        name, _code, minutes, equipment = _PROCEDURES[index]
+        opens = monday + dt.timedelta(days=rng.choice((0, 0, 1, 2)))
+        surgery.request_case(
+            actor=actor,
+            data=surgery.CaseInput(
+                patient_id=patient_id,
+                location_id=hospital.pk,
+                surgeon_id=staff[rng.choice(surgeons)][0],
+                procedure_id=procedures[index].pk,
+                duration_minutes=minutes + rng.choice((-15, 0, 0, 15, 30)),
+                earliest_date=opens,
+                latest_date=monday + dt.timedelta(days=4),
+                priority=rng.choice((2, 3, 3, 4)),
+                equipment_ids=[devices[e] for e in equipment]
+                + ([devices["C-arm"]] if index == 1 and rng.random() < 0.5 else []),
+                procedure_name=name,
+            ),
+        )
+        report.surgical_cases += 1
 
 
 def _book(

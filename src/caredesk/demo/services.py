@@ -210,6 +210,7 @@ def seed_demo(
     refresh_planner_statistics()
     schedule = load_schedules(organizations, seed, patients)
     totals["appointments"] = schedule.appointments
+    totals["surgical_cases"] = schedule.surgical_cases
     insurance = load_insurance(organizations, seed, patients)
     totals["coverages"] = insurance.coverages
     referrals = load_referrals(organizations, seed, patients)

@@ -376,7 +376,10 @@ from . import (  # noqa: E402, F401
     credentialing_api,
     education_api,
     inventory_api,
+    messaging_api,
     referrals_api,
     scheduling_api,
+    scheduling_setup_api,
+    surgery_api,
     transitions_api,
 )

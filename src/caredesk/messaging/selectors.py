@@ -1,10 +1,12 @@
 """Read queries of the communication log (audited: a patient's log is patient data).
 
-CONTRACT: `communication_queryset` (not audited), `patient_log`.
+CONTRACT: `communication_queryset` (not audited), `patient_log`, `get_communication`,
+`search_communications` (the last two also serve a portal user's own entries, for FHIR).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 from caredesk.referrals.selectors import parse_id
 
+from .errors import CommunicationNotFound
 from .models import Communication
 
 MAX_ENTRIES = 200
@@ -63,3 +66,83 @@ def patient_log(*, actor: Actor, patient_id: Any, referral_id: Any = None, task_
             },
         )
     return Log(pk, shown, len(window) > MAX_ENTRIES)
+
+
+def _visible(actor: Actor) -> QuerySet[Communication]:
+    """`communication_queryset`, or for a portal user holding PORTAL_OWN_RECORD the entries about their own
+    record. Not audited."""
+    if actor.is_portal:
+        if actor.organization_id is None or not actor.has(Permission.PORTAL_OWN_RECORD):
+            return Communication.objects.none()
+        return Communication.objects.filter(
+            organization_id=actor.organization_id, patient_id=actor.patient_id or 0
+        )
+    return communication_queryset(actor)
+
+
+def get_communication(*, actor: Actor, communication_id: Any, purpose: str = "detail") -> Communication:
+    """One log entry of a patient the actor may see (a portal user: their own); one COMMUNICATION_VIEW
+    audit row naming the patient. CommunicationNotFound outside the actor's scope."""
+    pk = parse_id(communication_id)
+    visible = patient_selectors.patient_queryset(actor).values("pk")
+    entry = None if pk is None else _visible(actor).filter(pk=pk, patient_id__in=visible).first()
+    if entry is None:
+        raise CommunicationNotFound(
+            f"No communication with id {communication_id}.", details={"id": str(communication_id)}
+        )
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditAction.COMMUNICATION_VIEW,
+            patient_id=entry.patient_id,
+            obj=entry,
+            detail={"view": purpose},
+        )
+    return entry
+
+
+@dataclass
+class CommunicationPage:
+    patient_id: int
+    entries: list[Communication]
+    has_next: bool
+
+
+def search_communications(
+    *,
+    actor: Actor,
+    patient_id: Any,
+    since: dt.datetime | None = None,
+    before: dt.datetime | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> CommunicationPage:
+    """A patient's entries (a portal user: only their own record), latest first, optionally those that
+    happened from `since` (inclusive) to `before` (exclusive); one COMMUNICATION_SEARCH audit row naming
+    the patient and the entries shown. PatientNotFound outside the actor's scope."""
+    pk = parse_id(patient_id)
+    if pk is None or not patient_selectors.patient_queryset(actor).filter(pk=pk).exists():
+        raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_ENTRIES))
+    entries = _visible(actor).filter(patient_id=pk)
+    if since is not None:
+        entries = entries.filter(occurred_at__gte=since)
+    if before is not None:
+        entries = entries.filter(occurred_at__lt=before)
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        window = list(entries.order_by("-occurred_at", "-pk")[offset : offset + page_size + 1])
+        shown = window[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.COMMUNICATION_SEARCH,
+            patient_id=pk,
+            detail={
+                "since": since.isoformat() if since else None,
+                "before": before.isoformat() if before else None,
+                "page": page,
+                "communication_ids": [entry.pk for entry in shown],
+            },
+        )
+    return CommunicationPage(pk, shown, len(window) > page_size)

@@ -29,9 +29,9 @@ from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
 from . import clock, selectors, surgery
-from .choices import SurgeryPlanStatus
+from .choices import ResourceKind, SurgeryPlanStatus
 from .errors import SurgeryPlanConflict
-from .models import SurgeryPlan, SurgeryPlanItem
+from .models import Resource, SurgeryPlan, SurgeryPlanItem
 from .surgery_forms import AdjustForm, CaseForm, PlanForm
 
 SLOT_MINUTES = 15
@@ -154,7 +154,12 @@ def _chosen_location(actor: Actor, value: Any) -> Location | None:
         found = locations.filter(pk=int(value)).first()
         if found is not None:
             return found
-    return locations.first()
+    with_rooms = locations.filter(
+        pk__in=Resource.objects.filter(
+            kind=ResourceKind.ROOM, category=surgery.OPERATING_CATEGORY, active=True
+        ).values("location_id")
+    )  # by default the first location that has operating rooms
+    return with_rooms.first() or locations.first()
 
 
 def _page(

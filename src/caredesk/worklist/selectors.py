@@ -309,3 +309,95 @@ def assignable_users(*, actor: Actor) -> QuerySet[User]:
     return User.objects.filter(
         organization_id=actor.organization_id, is_active=True, role__in=roles_that_work_tasks()
     ).order_by("last_name", "first_name", "username")
+
+
+# ---------------------------------------------------------------------------------------------------
+# For the interop APIs (FHIR Task): staff in their scope, a portal user only the tasks about them
+# ---------------------------------------------------------------------------------------------------
+
+
+def shared_task_queryset(actor: Actor) -> QuerySet[Task]:
+    """`task_queryset` for the FHIR facade: staff only (tasks are the staff's work, not written for
+    patients; a portal user sees none). Not audited."""
+    if actor.is_portal:
+        return Task.objects.none()
+    return task_queryset(actor)
+
+
+@dataclass(frozen=True)
+class TaskSearch:
+    """`statuses`: any of TaskStatus (empty: all); `assigned`: True / False / None (either)."""
+
+    patient_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    assigned: bool | None = None
+    assignee_id: int | None = None
+    task_type: str = ""
+
+
+def search_tasks(
+    *, actor: Actor, search: TaskSearch, page: int = 1, page_size: int = 50
+) -> tuple[list[Task], bool]:
+    """Tasks by due time (snoozed ones included), and whether more follow; one TASK_SEARCH audit row with
+    the criteria, the task ids and the patient ids shown."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    tasks = shared_task_queryset(actor)
+    if search.patient_id is not None:
+        tasks = tasks.filter(patient_id=search.patient_id)
+    if search.statuses:
+        tasks = tasks.filter(status__in=sorted(search.statuses))
+    if search.assigned is not None:
+        tasks = tasks.filter(assignee__isnull=not search.assigned)
+    if search.assignee_id is not None:
+        tasks = tasks.filter(assignee_id=search.assignee_id)
+    if search.task_type:
+        tasks = tasks.filter(task_type=search.task_type)
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        found = list(
+            tasks.select_related("assignee").order_by(*SORTS["due"])[offset : offset + page_size + 1]
+        )
+        shown = found[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.TASK_SEARCH,
+            patient_id=search.patient_id,
+            object_type="worklist.task",
+            detail={
+                "criteria": {
+                    "patient_id": search.patient_id,
+                    "statuses": sorted(search.statuses),
+                    "assigned": search.assigned,
+                    "assignee_id": search.assignee_id,
+                    "task_type": search.task_type,
+                },
+                "page": page,
+                "task_ids": [t.pk for t in shown],
+                "result_ids": sorted({t.patient_id for t in shown if t.patient_id is not None}),
+            },
+        )
+    return shown, len(found) > page_size
+
+
+def read_task(*, actor: Actor, task_id: Any) -> Task:
+    """One task (a portal user: only one about them); TASK_VIEW audit row when it concerns a patient.
+    TaskNotFound outside the actor's scope."""
+    pk = parse_id(task_id)
+    with transaction.atomic():
+        task = (
+            None
+            if pk is None
+            else shared_task_queryset(actor).select_related("assignee").filter(pk=pk).first()
+        )
+        if task is None:
+            raise TaskNotFound(f"No task with id {task_id}.", details={"id": str(task_id)})
+        if task.patient_id is not None:
+            audit.record(
+                actor=actor,
+                action=AuditAction.TASK_VIEW,
+                patient_id=task.patient_id,
+                obj=task,
+                detail={"task_type": task.task_type, "view": "exchange"},
+            )
+    return task

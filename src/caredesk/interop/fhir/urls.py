@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from . import careplan, coverage, practitioner_role, scheduling, supply, transfer, views
+from . import careplan, communication, coverage, practitioner_role, scheduling, supply, task, transfer, views
 from .http import fhir_view, unknown_path
 
 urlpatterns: list[URLPattern] = [
@@ -50,6 +50,14 @@ urlpatterns: list[URLPattern] = [
     path("SupplyRequest/<str:entry_id>", fhir_view(supply.read_supply_request), name="fhir-supplyrequest"),
     path("SupplyDelivery", fhir_view(supply.search_supply_deliveries), name="fhir-supplydelivery-type"),
     path("SupplyDelivery/<str:entry_id>", fhir_view(supply.read_supply_delivery), name="fhir-supplydelivery"),
+    path("Task", fhir_view(task.search_tasks), name="fhir-task-type"),
+    path("Task/<str:entry_id>", fhir_view(task.read_task), name="fhir-task"),
+    path("Communication", fhir_view(communication.search_communications), name="fhir-communication-type"),
+    path(
+        "Communication/<str:entry_id>",
+        fhir_view(communication.read_communication),
+        name="fhir-communication",
+    ),
 ]
 for _resource_type, (_search, _read) in views.CLINICAL_OPERATIONS.items():
     urlpatterns += [

@@ -36,6 +36,7 @@ from .bundle import PageLinks, known_total, searchset
 from .capability import ResourceSupport, SearchParam, capability_statement
 from .careplan import SUPPORT as CAREPLAN_SUPPORT
 from .clinical import CLINICAL_RESOURCES
+from .communication import SUPPORT as COMMUNICATION_SUPPORT
 from .coverage import SUPPORT as COVERAGE_SUPPORT
 from .http import (
     FhirHandler,
@@ -55,6 +56,7 @@ from .practitioner import practitioner_to_fhir
 from .practitioner_role import SUPPORT as PRACTITIONER_ROLE_SUPPORT
 from .scheduling import APPOINTMENT_SUPPORT, SCHEDULE_SUPPORT, SLOT_SUPPORT
 from .supply import DELIVERY_SUPPORT, REQUEST_SUPPORT
+from .task import SUPPORT as TASK_SUPPORT
 
 CONFIRM_HEADER = "Caredesk-Confirm-Not-Duplicate"
 CAPABILITIES_CHANGED = dt.date(2026, 11, 26)  # CapabilityStatement.date: move it when _RESOURCES change
@@ -141,6 +143,8 @@ _RESOURCES = (
     APPOINTMENT_SUPPORT,
     REQUEST_SUPPORT,
     DELIVERY_SUPPORT,
+    TASK_SUPPORT,
+    COMMUNICATION_SUPPORT,
 )
 
 

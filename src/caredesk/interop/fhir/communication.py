@@ -1,0 +1,211 @@
+"""Communication-log entries -> FHIR R4 Communication (validated with fhir.resources.R4B), with the read and
+search handlers (registered in fhir/urls.py, listed in the CapabilityStatement by fhir/views.py).
+
+A call that reached nobody (no answer, busy, wrong number) or a message that failed is `not-done` with the
+outcome as `statusReason`; everything else `completed`. The channel is the `medium` (v3 ParticipationMode)
+and the `category` text; `sent` is when it happened (the log records one time for either direction). For
+an outbound entry the staff member is the sender and the patient (or the named other party) the
+recipient; inbound the other way round. A linked worklist task is `about` (Task/{id}); a linked referral
+by identifier (`urn:caredesk:referral`). Duration and outcome go in a `note`.
+
+Staff with the communication-log permission see their organization's entries; a portal token only those
+about its own record. Reads and searches are audited by the messaging selectors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from fhir.resources.R4B.communication import Communication as FhirCommunication
+
+from caredesk.accounts.permissions import Permission
+from caredesk.core.context import Actor
+from caredesk.messaging import selectors
+from caredesk.messaging.choices import Direction, Party
+from caredesk.messaging.errors import CommunicationNotFound
+from caredesk.messaging.models import Communication
+from caredesk.patients.errors import PatientNotFound
+
+from . import search as params
+from .bundle import PageLinks, known_total, searchset
+from .capability import ResourceSupport, SearchParam
+from .common import compact, instant
+from .http import base_url, fhir_response, operation, prefers_strict, search_pairs
+from .outcomes import FhirError
+from .scheduling import time_range
+
+MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
+CHANNEL_SYSTEM = "urn:caredesk:communication-channel"
+OUTCOME_SYSTEM = "urn:caredesk:communication-outcome"
+REFERRAL_SYSTEM = "urn:caredesk:referral"
+MAX_ID = 2**63 - 1
+MEDIUM: dict[str, tuple[str, str]] = {
+    "phone": ("PHONE", "telephone"),
+    "sms": ("ELECTRONIC", "electronic data"),
+    "email": ("EMAILWRIT", "email"),
+    "letter": ("MAILWRIT", "mail"),
+    "fax": ("FAXWRIT", "telefax"),
+    "portal": ("ONLINEWRIT", "online"),
+}
+NOT_DONE = frozenset({"no_answer", "busy", "wrong_number", "failed"})
+SEARCH_PARAMS = ("patient", "subject")
+SUPPORT = ResourceSupport(
+    "Communication",
+    ("read", "search-type"),
+    (
+        SearchParam("patient", "reference", "Required: the patient's communication log, latest first"),
+        SearchParam(
+            "sent",
+            "date",
+            "When it happened: ge/gt/le/lt/eq; may be given twice for a range; a date is a day in the "
+            "server's time zone, a time needs its UTC offset",
+        ),
+    ),
+)
+
+
+def _other_party(entry: Communication) -> dict[str, Any]:
+    if entry.party == Party.PATIENT:
+        return {"reference": f"Patient/{entry.patient_id}"}
+    label = entry.get_party_display()
+    return {"display": f"{entry.party_name} ({label})" if entry.party_name else label}
+
+
+def communication_to_fhir(entry: Communication) -> FhirCommunication:
+    staff = {"display": entry.logged_by_name}
+    outbound = entry.direction == Direction.OUTBOUND
+    not_done = entry.outcome in NOT_DONE
+    outcome = {"system": OUTCOME_SYSTEM, "code": entry.outcome, "display": entry.get_outcome_display()}
+    notes = [f"{entry.get_direction_display()}, {entry.get_outcome_display().lower()}."]
+    if entry.duration_minutes is not None:
+        notes.append(f"Duration: {entry.duration_minutes} min.")
+    code, display = MEDIUM[entry.channel]
+    about: list[dict[str, Any]] = []
+    if entry.task_id is not None:
+        about.append({"reference": f"Task/{entry.task_id}"})
+    if entry.referral_id is not None:
+        about.append(
+            {
+                "type": "ServiceRequest",
+                "identifier": {"system": REFERRAL_SYSTEM, "value": str(entry.referral_id)},
+                "display": "Referral",
+            }
+        )
+    data: dict[str, Any] = {
+        "resourceType": "Communication",
+        "id": str(entry.pk),
+        "meta": {"lastUpdated": instant(entry.created_at)},
+        "status": "not-done" if not_done else "completed",
+        "statusReason": {"coding": [outcome], "text": entry.get_outcome_display()} if not_done else None,
+        "category": [
+            {
+                "coding": [
+                    {"system": CHANNEL_SYSTEM, "code": entry.channel, "display": entry.get_channel_display()}
+                ],
+                "text": entry.get_channel_display(),
+            }
+        ],
+        "medium": [{"coding": [{"system": MODE_SYSTEM, "code": code, "display": display}]}],
+        "subject": {"reference": f"Patient/{entry.patient_id}"},
+        "topic": {"text": entry.subject},
+        "about": about,
+        "sent": instant(entry.occurred_at),
+        "received": instant(entry.occurred_at) if not outbound and not not_done else None,
+        "sender": staff if outbound else _other_party(entry),
+        "recipient": [_other_party(entry) if outbound else staff],
+        "payload": [{"contentString": entry.body}] if entry.body else None,
+        "note": [{"text": " ".join(notes)}],
+    }
+    return FhirCommunication.model_validate(compact(data))
+
+
+def _actor(actor: Actor | None) -> Actor:
+    if actor is None:
+        raise FhirError.single(401, "login", "Send a valid API token: 'Authorization: Bearer <token>'.")
+    return actor
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID else None
+
+
+def _split_sent(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Take the `sent` values out of the query (it may repeat: a range is ge… and lt…)."""
+    rest: list[tuple[str, str]] = []
+    values: list[str] = []
+    for name, value in pairs:
+        base, _, modifier = name.partition(":")
+        if base != "sent":
+            rest.append((name, value))
+            continue
+        if modifier:
+            raise params.invalid(
+                f"The modifier :{modifier} is not supported on sent.", name, code="not-supported"
+            )
+        if value.strip():
+            values.append(value.strip())
+    if len(values) > 2:
+        raise params.invalid(
+            "Give sent at most twice (a lower and an upper bound).", "sent", code="not-supported"
+        )
+    return rest, values
+
+
+@operation(
+    "GET",
+    "/Communication/{entry_id}",
+    Permission.COMMUNICATION_VIEW,
+    also=(Permission.PORTAL_OWN_RECORD,),
+    summary="Read a Communication",
+)
+def read_communication(request: HttpRequest, actor: Actor | None, entry_id: str) -> HttpResponse:
+    """One communication-log entry (a portal token: only one about its own record)."""
+    pk = _number(entry_id)
+    if pk is None:
+        raise FhirError.single(404, "not-found", f"No Communication with id {entry_id!r}.")
+    try:
+        entry = selectors.get_communication(actor=_actor(actor), communication_id=pk, purpose="fhir")
+    except CommunicationNotFound as exc:
+        raise FhirError.single(404, "not-found", f"No Communication with id {entry_id!r}.") from exc
+    return fhir_response(communication_to_fhir(entry))
+
+
+@operation(
+    "GET",
+    "/Communication",
+    Permission.COMMUNICATION_VIEW,
+    also=(Permission.PORTAL_OWN_RECORD,),
+    summary="Search Communication by patient and sent date",
+)
+def search_communications(request: HttpRequest, actor: Actor | None) -> HttpResponse:
+    actor = _actor(actor)
+    pairs, sent = _split_sent(list(search_pairs(request)))
+    search = params.parse(pairs, SEARCH_PARAMS, strict=prefers_strict(request))
+    window = time_range("sent", sent, timezone.get_default_timezone())
+    used = [*search.used, *(("sent", value) for value in sent)]
+    _, reference = params.patient_reference(search)
+    patient_id = _number(reference)
+    entries: list[Communication] = []
+    has_next = False
+    if patient_id is not None and not window.empty:
+        try:
+            found = selectors.search_communications(
+                actor=actor,
+                patient_id=patient_id,
+                since=window.start,
+                before=window.end,
+                page=search.page,
+                page_size=search.count,
+            )
+        except PatientNotFound:
+            pass  # another organization's patient, or none: an empty result, as for any search
+        else:
+            entries, has_next = found.entries, found.has_next
+    base = base_url(request)
+    links = PageLinks(f"{base}/Communication", used, search.count, search.page, has_next)
+    total = known_total(search.page, search.count, len(entries), has_next)
+    return fhir_response(
+        searchset([communication_to_fhir(e) for e in entries], resource_url=base, links=links, total=total)
+    )

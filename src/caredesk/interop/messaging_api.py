@@ -1,0 +1,138 @@
+"""The communication log in the JSON API (/api/v1/...): a patient's log (latest first, optionally only
+what concerns one referral or worklist task), log a call / message / letter / fax, read one entry.
+
+Registered on the same NinjaAPI as the rest of the API through its `endpoint` decorator (declared
+permission, bearer token, the API's error format). Reads need COMMUNICATION_VIEW, logging needs
+COMMUNICATION_LOG (like the messaging pages). A referral or task that is not the patient's answers 404
+`linked_object_not_found` on its field; nothing is written. Every read and write is audited by the
+messaging selectors and services.
+
+(No `from __future__ import annotations` here: ninja evaluates the handlers' annotations at import time.)
+"""
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import P, PathEx, Query, Schema, Status
+from pydantic import Field
+
+from caredesk.accounts.permissions import Permission
+from caredesk.messaging import selectors, services
+from caredesk.messaging.models import MAX_DURATION_SECONDS
+
+from .api import API_PREFIX, ERRORS, MAX_ID, actor_of, endpoint
+from .schemas import InputSchema
+
+PatientId = PathEx[int, P(ge=1, le=MAX_ID, description="The patient's id")]
+CommunicationId = PathEx[int, P(ge=1, le=MAX_ID, description="The communication's id")]
+TAGS = ["communication log"]
+
+
+class CommunicationOut(Schema):
+    id: int
+    patient_id: int
+    direction: str = Field(description="out or in")
+    channel: str = Field(description="phone, sms, email, letter, fax or portal")
+    party: str
+    party_name: str
+    subject: str
+    body: str
+    outcome: str
+    duration_seconds: int | None
+    occurred_at: dt.datetime
+    referral_id: int | None
+    task_id: int | None
+    logged_by_name: str
+
+
+class CommunicationPageOut(Schema):
+    patient_id: int
+    results: list[CommunicationOut]
+    truncated: bool = Field(description=f"More than the latest {selectors.MAX_ENTRIES} entries exist")
+
+
+class LogFilters(Schema):
+    referral_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only entries about this referral")
+    task_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only entries about this task")
+
+
+class CommunicationIn(InputSchema):
+    direction: str = Field(examples=["out"])
+    channel: str = Field(examples=["phone"])
+    outcome: str = Field(examples=["reached"])
+    subject: str = Field(max_length=200, examples=["TCM follow-up call"])
+    body: str = Field("", max_length=services.MAX_BODY)
+    party: str = "patient"
+    party_name: str = Field("", max_length=200)
+    duration_seconds: int | None = Field(None, ge=0, le=MAX_DURATION_SECONDS)
+    occurred_at: dt.datetime | None = Field(None, description="With its UTC offset; default now")
+    referral_id: int | None = Field(None, ge=1, le=MAX_ID)
+    task_id: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+@endpoint(
+    "GET",
+    "/patients/{patient_id}/communications",
+    Permission.COMMUNICATION_VIEW,
+    response={200: CommunicationPageOut, **ERRORS},
+    summary="A patient's communication log",
+    tags=TAGS,
+)
+def list_communications(request: HttpRequest, patient_id: PatientId, filters: Query[LogFilters]) -> Any:
+    """Latest first (at most the latest 200); filter by `referral_id` or `task_id`. Audited."""
+    log = selectors.patient_log(
+        actor=actor_of(request),
+        patient_id=patient_id,
+        referral_id=filters.referral_id,
+        task_id=filters.task_id,
+    )
+    return {"patient_id": log.patient_id, "results": log.entries, "truncated": log.truncated}
+
+
+@endpoint(
+    "POST",
+    "/patients/{patient_id}/communications",
+    Permission.COMMUNICATION_LOG,
+    response={201: CommunicationOut, **ERRORS},
+    summary="Log a communication",
+    tags=TAGS,
+)
+def log_communication(
+    request: HttpRequest, patient_id: PatientId, payload: CommunicationIn, response: HttpResponse
+) -> Any:
+    """A call (with its outcome and duration), voicemail, SMS, e-mail, letter, fax or portal message,
+    optionally about one of the patient's referrals or worklist tasks. Logged about a task, it also goes
+    on the task's timeline (an outbound call that reached nobody counts as a contact attempt)."""
+    entry = services.log_communication(
+        actor=actor_of(request),
+        data=services.NewCommunication(
+            patient_id=patient_id,
+            direction=payload.direction,
+            channel=payload.channel,
+            subject=payload.subject,
+            outcome=payload.outcome,
+            party=payload.party,
+            party_name=payload.party_name,
+            body=payload.body,
+            duration_seconds=payload.duration_seconds,
+            occurred_at=payload.occurred_at,
+            referral_id=payload.referral_id,
+            task_id=payload.task_id,
+        ),
+    )
+    response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/communications/{entry.pk}")
+    return Status(201, entry)
+
+
+@endpoint(
+    "GET",
+    "/communications/{communication_id}",
+    Permission.COMMUNICATION_VIEW,
+    response={200: CommunicationOut, **ERRORS},
+    summary="Read a communication",
+    tags=TAGS,
+)
+def read_communication(request: HttpRequest, communication_id: CommunicationId) -> Any:
+    """One entry of a communication log. Audited."""
+    return selectors.get_communication(actor=actor_of(request), communication_id=communication_id)
