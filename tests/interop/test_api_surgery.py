@@ -199,3 +199,15 @@ def test_front_desk_lists_and_requests_cases_but_cannot_plan_and_others_see_noth
     case_id = SurgicalCase.objects.get().pk
     assert stranger.post_json(f"{API}/surgical-cases/{case_id}/withdraw", {}).status_code == 404
     assert SurgicalCase.objects.get().status == "requested"
+
+
+def test_out_of_range_ids_in_lists_are_refused_not_crashed(theatre, coordinator_api):  # noqa: F811
+    huge = 2**70
+    response = coordinator_api.post_json(f"{API}/surgical-cases", case(theatre, equipment_ids=[huge]))
+    assert 400 <= response.status_code < 500, response.content
+    dates = {"date_from": TUESDAY.isoformat(), "date_to": FRIDAY.isoformat()}
+    base = {"location_id": theatre.location.pk, **dates}
+    response = coordinator_api.post_json(f"{API}/surgery-plans", {**base, "case_ids": [huge]})
+    assert 400 <= response.status_code < 500, response.content
+    assert not SurgicalCase.objects.exists()
+    assert not SurgeryPlan.objects.exists()

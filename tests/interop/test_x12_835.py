@@ -122,3 +122,13 @@ def test_a_truncated_file_is_refused() -> None:
     text = build_835([Paid("C1-000001", Decimal("10"), Decimal("10"))])
     with pytest.raises(X12Error, match="IEA"):
         parse_835(text[: text.index("SE*")])
+
+
+def test_an_amount_too_large_for_the_ledger_names_the_segment_and_line() -> None:
+    text = build_835([Paid("C1-000001", Decimal("10"), Decimal("10"))]).replace(
+        "CLP*C1-000001*1*10*10", "CLP*C1-000001*1*99999999999*10"
+    )
+    with pytest.raises(X12Error, match="not an amount") as caught:
+        parse_835(text)
+    assert caught.value.segment == "CLP"
+    assert caught.value.line == 13

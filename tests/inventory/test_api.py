@@ -162,3 +162,10 @@ def test_fhir_metadata_lists_the_supply_resources(client_of):
     statement = client_of(Role.COORDINATOR).get("/fhir/metadata").json()
     types = {r["type"] for r in statement["rest"][0]["resource"]}
     assert {"SupplyRequest", "SupplyDelivery"} <= types
+
+
+def test_fhir_ids_too_long_to_be_numbers_are_not_found_not_a_crash(client_of, supply: Supply):
+    coordinator = client_of(Role.COORDINATOR)
+    digits = "9" * 5000
+    assert coordinator.get(f"/fhir/SupplyRequest/{digits}").status_code == 404
+    assert coordinator.get(f"/fhir/SupplyDelivery/{digits}").status_code == 404

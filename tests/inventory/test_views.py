@@ -237,3 +237,11 @@ def test_a_coordinator_adds_an_item_sets_a_par_level_and_a_visit_types_supplies(
     assert VisitTypeSupply.objects.get(visit_type=visit_type).item == sutures
     page = client.get("/inventory/setup/").content.decode()
     assert "Laceration repair" in page
+
+
+@pytest.mark.parametrize(
+    "query", ["since=0001-01-01&until=9999-12-31", "until=0001-01-05", "since=2026-01-01&until=9999-12-31"]
+)
+def test_a_report_period_out_of_range_is_refused_not_a_crash(coordinator_client, query):
+    for path in ("/inventory/reports/", "/inventory/reports/visit-cost.csv"):
+        assert coordinator_client.get(f"{path}?{query}").status_code == 400

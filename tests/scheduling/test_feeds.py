@@ -107,3 +107,16 @@ def test_the_feeds_page_issues_an_address_shown_once(clinic, client_as, make_use
     url = issued.context["new_url"]
     read(url.split("/scheduling/feeds/", 1)[1].removesuffix(".ics"))
     assert "new-feed-url" not in admin.get(reverse("scheduling:feeds")).content.decode()
+
+
+def test_issuing_a_feed_for_an_impossible_practitioner_id_is_not_found(client, django_user_model) -> None:
+    from caredesk.accounts.models import Organization
+    from caredesk.accounts.permissions import Role
+
+    org = Organization.objects.create(name="Riverside Health", short_code="RSH")
+    manager = django_user_model.objects.create_user(
+        username="mgr", password="x" * 12, organization=org, role=Role.COORDINATOR
+    )
+    client.force_login(manager)
+    response = client.post("/scheduling/feeds/99999999999999999999/issue/")
+    assert response.status_code == 404

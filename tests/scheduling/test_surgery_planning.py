@@ -531,3 +531,7 @@ def test_front_desk_sees_cases_but_cannot_plan(theatre, client_as, make_user, or
     assert withdrawn.status_code == 302
     case.refresh_from_db()
     assert case.status == CaseStatus.CANCELLED
+
+
+def test_an_out_of_range_location_on_the_surgery_page_falls_back_instead_of_crashing(theatre, coordinator):
+    assert coordinator.get(reverse("scheduling:surgery"), {"location": "9" * 30}).status_code == 200

@@ -143,6 +143,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.PATIENT: frozenset({P.SIGNED_IN, P.PORTAL_OWN_RECORD}),
 }
 
+
+def _grant(grants: dict[str, set[Permission]]) -> None:
+    """Add each area's permissions to the roles it names (the areas below, one block each)."""
+    for role, granted in grants.items():
+        ROLE_PERMISSIONS[role] = ROLE_PERMISSIONS[role] | frozenset(granted)
+
+
 # Worklist and transitions of care. Clinical roles work every queue; front desk and billing see their own
 # queue (worklist.rules.ROLE_QUEUES) and whatever is assigned to them.
 _TASKS_ALL = {P.TASK_VIEW, P.TASK_WORK, P.TASK_ASSIGN, P.TASK_ALL_QUEUES}
@@ -154,8 +161,7 @@ _CARE_COORDINATION_GRANTS: dict[str, set[Permission]] = {
     Role.FRONT_DESK: _TASKS_OWN_QUEUE,
     Role.BILLING: _TASKS_OWN_QUEUE,
 }
-for _role, _granted in _CARE_COORDINATION_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_CARE_COORDINATION_GRANTS)
 
 
 # Coverage and eligibility: front desk and billing keep a patient's insurance and check eligibility; billing
@@ -166,8 +172,7 @@ _COVERAGE_GRANTS: dict[str, set[Permission]] = {
     Role.BILLING: _COVERAGE_WORK | {P.PAYER_MANAGE},
     Role.COORDINATOR: {P.COVERAGE_VIEW},
 }
-for _role, _granted in _COVERAGE_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_COVERAGE_GRANTS)
 
 
 # Referrals and the communication log: coordinators manage referrals; physicians and nurses create and view
@@ -180,8 +185,7 @@ _REFERRAL_GRANTS: dict[str, set[Permission]] = {
     Role.NURSE: {P.REFERRAL_VIEW, P.REFERRAL_CREATE} | _COMMUNICATION,
     Role.FRONT_DESK: {P.REFERRAL_VIEW, P.REFERRAL_SCHEDULE} | _COMMUNICATION,
 }
-for _role, _granted in _REFERRAL_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_REFERRAL_GRANTS)
 
 # Care plans and CCM: coordinators, nurses and physicians keep plans and log CCM time (clinical staff time);
 # coordinators and billing read the CCM month summary.
@@ -192,16 +196,14 @@ _CAREPLAN_GRANTS: dict[str, set[Permission]] = {
     Role.PHYSICIAN: _CAREPLAN_WORK,
     Role.BILLING: {P.CCM_REPORT},
 }
-for _role, _granted in _CAREPLAN_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_CAREPLAN_GRANTS)
 
 # Charges and claims: billing manages them; coordinators see them.
 _BILLING_GRANTS: dict[str, set[Permission]] = {
     Role.BILLING: {P.BILLING_VIEW, P.BILLING_MANAGE},
     Role.COORDINATOR: {P.BILLING_VIEW},
 }
-for _role, _granted in _BILLING_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_BILLING_GRANTS)
 
 # Discharge planning and patient education: coordinators, nurses and physicians plan discharges, assign
 # materials and record their delivery; coordinators and nurses keep the library.
@@ -211,14 +213,11 @@ _DISCHARGE_EDUCATION_GRANTS: dict[str, set[Permission]] = {
     Role.NURSE: _EDUCATION | {P.EDUCATION_MANAGE, P.DISCHARGE_PLAN},
     Role.PHYSICIAN: _EDUCATION | {P.DISCHARGE_PLAN},
 }
-for _role, _granted in _DISCHARGE_EDUCATION_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_DISCHARGE_EDUCATION_GRANTS)
 
 # Credentialing: the coordinator role is the medical-staff coordinator (keeps credential files and
 # privileges, sees the reports); the committee approval and the booking override stay with administrators.
-ROLE_PERMISSIONS[Role.COORDINATOR] = ROLE_PERMISSIONS[Role.COORDINATOR] | frozenset(
-    {P.CREDENTIAL_VIEW, P.CREDENTIAL_MANAGE}
-)
+_grant({Role.COORDINATOR: {P.CREDENTIAL_VIEW, P.CREDENTIAL_MANAGE}})
 
 # Supplies and inventory: nurses see stock, record use and restock rooms; coordinators (and administrators,
 # who hold every permission) also receive, adjust, count and keep purchase orders.
@@ -226,8 +225,7 @@ _INVENTORY_GRANTS: dict[str, set[Permission]] = {
     Role.NURSE: {P.INVENTORY_VIEW, P.INVENTORY_MOVE},
     Role.COORDINATOR: {P.INVENTORY_VIEW, P.INVENTORY_MOVE, P.INVENTORY_MANAGE},
 }
-for _role, _granted in _INVENTORY_GRANTS.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | frozenset(_granted)
+_grant(_INVENTORY_GRANTS)
 
 
 def permissions_for(role: str) -> frozenset[str]:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from caredesk.core.context import Actor
+from caredesk.core.text import spreadsheet_cell
 
 from .codes import AuditAction
 from .models import AuditEvent
@@ -129,15 +130,6 @@ def list_events(
     return AuditPage(events=rows[:page_size], page=page, page_size=page_size, has_next=len(rows) > page_size)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _utc_iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
@@ -184,18 +176,18 @@ def export_events(*, actor: Actor, filters: AuditFilters) -> Iterator[list[str]]
         ) in rows.iterator(chunk_size=2000):
             yield [
                 _utc_iso(occurred_at),
-                _cell(username),
-                _cell(role),
+                spreadsheet_cell(username),
+                spreadsheet_cell(role),
                 str(action),
-                _cell(labels.get(action, "")),
+                spreadsheet_cell(labels.get(action, "")),
                 "" if patient_id is None else str(patient_id),
-                _cell(mrn),
-                _cell(object_type),
-                _cell(object_id),
-                _cell(channel),
-                _cell(ip),
-                _cell(request_id),
-                _cell(json.dumps(detail, sort_keys=True, separators=(",", ":"))),
+                spreadsheet_cell(mrn),
+                spreadsheet_cell(object_type),
+                spreadsheet_cell(object_id),
+                spreadsheet_cell(channel),
+                spreadsheet_cell(ip),
+                spreadsheet_cell(request_id),
+                spreadsheet_cell(json.dumps(detail, sort_keys=True, separators=(",", ":"))),
             ]
 
     return generate()

@@ -20,6 +20,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import is_htmx
+from caredesk.core.text import spreadsheet_cell
 from caredesk.core.web import refusal_status, request_actor
 
 from . import pdf, rules, selectors, services
@@ -411,16 +412,11 @@ def ccm_export(request: HttpRequest) -> HttpResponse:
             [
                 f"{summary.month:%Y-%m}",
                 row.mrn,
-                _csv_safe(row.name),
+                spreadsheet_cell(row.name),
                 row.minutes,
                 1 if row.billing.base else 0,
                 row.billing.add_on_units,
-                _csv_safe(row.billing_practitioner),
+                spreadsheet_cell(row.billing_practitioner),
             ]
         )
     return response
-
-
-def _csv_safe(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

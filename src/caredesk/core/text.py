@@ -37,3 +37,13 @@ def phone_key(value: str) -> str:
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix` (for index range scans)."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+#: A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell that a spreadsheet program shows as text instead of running it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text

@@ -3,6 +3,7 @@ results are patient data: every read that returns them writes its audit row here
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -251,7 +252,7 @@ class FailedEligibility:
 
     check_id: int
     patient_id: int
-    service_date: Any  # dt.date
+    service_date: dt.date
     status: str
     payer_name: str
     member_id: str
@@ -281,15 +282,15 @@ class EligibilityFollowUp:
     cleared_check_ids: list[int]
 
 
-def failed_eligibility_from(*, actor: Actor, first_day: Any) -> EligibilityFollowUp:
+def failed_eligibility_from(*, actor: Actor, first_day: dt.date) -> EligibilityFollowUp:
     """For each coverage and service date on or after `first_day`, its latest finished check when that check
     failed; and the earlier failures that a later check found active. Audited as an eligibility read
     naming the patients."""
     organization_id = _organization_id(actor)
     failed = (EligibilityStatus.INACTIVE, EligibilityStatus.REJECTED, EligibilityStatus.FAILED)
     with transaction.atomic():
-        latest: dict[tuple[int, Any], EligibilityCheck] = {}
-        earlier_failures: dict[tuple[int, Any], list[int]] = {}
+        latest: dict[tuple[int, dt.date], EligibilityCheck] = {}
+        earlier_failures: dict[tuple[int, dt.date], list[int]] = {}
         for check in (
             EligibilityCheck.objects.filter(
                 organization_id=organization_id,

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -303,20 +303,28 @@ def add_malpractice(*, actor: Actor, practitioner_id: int, data: MalpracticeInpu
     return coverage
 
 
-def _locked_credential(actor: Actor, kind: str, credential_id: Any) -> AnyCredential:
-    model = KIND_MODELS.get(kind)
-    if model is None:
-        raise InvalidCredential(f"Unknown credential kind {kind!r}.", field="kind")
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _locked_row(actor: Actor, queryset: models.QuerySet[_M], row_id: Any) -> _M | None:
+    """The organization's row with that id, locked for the use case; None for a foreign or malformed id."""
     try:
-        pk = int(credential_id)
-    except (TypeError, ValueError) as exc:
-        raise CredentialNotFound(f"No credential with id {credential_id}.") from exc
-    credential = (
-        model.objects.select_for_update()
+        pk = int(row_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        queryset.select_for_update()
         .filter(organization_id=_organization_id(actor), pk=pk)
         .select_related("practitioner")
         .first()
     )
+
+
+def _locked_credential(actor: Actor, kind: str, credential_id: Any) -> AnyCredential:
+    model = KIND_MODELS.get(kind)
+    if model is None:
+        raise InvalidCredential(f"Unknown credential kind {kind!r}.", field="kind")
+    credential = cast("AnyCredential | None", _locked_row(actor, model.objects.all(), credential_id))
     if credential is None:
         raise CredentialNotFound(f"No {CredentialKind(kind).label.lower()} with id {credential_id}.")
     return credential
@@ -541,16 +549,7 @@ def open_application(
 
 
 def _locked_application(actor: Actor, application_id: Any) -> CredentialingApplication:
-    try:
-        pk = int(application_id)
-    except (TypeError, ValueError) as exc:
-        raise ApplicationNotFound(f"No application with id {application_id}.") from exc
-    application = (
-        CredentialingApplication.objects.select_for_update()
-        .filter(organization_id=_organization_id(actor), pk=pk)
-        .select_related("practitioner")
-        .first()
-    )
+    application = _locked_row(actor, CredentialingApplication.objects.all(), application_id)
     if application is None:
         raise ApplicationNotFound(f"No application with id {application_id}.")
     return application

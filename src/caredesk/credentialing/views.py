@@ -23,6 +23,7 @@ from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
+from caredesk.core.text import spreadsheet_cell
 from caredesk.core.web import refusal_status, request_actor
 
 from . import rules, selectors, services
@@ -406,11 +407,6 @@ def expiring_report(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _safe_cell(text: str) -> str:
-    """Spreadsheet programs run a cell starting with = + - @ as a formula: defuse names."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 @require_permission(Permission.CREDENTIAL_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def expiring_csv(request: HttpRequest) -> HttpResponse:
@@ -430,9 +426,9 @@ def expiring_csv(request: HttpRequest) -> HttpResponse:
         writer.writerow(
             [
                 row.practitioner_id,
-                _safe_cell(row.practitioner),
+                spreadsheet_cell(row.practitioner),
                 row.kind_label,
-                _safe_cell(row.description),
+                spreadsheet_cell(row.description),
                 row.expires_on.isoformat(),
                 row.days_left,
             ]
@@ -459,11 +455,11 @@ def blocked_csv(request: HttpRequest) -> HttpResponse:
         writer.writerow(
             [
                 row.practitioner_id,
-                _safe_cell(row.practitioner),
-                _safe_cell(row.location),
-                _safe_cell(row.service_code),
+                spreadsheet_cell(row.practitioner),
+                spreadsheet_cell(row.location),
+                spreadsheet_cell(row.service_code),
                 row.privilege_status,
-                _safe_cell(" ".join(row.reasons)),
+                spreadsheet_cell(" ".join(row.reasons)),
             ]
         )
     return response

@@ -11,7 +11,7 @@ UTC offset, given back in the location's time zone. A move or a booking that bre
 """
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,6 +31,7 @@ LocationId = PathEx[int, P(ge=1, le=MAX_ID, description="The location's id")]
 CaseId = PathEx[int, P(ge=1, le=MAX_ID, description="The surgical case's id")]
 PlanId = PathEx[int, P(ge=1, le=MAX_ID, description="The surgery plan's id")]
 ItemId = PathEx[int, P(ge=1, le=MAX_ID, description="The plan item's id")]
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
 TAGS = ["surgery planning"]
 WRITE_ERRORS: dict[int, Any] = {**ERRORS, 409: ErrorOut}
 
@@ -78,7 +79,7 @@ class CaseIn(InputSchema):
     earliest_date: dt.date
     latest_date: dt.date
     priority: int = Field(3, ge=1, le=4, description="1 urgent, 2 soon, 3 routine, 4 elective")
-    equipment_ids: list[int] = Field(default_factory=list, max_length=20)
+    equipment_ids: list[BodyId] = Field(default_factory=list, max_length=20)
     procedure_code: str = Field("", max_length=20, description="CPT or local code")
     procedure_name: str = Field("", max_length=200)
     notes: str = Field("", max_length=500)
@@ -91,7 +92,7 @@ class PlanIn(InputSchema):
     location_id: int = Field(ge=1, le=MAX_ID)
     date_from: dt.date
     date_to: dt.date
-    case_ids: list[int] | None = Field(
+    case_ids: list[BodyId] | None = Field(
         None, max_length=500, description="Omit to plan every open case whose window meets the dates"
     )
     turnover: int = Field(planning.DEFAULT_TURNOVER, ge=0, le=surgery.MAX_TURNOVER, description="Minutes")

@@ -191,6 +191,11 @@ class ReceiveOrderForm(InventoryForm):
         self.add_error(name if name in self.fields else None, message)
 
 
+# Bounds of the report period: far outside them the day arithmetic overflows (a 500, not a form error).
+REPORT_EARLIEST = dt.date(1900, 1, 1)
+REPORT_LATEST = dt.date(2999, 12, 31)
+
+
 class ReportForm(InventoryForm):
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -204,6 +209,10 @@ class ReportForm(InventoryForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
+        if any(day and not REPORT_EARLIEST <= day <= REPORT_LATEST for day in (since, until)):
+            raise forms.ValidationError(
+                f"Choose dates between {REPORT_EARLIEST.year} and {REPORT_LATEST.year}."
+            )
         if since and until and since > until:
             raise forms.ValidationError("The period starts after it ends.")
         return data

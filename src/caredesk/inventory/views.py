@@ -25,6 +25,7 @@ from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
+from caredesk.core.text import spreadsheet_cell
 from caredesk.core.web import refusal_status, request_actor
 
 from . import rules, selectors, services
@@ -475,7 +476,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["visit_type", "visits", "supply_cost", "cost_per_visit"])
     for row in costs:
-        writer.writerow([row.name, row.visits, f"{row.cost:.2f}", f"{row.per_visit:.2f}"])
+        writer.writerow([spreadsheet_cell(row.name), row.visits, f"{row.cost:.2f}", f"{row.per_visit:.2f}"])
     return response
 
 
@@ -561,10 +562,22 @@ def stock_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["finding", "stock_location", "item", "unit", "on_hand", "par"])
     for out in outs:
-        writer.writerow(["stock_out", out.place.name, out.item.name, out.item.unit, 0, out.par or ""])
+        writer.writerow(
+            [
+                "stock_out",
+                *map(spreadsheet_cell, (out.place.name, out.item.name, out.item.unit)),
+                0,
+                out.par or "",
+            ]
+        )
     for stock in below:
         for row in stock.rows:
             writer.writerow(
-                ["below_par", stock.place.name, row.item.name, row.item.unit, row.on_hand, row.par]
+                [
+                    "below_par",
+                    *map(spreadsheet_cell, (stock.place.name, row.item.name, row.item.unit)),
+                    row.on_hand,
+                    row.par,
+                ]
             )
     return response

@@ -22,6 +22,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.text import spreadsheet_cell
 from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
@@ -301,7 +302,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
             writer.writerow(
                 [
                     group,
-                    _safe_cell(stats.key),
+                    spreadsheet_cell(stats.key),
                     stats.sent,
                     stats.closed,
                     f"{stats.closure_rate:.3f}",
@@ -311,8 +312,3 @@ def report_csv(request: HttpRequest) -> HttpResponse:
                 ]
             )
     return response
-
-
-def _safe_cell(text: str) -> str:
-    """Spreadsheet programs run a cell starting with = + - @ as a formula: defuse receiver names."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

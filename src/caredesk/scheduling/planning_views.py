@@ -150,7 +150,7 @@ def _row(
 
 def _chosen_location(actor: Actor, value: Any) -> Location | None:
     locations = selectors.location_queryset(actor)
-    if value and str(value).isdigit():
+    if value and str(value).isdigit() and len(str(value)) < 19:
         found = locations.filter(pk=int(value)).first()
         if found is not None:
             return found

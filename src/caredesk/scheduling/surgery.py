@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 
@@ -69,19 +68,13 @@ from .models import (
     SurgeryPlanItem,
     SurgicalCase,
 )
-from .services import is_overlap_violation
+from .services import _organization_id, is_overlap_violation
 
 OPERATING_CATEGORY = "operating"
 MAX_PLAN_DAYS = 14
 MAX_TURNOVER = 240
 MAX_OVERTIME_CAP = 480
 OPEN_STATUSES = (CaseStatus.REQUESTED, CaseStatus.PLANNED)
-
-
-def _organization_id(actor: Actor) -> int:
-    if actor.organization_id is None:
-        raise PermissionDenied("Only a member of an organization can plan surgery.")
-    return actor.organization_id
 
 
 def _location(actor: Actor, location_id: Any) -> Location:

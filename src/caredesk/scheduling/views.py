@@ -844,7 +844,7 @@ def issue_feed(request: HttpRequest, practitioner_id: int) -> HttpResponse:
     actor = request_actor(request)
     try:
         token = services.issue_feed_token(actor=actor, practitioner_id=practitioner_id)
-    except NotFound as exc:
+    except (NotFound, ValidationFailed) as exc:  # an id out of range names no practitioner either
         raise Http404(exc.message) from exc
     return _feeds_page(request, actor, new_url=services.feed_url(token), new_for=practitioner_id)
 

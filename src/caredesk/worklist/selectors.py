@@ -381,7 +381,7 @@ def search_tasks(
 
 
 def read_task(*, actor: Actor, task_id: Any) -> Task:
-    """One task (a portal user: only one about them); TASK_VIEW audit row when it concerns a patient.
+    """One task (staff only: a portal user gets none); TASK_VIEW audit row when it concerns a patient.
     TaskNotFound outside the actor's scope."""
     pk = parse_id(task_id)
     with transaction.atomic():

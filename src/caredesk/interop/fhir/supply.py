@@ -120,7 +120,8 @@ def _actor(actor: Actor | None) -> Actor:
 
 
 def _id(entry_id: str, resource_type: str) -> int:
-    if not (entry_id.isascii() and entry_id.isdigit() and 0 < int(entry_id) <= MAX_ID):
+    digits = entry_id.isascii() and entry_id.isdigit() and len(entry_id) <= 19  # int() refuses > 4300 digits
+    if not (digits and 0 < int(entry_id) <= MAX_ID):
         raise FhirError.single(404, "not-found", f"No {resource_type} with id {entry_id!r}.")
     return int(entry_id)
 
@@ -149,7 +150,7 @@ def _order_number(value: str) -> str:
 
 def _order_pk(number: str) -> int | None:
     digits = number.removeprefix("PO-")
-    return int(digits) if digits.isdigit() and 0 < int(digits) <= MAX_ID else None
+    return int(digits) if digits.isdigit() and len(digits) <= 19 and 0 < int(digits) <= MAX_ID else None
 
 
 def _page(

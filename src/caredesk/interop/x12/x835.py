@@ -50,6 +50,10 @@ def pyx12_problems_835(text: str) -> list[str]:
     return findings or lines or ["pyx12 reported a failure without a message."]
 
 
+#: The ledger keeps 12 digits, 2 of them cents (billing.models); larger amounts are refused.
+MAX_AMOUNT = Decimal("1e10")
+
+
 def _amount(value: str, seg: Segment, *, required: bool = True) -> Decimal:
     if not value and not required:
         return Decimal("0.00")
@@ -57,7 +61,7 @@ def _amount(value: str, seg: Segment, *, required: bool = True) -> Decimal:
         number = Decimal(value)
     except InvalidOperation as exc:
         raise X12Error(f"{value!r} is not an amount.", segment=seg.tag, line=seg.line) from exc
-    if not number.is_finite():
+    if not number.is_finite() or abs(number) >= MAX_AMOUNT:
         raise X12Error(f"{value!r} is not an amount.", segment=seg.tag, line=seg.line)
     return number.quantize(Decimal("0.01"))
 
