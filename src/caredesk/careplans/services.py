@@ -429,7 +429,7 @@ def create_overdue_tasks(*, actor: Actor, on: dt.date | None = None) -> OverdueR
                 description=f"{activity.plan.title}: {activity.get_kind_display()} was due on "
                 f"{activity.due_on:%Y-%m-%d}.",
                 queue=QUEUE_OF_KIND.get(activity.kind, TaskQueue.CARE_COORDINATION),
-                task_type=TaskType.GENERAL,
+                task_type=TaskType.CAREPLAN_ACTIVITY_OVERDUE,
                 patient_id=activity.plan.patient_id,
                 priority=TaskPriority.NORMAL,
                 source_type="careplans.careplan",

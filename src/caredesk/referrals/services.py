@@ -36,7 +36,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.worklist import services as worklist
-from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus
+from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
 
 from . import clock, rules, selectors
 from .choices import OPEN_STATUSES, ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
@@ -328,6 +328,7 @@ def _put_on_worklist(actor: Actor, referral: Referral, spec: rules.TaskSpec) -> 
             title=spec.title,
             description=spec.description,
             queue=TaskQueue.CARE_COORDINATION,
+            task_type=TaskType.REFERRAL_FOLLOW_UP,
             patient_id=referral.patient_id,
             priority=TaskPriority.HIGH if spec.urgent else TaskPriority.NORMAL,
             due_at=spec.due_at,

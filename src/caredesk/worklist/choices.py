@@ -50,6 +50,10 @@ class TaskType(models.TextChoices):
     ELIGIBILITY_FAILED = "eligibility_failed", "Eligibility failed before a visit"
     SUPPLY_REORDER = "supply_reorder", "Supply below reorder point"
     CREDENTIAL_EXPIRING = "credential_expiring", "Credential expiring"
+    REFERRAL_FOLLOW_UP = "referral_follow_up", "Referral follow-up (unscheduled, declined, note overdue)"
+    CAREPLAN_ACTIVITY_OVERDUE = "careplan_activity_overdue", "Care-plan activity overdue"
+    REMITTANCE_UNMATCHED = "remittance_unmatched", "Unmatched remittance payment"
+    PRIOR_AUTHORIZATION = "prior_authorization", "Prior authorization missing, expiring or used up"
 
 
 class CommentKind(models.TextChoices):
