@@ -51,7 +51,10 @@ lint: install ## ruff, mypy and import-linter
 	$(BIN)/lint-imports
 
 .PHONY: test
-test: lint ## Lint, then the whole test suite (browser tests included). DATABASE_URL=postgres://… for PostgreSQL
+test: lint pytest ## Lint, then the whole test suite (browser tests included). DATABASE_URL=postgres://… for PostgreSQL
+
+.PHONY: pytest
+pytest: install ## The test suite alone, without the linters (CI's second database pass)
 	$(CAREDESK) makemigrations --check --dry-run -v0
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

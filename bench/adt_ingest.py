@@ -127,14 +127,44 @@ def _send_all(port: int, per_connection: list[list[bytes]]) -> tuple[float, list
     return time.perf_counter() - started, [c for batch in codes for c in batch], failures
 
 
+def queries_per_message(short_code: str, mrns: list[str], stays: int, run: str) -> tuple[float, float]:
+    """SQL statements per admit and per discharge, applied in this process (no MLLP) for `stays` more
+    stays of their own (control ids `run`Q…), counted with Django's CaptureQueriesContext."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from caredesk.interop.hl7.inbound import Inbound
+
+    inbound = Inbound.for_short_code(short_code)
+    now = timezone.localtime().replace(microsecond=0, tzinfo=None)
+    counts: dict[str, list[int]] = {"A01": [], "A03": []}
+    for n in range(stays):
+        mrn, visit, control = mrns[n % len(mrns)], f"{run}Q{n:04d}", f"{run}-Q{n:04d}"
+        for trigger, at in (("A01", now - dt.timedelta(days=3)), ("A03", now)):
+            block = _message(trigger, f"{control}-{trigger}", mrn, short_code, visit, at)[1:-2]
+            with CaptureQueriesContext(connection) as captured:
+                if inbound.handle(block).receipt.ack_code != "AA":
+                    raise RuntimeError(f"{trigger} {control} was not accepted")
+            counts[trigger].append(len(captured.captured_queries))
+    return sum(counts["A01"]) / stays, sum(counts["A03"]) / stays
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--visits", type=int, default=2000, help="stays: two messages each (default 2000)")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent MLLP senders (default 8)")
-    parser.add_argument("--workers", type=int, default=4, help="listener threads (default 4)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent MLLP senders (default 16)")
+    parser.add_argument("--workers", type=int, default=8, help="listener threads (default 8)")
     parser.add_argument("--organization", default="RSH", help="short code of the receiving organization")
+    parser.add_argument(
+        "--count-queries",
+        type=int,
+        default=20,
+        metavar="STAYS",
+        help="afterwards, count SQL statements per message over this many more stays (0: skip)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -242,6 +272,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{resend_codes.count('AA')} AA and applied no second time"
         + (f"; failures: {figures['failures']}" if figures["failures"] else "")
     )
+    if args.count_queries > 0:
+        per_admit, per_discharge = queries_per_message(short_code, mrns, args.count_queries, run)
+        figures["queries_per_admit"], figures["queries_per_discharge"] = per_admit, per_discharge
+        print(
+            f"  SQL statements per message (in-process, {args.count_queries} more stays): "
+            f"{per_admit:.1f} per admit (A01), {per_discharge:.1f} per discharge (A03, starting TCM), "
+            f"{(per_admit + per_discharge) / 2:.1f} on average"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2))

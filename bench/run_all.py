@@ -14,6 +14,9 @@
 6. Care coordination on the PostgreSQL database of step 3, before it is dropped: ADT ingest over MLLP
    (bench/adt_ingest.py, target >= 1,000 messages/s, each applied exactly once) and the coordinator's
    worklist page with 100,000 open tasks (bench/worklist_page.py, target p95 <= 50 ms).
+7. X12 claims on PostgreSQL, in a scratch database (caredesk_bench_x12, dropped afterwards): 837P export
+   of 100,000 claim lines and an 835 with 10,000 claim payments parsed and posted (bench/x12_claims.py,
+   target <= 10 s), with pyx12's validation time printed apart.
 
 Each step runs in a subprocess with its own environment (CAREDESK_VAR_DIR or DATABASE_URL), so Django is
 set up once per database. Figures are printed and written to bench/results/ as JSON.
@@ -234,6 +237,35 @@ def run_scheduling(quick: bool) -> bool:
     return ok
 
 
+X12_BENCH_DB = "caredesk_bench_x12"
+
+
+def run_x12_claims() -> bool:
+    """X12 claims on PostgreSQL, in a scratch database of its own (bench/x12_claims.py): 837P export of
+    100,000 claim lines and an 835 with 10,000 claim payments parsed and posted (target <= 10 s)."""
+    print("\n== X12 claims on PostgreSQL (837P export, 835 posting)", flush=True)
+    server = _postgres_server()
+    try:
+        _admin_sql(server, f'DROP DATABASE IF EXISTS "{X12_BENCH_DB}"')
+        _admin_sql(server, f'CREATE DATABASE "{X12_BENCH_DB}"')
+    except Exception as exc:  # the server is optional: say why the step was skipped
+        print(f"  skipped: no PostgreSQL server at {urlsplit(server).netloc}: {exc}")
+        return True
+    env = _env(
+        CAREDESK_VAR_DIR=str(ROOT / "var" / "bench" / "postgres"),
+        DATABASE_URL=_with_database(server, X12_BENCH_DB),
+    )
+    try:
+        _caredesk(env, "migrate", "--no-input", "-v0")
+        out = RESULTS / "x12_claims.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.x12_claims", "--json", str(out)], env=env, cwd=ROOT
+        )
+        return done.returncode == 0
+    finally:
+        _admin_sql(server, f'DROP DATABASE IF EXISTS "{X12_BENCH_DB}" WITH (FORCE)')
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -257,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     ok &= run_surgery_plan()
     if args.only in (None, "postgres"):
         ok &= run_scheduling(args.quick)
+        ok &= run_x12_claims()
     (RESULTS / "summary.json").write_text(
         json.dumps([outcome.__dict__ for outcome in outcomes], indent=2, default=str)
     )

@@ -139,6 +139,7 @@ def prepare(scale: Scale, *, patients: int = 3000, seed: int = 42) -> Dataset:
                     f"{count:,} appointments (loaded in {meta['load_seconds']:.1f} s on {meta['built_on']})",
                     flush=True,
                 )
+                ensure_credentials(meta)
                 return _dataset(meta, count, reused=True)
         if meta is not None or Organization.objects.filter(locations__name__startswith=SITE_PREFIX).exists():
             raise SystemExit(
@@ -172,7 +173,58 @@ def prepare(scale: Scale, *, patients: int = 3000, seed: int = 42) -> Dataset:
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             [json.dumps(meta)],
         )
+    ensure_credentials(meta)
     return _dataset(meta, count, reused=False)
+
+
+def ensure_credentials(meta: dict[str, Any]) -> None:
+    """The demo organization enforces credentials at booking (it has licenses on file), and the slot
+    search offers only practitioners who pass that check: give the bench sites a state (New York) and
+    every bench practitioner a New York license and a granted privilege for each bench visit type at
+    their site, as rows (like the appointments), once. Without them every search would find nothing."""
+    from caredesk.accounts.models import Location
+    from caredesk.credentialing.choices import CredentialStatus, PrivilegeStatus
+    from caredesk.credentialing.models import Privilege, StateLicense
+    from caredesk.scheduling import clock
+
+    organization_id = meta["organization_id"]
+    codes = sorted(meta["visit_types"])
+    if Privilege.objects.filter(organization_id=organization_id, service_code=codes[0]).exists():
+        return
+    started = time.perf_counter()
+    Location.objects.filter(pk__in=meta["location_ids"]).update(state="NY")
+    today = clock.now().date()
+    issued, expires = today - dt.timedelta(days=3 * 365), today + dt.timedelta(days=2 * 365)
+    pairs = list(zip(meta["practitioner_ids"], meta["site_of"], strict=True))
+    StateLicense.objects.bulk_create(
+        StateLicense(
+            organization_id=organization_id,
+            practitioner_id=practitioner_id,
+            state="NY",
+            number=f"BENCH-{practitioner_id}",
+            status=CredentialStatus.ACTIVE,
+            issued_on=issued,
+            expires_on=expires,
+        )
+        for practitioner_id, _site in pairs
+    )
+    Privilege.objects.bulk_create(
+        Privilege(
+            organization_id=organization_id,
+            practitioner_id=practitioner_id,
+            location_id=site_id,
+            service_code=code,
+            status=PrivilegeStatus.GRANTED,
+            requested_on=issued,
+        )
+        for practitioner_id, site_id in pairs
+        for code in codes
+    )
+    print(
+        f"Credentials for {len(pairs)} bench practitioners (NY license, {len(codes)} privileges each): "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
 
 
 def _dataset(meta: dict[str, Any], count: int, *, reused: bool) -> Dataset:

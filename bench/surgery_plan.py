@@ -1,13 +1,16 @@
 """Operating-room planning: CP-SAT against the first-fit baseline on a seeded random week.
 
-    .venv/bin/python -m bench.surgery_plan [--cases 40] [--rooms 6] [--days 5] [--seed 7] [--time-limit 10]
+    .venv/bin/python -m bench.surgery_plan [--cases 40] [--rooms 6] [--days 5] [--anesthesia 5] [--seed 7]
+        [--time-limit 10]
 
 The instance (pure values, no database): `--rooms` operating rooms with block time 07:30-15:30 on each
 of `--days` weekdays (one room's Tuesday and Thursday blocks reserved for one procedure, as services
 hold block time), a few existing bookings in the rooms, 12 surgeons working 2 to 4 days of the week,
 `--cases` cases with durations from 45 minutes to 4 hours, priorities from urgent (1) to elective (4),
 date windows (urgent cases within the first two days), and some cases needing one of three shared pieces
-of equipment. Turnover 30 minutes, overtime cap 120 minutes, starts on a 15-minute grid.
+of equipment, and a pool of `--anesthesia` anesthesia providers (fewer than rooms, so they bind: each case
+needs one; most work the whole week 07:00-17:00, the last ones four days). Turnover 30 minutes, overtime
+cap 120 minutes, starts on a 15-minute grid.
 
 Prints the time to plan (the issue's target: a plan within 10 s), the CP-SAT objective beside the
 first-fit objective (lower is better; the same cost function), and the cases each placed. With --json, the
@@ -38,8 +41,11 @@ def minute(day: int, hour: int, minutes: int = 0) -> int:
     return int(moment.timestamp() // 60)
 
 
-def random_instance(seed: int = 7, cases: int = 40, rooms: int = 6, days: int = 5) -> planning.Instance:
-    """A reproducible week of requested cases (see the module's docstring)."""
+def random_instance(
+    seed: int = 7, cases: int = 40, rooms: int = 6, days: int = 5, anesthesia: int | None = 5
+) -> planning.Instance:
+    """A reproducible week of requested cases (see the module's docstring); `anesthesia` None: no
+    anesthesia planned."""
     rng = random.Random(seed)
     room_list = []
     for r in range(rooms):
@@ -83,13 +89,32 @@ def random_instance(seed: int = 7, cases: int = 40, rooms: int = 6, days: int = 
                 label=f"case {c + 1}",
             )
         )
-    return planning.Instance(cases=tuple(case_list), rooms=tuple(room_list))
+    pool: list[planning.Anesthetist] | None = None
+    if anesthesia is not None:
+        pool = []
+        for a in range(anesthesia):
+            on_days = (
+                list(range(days)) if a < anesthesia - 2 else sorted(rng.sample(range(days), k=min(days, 4)))
+            )
+            # The first provider has an existing case elsewhere on Monday morning.
+            taken = ((minute(0, 8), minute(0, 10)),) if a == 0 else ()
+            shifts = tuple((minute(d, 7, 0), minute(d, 17, 0)) for d in on_days)
+            pool.append(planning.Anesthetist(3000 + a, f"Anesthesia {a + 1}", shifts, taken))
+    return planning.Instance(
+        cases=tuple(case_list), rooms=tuple(room_list), anesthesia=None if pool is None else tuple(pool)
+    )
 
 
 def run(
-    cases: int, rooms: int, days: int, seed: int, time_limit: float, workers: int | None
+    cases: int,
+    rooms: int,
+    days: int,
+    seed: int,
+    time_limit: float,
+    workers: int | None,
+    anesthesia: int | None = 5,
 ) -> dict[str, object]:
-    instance = random_instance(seed=seed, cases=cases, rooms=rooms, days=days)
+    instance = random_instance(seed=seed, cases=cases, rooms=rooms, days=days, anesthesia=anesthesia)
     started = time.perf_counter()
     comparison = planning.plan(instance, time_limit=time_limit, workers=workers)
     seconds = time.perf_counter() - started
@@ -101,6 +126,7 @@ def run(
         "cases": cases,
         "rooms": rooms,
         "days": days,
+        "anesthesia_providers": anesthesia,
         "seed": seed,
         "time_limit_s": time_limit,
         "workers": workers or planning.default_workers(),
@@ -129,18 +155,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--rooms", type=int, default=6)
     parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--anesthesia", type=int, default=5, help="anesthesia providers; -1: not planned")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--time-limit", type=float, default=planning.DEFAULT_TIME_LIMIT)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    figures = run(args.cases, args.rooms, args.days, args.seed, args.time_limit, args.workers)
+    anesthesia = None if args.anesthesia < 0 else args.anesthesia
+    figures = run(args.cases, args.rooms, args.days, args.seed, args.time_limit, args.workers, anesthesia)
     cp, ff = figures["cp_sat"], figures["first_fit"]
     assert isinstance(cp, dict)
     assert isinstance(ff, dict)
     print(
-        f"Surgery plan: {args.cases} cases, {args.rooms} operating rooms, {args.days} days "
-        f"(seed {args.seed}), "
+        f"Surgery plan: {args.cases} cases, {args.rooms} operating rooms, {args.days} days, "
+        f"{'no' if anesthesia is None else anesthesia} anesthesia providers (seed {args.seed}), "
         f"time limit {args.time_limit:g} s, {figures['workers']} workers"
     )
     print(

@@ -88,11 +88,17 @@ def top_up(organization_id: int, wanted: int, seed: int) -> tuple[int, float]:
 
 
 def time_page(client: object, url: str, requests: int) -> dict[str, float]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     get = client.get  # type: ignore[attr-defined]
     for _ in range(10):  # warm-up: connections, template cache
         response = get(url)
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} answered {response.status_code}")
+    with CaptureQueriesContext(connection) as captured:  # one more, counting its SQL statements
+        get(url)
+    queries = float(len(captured.captured_queries))
     samples = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -100,7 +106,7 @@ def time_page(client: object, url: str, requests: int) -> dict[str, float]:
         samples.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"GET {url} answered {response.status_code}")
-    return percentiles(samples)
+    return {**percentiles(samples), "queries": queries}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= passed
         print(
             f"  {label}: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, p99 {stats['p99']:.1f} ms "
-            f"over {args.requests} requests (target p95 <= {TARGET_P95_MS:.0f} ms) "
-            f"-> {'PASS' if passed else 'FAIL'}"
+            f"over {args.requests} requests, {stats['queries']:.0f} SQL statements per page "
+            f"(target p95 <= {TARGET_P95_MS:.0f} ms) -> {'PASS' if passed else 'FAIL'}"
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ row's `result_ids` include it. tests/support/expectations.py lists the few exemp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db.models import Max
 
@@ -24,7 +26,7 @@ from caredesk.audit.models import AuditEvent
 from tests.support.endpoints import Endpoint, discover
 from tests.support.expectations import AUDIT_EXEMPT, lookup
 from tests.support.samples import body_for
-from tests.support.world import MissingSample, World, build_world, content
+from tests.support.world import MissingSample, World, content, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +44,15 @@ def _reads(endpoint: Endpoint) -> bool:
 ENDPOINTS = [endpoint for endpoint in discover() if _reads(endpoint)]
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    with shared_world(django_db_blocker, tmp_path_factory.mktemp("media")) as built:
+        yield built
+
+
 @pytest.fixture
-def world(settings, tmp_path) -> World:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return build_world()
+def world(_module_world: World, db) -> World:
+    return _module_world.fresh()
 
 
 def _last_event_id() -> int:

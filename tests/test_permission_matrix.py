@@ -17,6 +17,7 @@ fails with a message saying what to add). For each endpoint:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -29,7 +30,7 @@ from caredesk.accounts.permissions import ROLE_PERMISSIONS, Permission, Role
 from tests.support.endpoints import WRITE_METHODS, Endpoint, discover
 from tests.support.expectations import ALLOWED_STATUS, lookup
 from tests.support.samples import body_for
-from tests.support.world import MissingSample, World, build_world, content
+from tests.support.world import MissingSample, World, content, shared_world
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +38,15 @@ ENDPOINTS = discover()
 LOGIN_PATH = reverse("accounts:login")
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    with shared_world(django_db_blocker, tmp_path_factory.mktemp("media")) as built:
+        yield built
+
+
 @pytest.fixture
-def world(settings, tmp_path) -> World:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return build_world()
+def world(_module_world: World, db) -> World:
+    return _module_world.fresh()
 
 
 # --- declarations ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
 from caredesk.core.errors import DomainError
+from caredesk.practitioners.services import PractitionerInput, create_practitioner
 from caredesk.scheduling import planning, services, surgery
 from caredesk.scheduling.choices import CaseStatus, SurgeryPlanStatus
 from caredesk.scheduling.errors import (
@@ -26,6 +27,7 @@ from caredesk.scheduling.errors import (
 from caredesk.scheduling.models import Appointment, AppointmentResource, SurgeryPlan, SurgicalCase
 from caredesk.scheduling.services import RequirementInput, TemplateInput, VisitTypeInput
 from tests.patients.factories import staff_actor
+from tests.practitioners.conftest import valid_npi
 
 from .conftest import MONDAY, NY, at, weekly
 
@@ -201,10 +203,48 @@ def test_bad_instances_are_refused_with_a_clear_error(change, message):
 # --- the services on the test clinic ------------------------------------------------------------------------
 
 
+def add_anesthetist(clinic, given: str, n: int, days=range(5)):
+    """An anesthesiologist in the anesthesia pool, working `days` 07:00-17:00."""
+    person = create_practitioner(
+        actor=clinic.admin,
+        data=PractitionerInput(
+            given_name=given,
+            family_name="Sleep",
+            npi=valid_npi(9100 + n),
+            specialty="anesthesiology",
+            credentials="MD",
+            location_ids=[clinic.location.pk],
+        ),
+    )
+    resource = services.create_resource(
+        actor=clinic.admin,
+        kind="practitioner",
+        location_id=clinic.location.pk,
+        practitioner_id=person.pk,
+        category="anesthesia",
+    )
+    services.create_availability_template(
+        actor=clinic.admin,
+        data=TemplateInput(
+            resource_id=resource.pk,
+            location_id=clinic.location.pk,
+            name="Theatre week",
+            effective_from=dt.date(2027, 1, 1),
+            windows=weekly("07:00", "17:00", list(days)),
+        ),
+    )
+    return resource
+
+
 @pytest.fixture
 def theatre(clinic):
+    return build_theatre(clinic)
+
+
+def build_theatre(clinic):
     """Two operating rooms (block time Mon-Fri 07:30-15:30; OR 2's Wednesday reserved for knee
-    replacements), two surgical procedures, a C-arm, and a coordinator."""
+    replacements), two surgical procedures, a C-arm, an anesthesiologist (Mon-Fri 07:00-17:00) and a
+    coordinator."""
     admin = clinic.admin
     rooms = [
         services.create_resource(
@@ -253,6 +293,7 @@ def theatre(clinic):
             ),
         )
     clinic.rooms, clinic.c_arm, clinic.chole, clinic.knee = rooms, c_arm, chole, knee
+    clinic.anesthetist = add_anesthetist(clinic, "Ana", 1)
     clinic.coordinator = staff_actor(clinic.org, Role.COORDINATOR)
     return clinic
 

@@ -18,7 +18,7 @@ from caredesk.accounts.permissions import Role
 from caredesk.accounts.services import actor_for_user
 from caredesk.core.context import Actor
 from caredesk.coverage import services
-from caredesk.coverage.models import Coverage, EligibilityBatch, EligibilityCheck, Plan
+from caredesk.coverage.models import Coverage, EligibilityBatch, EligibilityCheck, Plan, PriorAuthorization
 from caredesk.coverage.schemas import CoverageInput, EligibilityInquiry, Person
 from caredesk.interop.x12.clearinghouse import answer_270
 from caredesk.interop.x12.envelope import Parties
@@ -46,6 +46,8 @@ def insurance_of(world: World, organization: Organization | None = None) -> Insu
     first = organization is None or organization.pk == world.org.pk
     key = "_insurance" if first else "_other_insurance"
     found = world.__dict__.get(key)
+    if found is not None and not Coverage.objects.filter(pk=found.coverage.pk).exists():
+        found = None  # built inside a test whose rows were rolled back: build again
     if found is None:
         found = _build(world, first)
         world.__dict__[key] = found
@@ -117,3 +119,40 @@ def answer_for_fresh_check(world: World, organization: Organization) -> str:
         patient=person,
     )
     return answer_270(build_270(inquiry, Parties(sender_id="MATRIX", receiver_id="PAYER")))
+
+
+def authorization_of(world: World) -> PriorAuthorization:
+    """An approved prior authorization of the sample coverage with units to spare (for reading,
+    re-approving and using it once per allowed role); its payer requires authorization for 72148."""
+    found = world.__dict__.get("_authorization")
+    if found is not None and not PriorAuthorization.objects.filter(pk=found.pk).exists():
+        found = None  # built inside a test whose rows were rolled back
+    if found is None:
+        insurance = insurance_of(world)
+        services.add_authorization_rule(
+            actor=insurance.actor,
+            payer_id=insurance.plan.payer_id,
+            service_code="72148",
+            description="MRI lumbar spine",
+        )
+        found = services.request_authorization(
+            actor=insurance.actor, coverage_id=insurance.coverage.pk, service_code="72148"
+        )
+        found = services.record_authorization_approval(
+            actor=insurance.actor,
+            authorization_id=found.pk,
+            auth_number="MX-PA-1",
+            units_authorized=1000,
+            valid_from=dt.date(2024, 1, 1),
+            valid_to=dt.date(2099, 12, 31),
+        )
+        world.__dict__["_authorization"] = found
+    return found
+
+
+def fresh_authorization(world: World) -> PriorAuthorization:
+    """A new requested authorization of the sample coverage (denying or cancelling works once)."""
+    insurance = insurance_of(world)
+    return services.request_authorization(
+        actor=insurance.actor, coverage_id=insurance.coverage.pk, service_code="97110"
+    )

@@ -21,13 +21,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .billing import claim_of
+from .billing import charges_body, claim_of, claim_payment_of
 from .care_coordination import care_of
 from .careplans import ccm_ready, plans_of, unplanned_patient
-from .coverage import answer_for_fresh_check, fresh_coverage, fresh_patient, insurance_of
+from .coverage import (
+    answer_for_fresh_check,
+    authorization_of,
+    fresh_authorization,
+    fresh_coverage,
+    fresh_patient,
+    insurance_of,
+)
 from .credentialing import credentials_of
 from .education import education_of, fresh_material
 from .inventory import fresh_world_order, supplies_of
+from .orders import fresh_order, order_body, order_of
+from .patient_money import payment_of, statement_of
 from .referrals import accepted_referral, appointment_time, fresh_referral, referrals_of
 from .scheduling import (
     fresh_appointment,
@@ -227,6 +236,7 @@ def _appointment_id(world: World) -> object:
 # Changing an appointment works once: each call (one per allowed role) gets an appointment of its own.
 @sample("appointment_id", within="POST /api/v1/appointments/{appointment_id}/cancel", patient_data=True)
 @sample("appointment_id", within="POST /api/v1/appointments/{appointment_id}/reschedule", patient_data=True)
+@sample("appointment_id", within="PATCH /api/v1/appointments/{appointment_id}", patient_data=True)
 def _fresh_appointment_id(world: World) -> object:
     return fresh_appointment(world).pk
 
@@ -385,6 +395,11 @@ def _api_reschedule(world: World, user: User) -> object:
     return {"start": next_start(world).isoformat()}
 
 
+@body("PATCH /api/v1/appointments/{appointment_id}", status=200)
+def _api_update_appointment(world: World, user: User) -> object:
+    return {"status": "confirmed", "notes": "Prefers mornings."}
+
+
 # --- coverage and eligibility (tests/support/coverage.py) -------------------------------------------
 
 
@@ -471,9 +486,149 @@ def _claim_id(world: World) -> object:
     return claim_of(world).pk
 
 
+# --- patient money: payments, receipts and statements (tests/support/patient_money.py) ----------------------
+
+
+@sample("payment_id", patient_data=True)
+def _payment_id(world: World) -> object:
+    return payment_of(world).pk
+
+
+@sample("statement_id", patient_data=True)
+def _statement_id(world: World) -> object:
+    return statement_of(world).pk
+
+
+@body("POST /api/v1/patients/{patient_id}/payments", status=201)
+def _api_record_payment(world: World, user: User) -> object:
+    return {"amount": "20.00", "method": "card", "reference": f"AUTH{user.pk}"}
+
+
+@body("POST /api/v1/patients/{patient_id}/statements", status=201)
+def _api_create_statement(world: World, user: User) -> object:
+    return {}
+
+
+# --- prior authorizations (tests/support/coverage.py) ----------------------------------------------
+
+
+@sample("authorization_id", patient_data=True)
+def _authorization_id(world: World) -> object:
+    return authorization_of(world).pk
+
+
+# Denying or cancelling works once: each call (one per allowed role) gets a requested one of its own.
+@sample("authorization_id", within="POST /api/v1/authorizations/{authorization_id}/denial", patient_data=True)
+@sample("authorization_id", within="POST /api/v1/authorizations/{authorization_id}/cancel", patient_data=True)
+def _fresh_authorization_id(world: World) -> object:
+    return fresh_authorization(world).pk
+
+
+@body("POST /api/v1/patients/{patient_id}/authorizations", status=201)
+def _api_request_authorization(world: World, user: User) -> object:
+    return {"coverage_id": insurance_of(world).coverage.pk, "service_code": "72148", "units_requested": 4}
+
+
+@body("POST /api/v1/authorizations/{authorization_id}/approval", status=200)
+def _api_approve_authorization(world: World, user: User) -> object:
+    return {
+        "auth_number": "MX-PA-1",
+        "units_authorized": 1000,
+        "valid_from": "2024-01-01",
+        "valid_to": "2099-12-31",
+    }
+
+
+@body("POST /api/v1/authorizations/{authorization_id}/denial", status=200)
+def _api_deny_authorization(world: World, user: User) -> object:
+    return {"reason": "Not medically necessary"}
+
+
+@body("POST /api/v1/authorizations/{authorization_id}/cancel", status=200)
+def _api_cancel_authorization(world: World, user: User) -> object:
+    return {"reason": "No longer needed"}
+
+
+@body("POST /api/v1/authorizations/{authorization_id}/uses", status=201)
+def _api_use_authorization(world: World, user: User) -> object:
+    return {"used_on": "2025-06-01", "reference": f"matrix {user.pk}"}
+
+
+@query("GET /api/v1/patients/{patient_id}/authorization-check")
+def _authorization_check_query(world: World) -> dict[str, str]:
+    authorization_of(world)  # the sample payer requires authorization for 72148
+    return {"service_code": "72148", "date": "2025-06-01"}
+
+
 @query("fhir-coverage-type")
 def _fhir_coverage_search(world: World) -> dict[str, str]:
     """Coverage searches are by patient (required): the first organization's sample patient."""
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- charges, claims and their adjudication (tests/support/billing.py) -----------------------------
+
+
+# Charges are entered in the caller's own organization (its sample patient, coverage and practitioner).
+@body("POST /api/v1/claims", status=201)
+def _api_enter_charges(world: World, user: User) -> object:
+    return charges_body(world, user.organization)
+
+
+@body("POST /api/v1/claims/{claim_id}/scrub", status=200)
+def _api_scrub_claim(world: World, user: User) -> object:
+    return {}
+
+
+# The matrix world's organization has no NPI, so the scrubber blocks every claim of it: marking one ready
+# answers 409 claim_blocked with the scrubber's reasons (and changes nothing), for every allowed role.
+@body("POST /api/v1/claims/{claim_id}/ready", status=409)
+def _api_mark_ready(world: World, user: User) -> object:
+    return {"note": "matrix"}
+
+
+@sample("entry_id", within="fhir-claim", patient_data=True)
+def _fhir_claim_id(world: World) -> object:
+    return claim_of(world).pk
+
+
+@sample("entry_id", within="fhir-claimresponse", patient_data=True)
+@sample("entry_id", within="fhir-explanationofbenefit", patient_data=True)
+def _fhir_claim_payment_id(world: World) -> object:
+    return claim_payment_of(world).pk
+
+
+@query("fhir-claim-type", "fhir-claimresponse-type", "fhir-explanationofbenefit-type")
+def _fhir_claim_search(world: World) -> dict[str, str]:
+    """The sample patient's claims and the payer's answers (posted first, so the search finds them)."""
+    claim_payment_of(world)
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+def _answered_check(world: World) -> object:
+    found = world.__dict__.get("_answered_check")
+    if found is None:
+        from caredesk.coverage.services import record_eligibility_response
+
+        insurance = insurance_of(world)
+        checks = record_eligibility_response(
+            actor=insurance.actor, response_text=answer_for_fresh_check(world, world.org)
+        )
+        found = checks[0]
+        world.__dict__["_answered_check"] = found
+    return found
+
+
+@sample("entry_id", within="fhir-coverageeligibilityrequest", patient_data=True)
+@sample("entry_id", within="fhir-coverageeligibilityresponse", patient_data=True)
+def _fhir_eligibility_id(world: World) -> object:
+    return _answered_check(world).pk  # type: ignore[attr-defined]
+
+
+@query("fhir-coverageeligibilityrequest-type", "fhir-coverageeligibilityresponse-type")
+def _fhir_eligibility_search(world: World) -> dict[str, str]:
+    """Eligibility searches are by patient (required): the sample patient, whose check was answered."""
+    _answered_check(world)
     return {"patient": f"Patient/{world.patient.pk}"}
 
 
@@ -1015,3 +1170,187 @@ def _fhir_communication_id(world: World) -> object:
 @query("fhir-task-type", "fhir-communication-type")
 def _fhir_task_communication_search(world: World) -> dict[str, str]:
     return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- X12 file upload (interop/x12_api.py) ----------------------------------------------------------------
+
+
+@body("POST /api/v1/x12/imports", status=200, content_type="application/edi-x12")
+def _api_x12_import(world: World, user: User) -> object:
+    """A 999 acknowledging a batch the organization never sent: read, validated, and nothing changes."""
+    from caredesk.interop.x12.envelope import Parties, wrap
+    from caredesk.interop.x12.segments import segment
+
+    control = 900_000 + user.pk
+    return wrap(
+        transaction="999",
+        functional_code="FA",
+        body=[
+            segment("AK1", "HC", str(control), "005010X222A1"),
+            segment("AK2", "837", f"{control % 10000:04d}", "005010X222A1"),
+            segment("IK5", "A"),
+            segment("AK9", "A", "1", "1", "1"),
+        ],
+        parties=Parties(sender_id="CLEARINGHOUSE", receiver_id="MATRIX"),
+        control_number=control,
+        when=dt.datetime(2026, 11, 27, 8, 15, tzinfo=dt.UTC),
+        version="005010X231A1",
+    )
+
+
+# --- FHIR Goal, CareTeam, Encounter, DocumentReference and Binary ---------------------------------------
+
+
+@sample("entry_id", within="fhir-goal", patient_data=True)
+def _fhir_goal_id(world: World) -> object:
+    return plans_of(world).goal.pk
+
+
+@sample("entry_id", within="fhir-careteam", patient_data=True)
+def _fhir_careteam_id(world: World) -> object:
+    return plans_of(world).plan.pk  # a plan's care team has the plan's id
+
+
+@sample("entry_id", within="fhir-encounter", patient_data=True)
+def _fhir_encounter_id(world: World) -> object:
+    return care_of(world).encounter.pk
+
+
+@sample("entry_id", within="fhir-documentreference", patient_data=True)
+@sample("entry_id", within="fhir-binary", patient_data=True)
+def _fhir_document_id(world: World) -> object:
+    return world.chart["document"].pk
+
+
+@query("fhir-goal-type", "fhir-careteam-type", "fhir-encounter-type", "fhir-documentreference-type")
+def _fhir_goal_encounter_document_search(world: World) -> dict[str, str]:
+    plans_of(world)
+    care_of(world)
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- orders (tests/support/orders.py): a placed lab order of the sample patient ---------------------------
+
+
+@sample("order_id", within="orders", patient_data=True)
+@sample("order_id", within="GET /api/v1/orders/{order_id}", patient_data=True)
+def _order_id(world: World) -> object:
+    return order_of(world).pk
+
+
+# Placing or overriding works once: each call gets a draft of its own; a status change an active order.
+@sample("order_id", within="POST /api/v1/orders/{order_id}/place", patient_data=True)
+@sample("order_id", within="POST /api/v1/orders/{order_id}/override", patient_data=True)
+def _draft_order_id(world: World) -> object:
+    return fresh_order(world, place=False).pk
+
+
+@sample("order_id", within="POST /api/v1/orders/{order_id}/status", patient_data=True)
+def _active_order_id(world: World) -> object:
+    return fresh_order(world, place=True).pk
+
+
+@body("POST /api/v1/orders", status=201)
+def _api_create_order(world: World, user: User) -> object:
+    return order_body(world, user)
+
+
+@body("POST /api/v1/orders/{order_id}/place", status=200)
+def _api_place_order(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/orders/{order_id}/override", status=200)
+def _api_override_order(world: World, user: User) -> object:
+    return {"reason": "Matrix: the administrator goes ahead"}
+
+
+@body("POST /api/v1/orders/{order_id}/status", status=200)
+def _api_order_status(world: World, user: User) -> object:
+    return {"status": "in_progress"}
+
+
+@sample("entry_id", within="fhir-servicerequest", patient_data=True)
+def _fhir_service_request_id(world: World) -> object:
+    return f"order-{order_of(world).pk}"
+
+
+@query("fhir-servicerequest-type")
+def _fhir_service_request_search(world: World) -> dict[str, str]:
+    order_of(world)
+    return {"patient": f"Patient/{world.patient.pk}"}
+
+
+# --- letters of the communication log (a statement cover letter to the sample patient) ------------------
+
+
+def _sample_letter(world: World) -> object:
+    found = world.__dict__.get("_letter")
+    if found is None:
+        from decimal import Decimal
+
+        from caredesk.accounts.permissions import Role
+        from caredesk.accounts.services import actor_for_user
+        from caredesk.messaging import services as messaging_services
+
+        found, _ = messaging_services.send_letter(
+            actor=actor_for_user(world.users[Role.COORDINATOR]),
+            data=messaging_services.NewLetter(
+                patient_id=world.patient.pk, template="statement_cover", balance=Decimal("42.00")
+            ),
+        )
+        world.__dict__["_letter"] = found
+    return found.pk
+
+
+@sample("communication_id", within="messaging:letter_pdf", patient_data=True)
+@sample(
+    "communication_id", within="GET /api/v1/communications/{communication_id}/letter.pdf", patient_data=True
+)
+def _letter_communication_id(world: World) -> object:
+    return _sample_letter(world)
+
+
+@body("POST /api/v1/patients/{patient_id}/letters", status=201)
+@body("POST /api/v1/patients/{patient_id}/letters/preview", status=200)
+def _api_letter(world: World, user: User) -> object:
+    return {"template": "statement_cover", "balance": "42.00", "note": "Matrix letter"}
+
+
+@body("POST /fhir/Goal", status=201, content_type="application/fhir+json")
+def _fhir_create_goal(world: World, user: User) -> object:
+    """A goal onto a care plan of the user's own organization (the sample plan, or one of the other
+    organization's patient, made once)."""
+    if user.organization_id == world.org.pk:
+        plan = plans_of(world).plan
+    else:
+        plan = world.__dict__.get("_other_plan")
+        if plan is None:
+            from caredesk.accounts.permissions import Role
+            from caredesk.accounts.services import actor_for_user
+            from caredesk.careplans import services as careplan_services
+
+            plan = careplan_services.create_plan(
+                actor=actor_for_user(world.strangers[Role.COORDINATOR]),
+                patient_id=world.other_patient.pk,
+                template_code="diabetes",
+            )
+            world.__dict__["_other_plan"] = plan
+    return {
+        "resourceType": "Goal",
+        "extension": [
+            {
+                "url": "urn:caredesk:fhir:StructureDefinition/goal-careplan",
+                "valueReference": {"reference": f"CarePlan/{plan.pk}"},
+            }
+        ],
+        "lifecycleStatus": "active",
+        "description": {"text": "Keep the weight down"},
+        "subject": {"reference": f"Patient/{plan.patient_id}"},
+        "target": [
+            {
+                "measure": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                "detailQuantity": {"value": 80, "comparator": "<"},
+            }
+        ],
+    }

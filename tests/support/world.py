@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponseBase
-from django.test import Client
+from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -74,6 +78,15 @@ class World:
     chart: dict[str, Any]
     _clients: dict[int | None, Client] = field(default_factory=dict)
     _tokens: dict[int, str] = field(default_factory=dict)
+
+    def fresh(self) -> World:
+        """Forget what the previous test added: its signed-in sessions and tokens, and what the samples
+        built lazily and remembered on the world (`world.__dict__["_claim"]`, ...): all rows rolled back."""
+        self._clients.clear()
+        self._tokens.clear()
+        for key in [k for k in vars(self) if k.startswith("_") and k not in ("_clients", "_tokens")]:
+            del self.__dict__[key]
+        return self
 
     # --- what may never leak ---------------------------------------------------------------------
 
@@ -219,6 +232,31 @@ def _chart(actor: Actor, patient: Patient) -> dict[str, Any]:
             uploaded_file=upload("referral.pdf", PDF_BYTES),
         ),
     }
+
+
+@contextmanager
+def shared_world(django_db_blocker: Any, media_root: Path) -> Iterator[World]:
+    """One world for a whole test module, built once instead of once per test (the matrix has hundreds).
+
+    It is written inside an outer transaction that is rolled back when the module is done; pytest-django
+    runs each test in a savepoint inside it, so whatever a test writes is undone after it, exactly as
+    before, while the world itself stays. Use `World.fresh()` at the start of each test."""
+    with override_settings(MEDIA_ROOT=media_root):
+        with django_db_blocker.unblock():
+            outer = transaction.atomic()
+            outer.__enter__()
+            try:
+                world = build_world()
+            except BaseException:
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
+                raise
+        try:
+            yield world
+        finally:
+            with django_db_blocker.unblock():
+                transaction.set_rollback(True)
+                outer.__exit__(None, None, None)
 
 
 def build_world() -> World:

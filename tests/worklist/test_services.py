@@ -58,6 +58,34 @@ def test_the_same_event_never_makes_two_tasks(coord, patient, add_task):
     assert AuditEvent.objects.filter(action=AuditAction.TASK_CREATE).count() == 1
 
 
+def test_several_tasks_at_once_keep_their_keys_and_audit_rows(coord, patient, add_task):
+    existing = add_task(title="Already there", dedupe_key="tcm:2:contact")
+    made = services.create_tasks(
+        actor=coord,
+        data=[
+            services.NewTask(title="Contact", queue=TaskQueue.CARE_COORDINATION, dedupe_key="tcm:2:contact"),
+            services.NewTask(
+                title="Visit",
+                queue=TaskQueue.CARE_COORDINATION,
+                dedupe_key="tcm:2:visit",
+                patient_id=patient.pk,
+            ),
+            services.NewTask(title="Meds", queue=TaskQueue.NURSING, dedupe_key="tcm:2:med_rec"),
+            services.NewTask(title="Visit again", queue=TaskQueue.NURSING, dedupe_key="tcm:2:visit"),
+        ],
+    )
+    assert [m.created for m in made] == [False, True, True, False]
+    assert made[0].task.pk == existing.pk
+    assert made[3].task.pk == made[1].task.pk
+    assert Task.objects.get(dedupe_key="tcm:2:visit").patient_id == patient.pk
+    audited = AuditEvent.objects.filter(action=AuditAction.TASK_CREATE, object_type="worklist.task")
+    assert sorted(int(a.object_id) for a in audited) == sorted(
+        [existing.pk, made[1].task.pk, made[2].task.pk]
+    )
+    with pytest.raises(ValidationFailed):
+        services.create_tasks(actor=coord, data=[services.NewTask(title="", queue=TaskQueue.NURSING)])
+
+
 def test_the_database_refuses_a_second_task_with_the_same_key(coord, org):
     services.create_task(actor=coord, data=services.NewTask(title="A", queue="nursing", dedupe_key="k:1"))
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -317,6 +345,24 @@ def test_the_worklist_sorts_by_due_and_counts_per_queue(coord, add_task, patient
     search = AuditEvent.objects.filter(action=AuditAction.TASK_SEARCH).order_by("id").first()
     assert search.detail["result_ids"] == [patient.pk]
     assert search.detail["task_ids"] == [late.pk, soon.pk, later.pk]
+
+
+def test_a_long_queue_is_counted_up_to_the_cap(coord, add_task, frozen_now, monkeypatch):
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    for hours in (-3, -2, -1, 5):
+        add_task(due_in_hours=hours)
+    add_task(due_in_hours=-1, queue=TaskQueue.NURSING)
+    counts = {c.queue: c for c in selectors.queue_counts(actor=coord)}
+    coordination = counts[TaskQueue.CARE_COORDINATION]
+    assert (coordination.active, coordination.more_active) == (2, True)
+    assert (coordination.overdue, coordination.more_overdue) == (2, True)
+    nursing = counts[TaskQueue.NURSING]
+    assert (nursing.active, nursing.overdue, nursing.more_active, nursing.more_overdue) == (
+        1,
+        1,
+        False,
+        False,
+    )
 
 
 def test_assignee_filters(coord, staff, add_task):

@@ -62,6 +62,7 @@ class Permission(StrEnum):
     # billing: charges and claims (view; enter charges, scrub, move and submit claims; code lists and fees)
     BILLING_VIEW = "billing:claim:view"
     BILLING_MANAGE = "billing:claim:manage"
+    PAYMENT_RECORD = "billing:payment:record"  # take a patient's payment (co-pay at check-in) and its receipt
     # patient education: the materials library and a patient's materials; assigning and recording
     # deliveries; adding materials to the library
     EDUCATION_VIEW = "education:material:view"
@@ -78,6 +79,11 @@ class Permission(StrEnum):
     INVENTORY_VIEW = "inventory:stock:view"
     INVENTORY_MOVE = "inventory:stock:move"
     INVENTORY_MANAGE = "inventory:stock:manage"
+    # orders (labs, imaging, procedures, referrals, DME): see them; write, place and move them along
+    # (checked against credentials and prior authorization); place one past a failed check (with a reason)
+    ORDER_VIEW = "orders:order:view"
+    ORDER_PLACE = "orders:order:place"
+    ORDER_OVERRIDE = "orders:check:override"
     # audit and administration
     AUDIT_VIEW = "audit:event:view"
     AUDIT_EXPORT = "audit:event:export"
@@ -204,6 +210,8 @@ _BILLING_GRANTS: dict[str, set[Permission]] = {
     Role.COORDINATOR: {P.BILLING_VIEW},
 }
 _grant(_BILLING_GRANTS)
+# Patient payments: the front desk takes co-pays at check-in; billing takes statement payments.
+_grant({Role.FRONT_DESK: {P.PAYMENT_RECORD}, Role.BILLING: {P.PAYMENT_RECORD}})
 
 # Discharge planning and patient education: coordinators, nurses and physicians plan discharges, assign
 # materials and record their delivery; coordinators and nurses keep the library.
@@ -226,6 +234,13 @@ _INVENTORY_GRANTS: dict[str, set[Permission]] = {
     Role.COORDINATOR: {P.INVENTORY_VIEW, P.INVENTORY_MOVE, P.INVENTORY_MANAGE},
 }
 _grant(_INVENTORY_GRANTS)
+
+# Orders: physicians and nurses write, place and move orders along (results, cancellations); coordinators
+# and the front desk see them to arrange the services. Placing past a failed check stays with
+# administrators (who hold every permission).
+_ORDER_WORK = {P.ORDER_VIEW, P.ORDER_PLACE}
+_grant({Role.PHYSICIAN: _ORDER_WORK, Role.NURSE: _ORDER_WORK, Role.COORDINATOR: {P.ORDER_VIEW}})
+_grant({Role.FRONT_DESK: {P.ORDER_VIEW}})
 
 
 def permissions_for(role: str) -> frozenset[str]:

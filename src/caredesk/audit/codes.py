@@ -11,6 +11,7 @@
 18xx credentialing (licenses, DEA, certifications, applications, privileges, overrides, reports)
 19xx patient education (materials library, assignments, deliveries, handouts)
 21xx supplies and inventory (only where a patient is named: supplies consumed by a visit)
+22xx orders (labs, imaging, procedures, referrals, DME; their checks and overrides; FHIR ServiceRequest)
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class AuditAction(IntEnum):
     APPOINTMENT_STATUS_CHANGED = 708  # confirmed, started, fulfilled
     APPOINTMENT_REMINDER_SENT = 709  # a reminder went out (or was skipped): channels, never the text
     APPOINTMENT_REPLY_RECORDED = 710  # a patient answered a reminder (confirm / cancel)
+    APPOINTMENT_NOTES_CHANGED = 711  # an appointment's notes edited (their length, never the text)
     SCHEDULE_RESOURCE_CREATE = 720
     SCHEDULE_VISIT_TYPE_CREATE = 721
     SCHEDULE_TEMPLATE_CREATE = 722
@@ -126,6 +128,12 @@ class AuditAction(IntEnum):
     ELIGIBILITY_CHECK_VIEW = 1122
     ELIGIBILITY_BATCH_CREATE = 1123
     ELIGIBILITY_BATCH_VIEW = 1124  # batch progress (the check and patient ids shown)
+    AUTHORIZATION_VIEW = 1130  # a patient's prior authorizations
+    AUTHORIZATION_REQUEST = 1131
+    AUTHORIZATION_DECISION = 1132  # approved, denied or cancelled
+    AUTHORIZATION_USE = 1133  # units used (with an override reason when beyond the authorization)
+    AUTHORIZATION_CHECK = 1134  # whether a booking or order has the authorization it needs
+    AUTHORIZATION_RULE_CHANGE = 1135  # a payer's or plan's list of services needing authorization
 
     REFERRAL_SEARCH = 1400  # referral lists (criteria, the referral ids and patient ids shown)
     REFERRAL_VIEW = 1401
@@ -137,6 +145,8 @@ class AuditAction(IntEnum):
     COMMUNICATION_SEARCH = 1500  # a patient's communication log (the entry ids shown)
     COMMUNICATION_CREATE = 1501
     COMMUNICATION_VIEW = 1502  # one communication-log entry (API, FHIR Communication)
+    LETTER_PREVIEW = 1503  # a letter rendered to PDF without being sent (nothing logged)
+    LETTER_PRINT = 1504  # the PDF of a letter in the log, printed again
 
     CAREPLAN_VIEW = 1600  # a patient's plans (goal status, activities, CCM month)
     CAREPLAN_CREATE = 1601
@@ -157,6 +167,15 @@ class AuditAction(IntEnum):
     FEE_SCHEDULE_UPDATE = 1711
     REMITTANCE_POST = 1720  # an 835 posted: payments and adjustments on the claims it names
     REMITTANCE_VIEW = 1721  # the remittance list (the remittance ids shown)
+    PATIENT_PAYMENT_CREATE = 1740  # a patient payment (co-pay, statement payment) posted to the ledger
+    PATIENT_PAYMENT_VIEW = 1741  # a patient's payments listed, or a receipt printed
+    PATIENT_ACCOUNT_VIEW = 1742  # a patient's account: balance, ledger lines, aging
+    STATEMENT_CREATE = 1743  # a patient statement generated (one row per statement)
+    STATEMENT_VIEW = 1744  # statements listed or a statement's PDF opened
+    VISIT_CHARGES_CAPTURE = 1745  # charges captured automatically when a visit was completed
+    BILLING_REPORT_VIEW = 1760  # A/R aging, denials or collections shown (criteria; sums, no patient)
+    BILLING_REPORT_EXPORT = 1761  # the same as CSV
+    CLAIM_SCRUBBED = 1762  # the scrubber run on a claim on request (its findings)
 
     CREDENTIAL_CREATE = 1800  # a license, DEA registration, certification, coverage, history row or document
     CREDENTIAL_UPDATE = 1801  # renewed (new expiry)
@@ -178,6 +197,13 @@ class AuditAction(IntEnum):
     EDUCATION_HANDOUT_VIEW = 1904  # a patient's handout opened (printable page, portal, file)
 
     INVENTORY_VISIT_SUPPLIES_CREATE = 2100  # a completed visit's supplies consumed from its room
+
+    ORDER_SEARCH = 2200  # order lists and a patient's orders (criteria, the order ids and patient ids shown)
+    ORDER_VIEW = 2201  # one order with its timeline (page, API, FHIR ServiceRequest read)
+    ORDER_CREATE = 2202  # an order written (a draft, or placed at once)
+    ORDER_STATUS_CHANGED = 2203  # placed after the checks, started, completed, cancelled, revoked
+    ORDER_OVERRIDE_CREATE = 2204  # an administrator placed an order past a failed check (reason kept)
+    SERVICE_REQUEST_SEARCH = 2210  # FHIR ServiceRequest search over orders and referrals (the ids shown)
 
     @property
     def kind(self) -> str:

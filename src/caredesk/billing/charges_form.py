@@ -47,6 +47,11 @@ def _parts(value: str) -> list[str]:
     return [p for p in (x.strip() for x in value.replace(";", ",").split(",")) if p]
 
 
+def diagnosis_codes(value: str) -> tuple[str, ...]:
+    """The diagnoses field: codes separated by commas or semicolons, upper-cased."""
+    return tuple(d.upper()[:10] for d in _parts(value))
+
+
 def line_numbers(data: QueryDict) -> list[int]:
     numbers = sorted({int(k[5:]) for k in data if k.startswith("code_") and k[5:].isdigit() and len(k) < 9})
     return [n for n in numbers if data.get(f"code_{n}", "").strip()][:MAX_LINES]
@@ -77,7 +82,7 @@ def read_charges(data: QueryDict, patient_id: int) -> ChargesInput:
     return ChargesInput(
         patient_id=patient_id,
         rendering_provider_id=rendering or 0,
-        diagnoses=tuple(d.upper()[:10] for d in _parts(data.get("diagnoses", ""))),
+        diagnoses=diagnosis_codes(data.get("diagnoses", "")),
         lines=tuple(lines),
         coverage_id=_int(data.get("coverage_id", ""), "coverage_id", "The coverage"),
         other_coverage_id=_int(data.get("other_coverage_id", ""), "other_coverage_id", "The other coverage"),

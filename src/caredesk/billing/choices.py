@@ -29,3 +29,19 @@ class LedgerKind(models.TextChoices):
     PAYMENT = "payment", "Payment"
     ADJUSTMENT = "adjustment", "Adjustment"
     PATIENT_RESPONSIBILITY = "patient_resp", "Patient responsibility"
+    PATIENT_PAYMENT = "patient_pay", "Patient payment"
+
+
+class PaymentMethod(models.TextChoices):
+    """How a patient paid at the desk or against a statement. A card payment carries its reference (the
+    terminal's authorization or transaction number); a check its number when given."""
+
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    CHECK = "check", "Check"
+
+
+class PaymentPurpose(models.TextChoices):
+    COPAY = "copay", "Co-pay"
+    STATEMENT = "statement", "Statement payment"
+    OTHER = "other", "Other payment"

@@ -25,3 +25,27 @@ class ClaimBlocked(Conflict):
     """The scrubber found problems, or the lifecycle does not allow the step."""
 
     code = "claim_blocked"
+
+
+class InvalidPayment(ValidationFailed):
+    """A patient payment that cannot be taken: amount, method or reference."""
+
+    code = "invalid_payment"
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+
+
+class StatementNotFound(NotFound):
+    code = "statement_not_found"
+
+
+class InvalidReport(ValidationFailed):
+    """A billing report asked for with dates or a period it cannot use."""
+
+    code = "invalid_report"
+
+
+class RemittanceClaimNotFound(NotFound):
+    code = "remittance_claim_not_found"

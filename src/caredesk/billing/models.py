@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
 
-from .choices import ClaimStatus, CodeSystem, LedgerKind
+from .choices import ClaimStatus, CodeSystem, LedgerKind, PaymentMethod, PaymentPurpose
 
 
 class ProcedureCode(OrganizationScopedModel):
@@ -222,11 +222,52 @@ class RemittanceClaim(TimeStampedModel):
         return f"{self.claim_number}: paid {self.paid}"
 
 
+class PatientPayment(OrganizationScopedModel):
+    """Money a patient paid (a co-pay at check-in, a statement payment): the receipt's record. Its ledger
+    row (kind patient_pay) is written in the same transaction; the row here is never changed."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    method = models.CharField(max_length=5, choices=PaymentMethod.choices)
+    reference = models.CharField(max_length=60, blank=True, help_text="Card reference or check number")
+    purpose = models.CharField(max_length=10, choices=PaymentPurpose.choices, default=PaymentPurpose.COPAY)
+    received_at = models.DateTimeField()
+    actor_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="patient_payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values), name="patient_payment_method_known"
+            ),
+            models.CheckConstraint(
+                condition=~Q(method=PaymentMethod.CARD) | ~Q(reference=""),
+                name="patient_payment_card_reference",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "patient"], name="patient_payment_patient")]
+
+    @property
+    def receipt_number(self) -> str:
+        return f"R{self.organization_id}-{self.pk:06d}"
+
+    def __str__(self) -> str:
+        return f"Receipt {self.receipt_number}: {self.amount}"
+
+
 class LedgerEntry(TimeStampedModel):
-    """One append-only posting on a claim. There is no stored balance: balances are sums of these rows."""
+    """One append-only posting on a claim, or a patient's payment on their account (no claim). There is
+    no stored balance: balances are sums of these rows."""
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="ledger")
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger")
+    payment = models.ForeignKey(
+        PatientPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
+    )
     kind = models.CharField(max_length=12, choices=LedgerKind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     group = models.CharField(max_length=2, blank=True, help_text="CAS group (CO, PR, OA, PI, CR)")
@@ -242,8 +283,60 @@ class LedgerEntry(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["claim"], condition=Q(kind="charge"), name="ledger_one_charge_per_claim"
             ),
+            # A claim's rows name the claim; a patient payment names its payment and no claim.
+            models.CheckConstraint(
+                condition=(Q(claim__isnull=False) & Q(payment__isnull=True) & ~Q(kind="patient_pay"))
+                | (Q(claim__isnull=True) & Q(payment__isnull=False) & Q(kind="patient_pay")),
+                name="ledger_claim_or_patient_payment",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(payment__isnull=False), name="ledger_one_row_per_payment"
+            ),
         ]
         indexes = [models.Index(fields=["claim", "kind"], name="ledger_claim_kind")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount}"
+
+
+class VisitTypeCharge(OrganizationScopedModel):
+    """What a completed visit of a visit type bills: one procedure code and its units per row. Keyed by
+    the visit type's stable code (scheduling sits above billing, so no foreign key to it)."""
+
+    visit_type_code = models.SlugField(max_length=40)
+    procedure = models.ForeignKey(ProcedureCode, on_delete=models.PROTECT, related_name="+")
+    units = models.DecimalField(max_digits=7, decimal_places=2, default=1)
+
+    class Meta:
+        ordering = ["visit_type_code", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "visit_type_code", "procedure"], name="visit_type_charge_unique"
+            ),
+            models.CheckConstraint(condition=Q(units__gt=0), name="visit_type_charge_units_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_type_code}: procedure {self.procedure_id}, {self.units} unit(s)"
+
+
+class Statement(OrganizationScopedModel):
+    """One patient statement as it was sent: the amount due, its aging and the PDF itself (a record of
+    what the patient received; the balance is always recomputed from the ledger, never read from here)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    statement_date = models.DateField()
+    amount_due = models.DecimalField(max_digits=12, decimal_places=2)
+    current = models.DecimalField("0-30 days", max_digits=12, decimal_places=2)
+    days_31_60 = models.DecimalField("31-60 days", max_digits=12, decimal_places=2)
+    days_61_90 = models.DecimalField("61-90 days", max_digits=12, decimal_places=2)
+    over_90 = models.DecimalField("over 90 days", max_digits=12, decimal_places=2)
+    pdf = models.BinaryField()
+    actor_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-statement_date", "-id"]
+        indexes = [models.Index(fields=["organization", "patient"], name="statement_patient")]
+
+    def __str__(self) -> str:
+        return f"Statement {self.pk} of {self.statement_date}: {self.amount_due}"

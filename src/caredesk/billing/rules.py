@@ -17,7 +17,7 @@ import simple_icd_10_cm as cm
 
 from caredesk.practitioners.rules import npi_error
 
-from .choices import ClaimStatus, LedgerKind
+from .choices import ClaimStatus, LedgerKind, PaymentMethod
 from .schemas import ClaimPayment
 
 MAX_DIAGNOSES = 12
@@ -410,11 +410,108 @@ class Balance:
 
 
 def balance_of(totals: dict[str, Decimal]) -> Balance:
-    """A balance from the ledger's sums per kind."""
-    zero = Decimal("0.00")
+    """A balance from the ledger's sums per kind. The sums are rounded to cents: SQLite adds decimal
+    columns in binary floating point (-42.52 + 43.49 comes back as 0.969999999999999)."""
+
+    def total(kind: str) -> Decimal:
+        return cents(totals.get(kind) or Decimal("0.00"))
+
     return Balance(
-        charges=totals.get(LedgerKind.CHARGE, zero),
-        payments=totals.get(LedgerKind.PAYMENT, zero),
-        adjustments=totals.get(LedgerKind.ADJUSTMENT, zero),
-        patient_responsibility=totals.get(LedgerKind.PATIENT_RESPONSIBILITY, zero),
+        charges=total(LedgerKind.CHARGE),
+        payments=total(LedgerKind.PAYMENT),
+        adjustments=total(LedgerKind.ADJUSTMENT),
+        patient_responsibility=total(LedgerKind.PATIENT_RESPONSIBILITY),
     )
+
+
+def cents(value: Decimal) -> Decimal:
+    """A database sum of money rounded to cents (exact on PostgreSQL; float noise on SQLite)."""
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+# ---------------------------------------------------------------------------------------------- patient money
+
+MAX_PAYMENT = Decimal("99999999.99")  # the column holds 10 digits, 2 after the point
+
+
+def payment_problem(amount: object, method: str, reference: str) -> tuple[str, str] | None:
+    """Why a patient payment cannot be taken, as (field, message); None when it can. The amount is a
+    Decimal in dollars and cents, more than zero; a card payment needs the terminal's reference."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        return "amount", "The amount is not a number: enter dollars and cents."
+    if amount <= 0:
+        return "amount", "The amount must be more than zero."
+    if amount != amount.quantize(Decimal("0.01")):
+        return "amount", "The amount has more than two decimals: enter dollars and cents."
+    if amount > MAX_PAYMENT:
+        return "amount", "The amount is too large."
+    if method not in {m.value for m in PaymentMethod}:
+        return "method", "The method must be cash, card or check."
+    if method == PaymentMethod.CARD and not reference.strip():
+        return "reference", "A card payment needs the card reference (authorization or transaction number)."
+    if len(reference) > 60:
+        return "reference", "The reference is longer than 60 characters."
+    return None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A typed amount ("25", "25.00", "$1,025.50") as Decimal; None when it is not a number."""
+    cleaned = text.strip().replace("$", "").replace(",", "")
+    if not cleaned:
+        return None
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+AGING_LABELS = ("0-30 days", "31-60 days", "61-90 days", "Over 90 days")
+
+
+@dataclass(frozen=True)
+class Aging:
+    """What the patient owes, by the age of what they were billed for. A credit left after every
+    debit was paid shows, negative, in the current bucket, so the buckets always add up to the balance."""
+
+    current: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.current + self.days_31_60 + self.days_61_90 + self.over_90
+
+    def rows(self) -> list[tuple[str, Decimal]]:
+        amounts = (self.current, self.days_31_60, self.days_61_90, self.over_90)
+        return list(zip(AGING_LABELS, amounts, strict=True))
+
+
+def bucket_of(days: int) -> int:
+    """0 for 0 to 30 days old, 1 for 31 to 60, 2 for 61 to 90, 3 for older."""
+    if days <= 30:
+        return 0
+    if days <= 60:
+        return 1
+    if days <= 90:
+        return 2
+    return 3
+
+
+def age_balance(moves: list[tuple[dt.date, Decimal]], today: dt.date) -> Aging:
+    """Age a patient's account: `moves` are dated amounts, positive what they were billed (charges,
+    patient responsibility), negative what they paid or was taken back. Credits pay the oldest debits
+    first; each debit still open sits in the bucket of its age on `today`."""
+    debits = sorted(((day, amount) for day, amount in moves if amount > 0), key=lambda item: item[0])
+    credit = -sum((amount for _day, amount in moves if amount < 0), Decimal("0.00"))
+    open_debits: list[tuple[dt.date, Decimal]] = []
+    for day, amount in debits:
+        paid = min(amount, max(credit, Decimal("0.00")))
+        credit -= paid
+        open_debits.append((day, amount - paid))
+    buckets = [Decimal("0.00")] * 4
+    for day, amount in open_debits:
+        buckets[bucket_of(max((today - day).days, 0))] += amount
+    buckets[0] -= credit
+    return Aging(*buckets)

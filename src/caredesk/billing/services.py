@@ -9,13 +9,14 @@ inside that transaction. The 837P itself is interop's: `interop.x12.claims` buil
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, Prefetch, QuerySet, Sum
+from django.utils import timezone
 
 from caredesk.accounts.models import Location, Organization
 from caredesk.accounts.permissions import Permission
@@ -316,6 +317,8 @@ def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
         ClaimEvent.objects.create(
             claim=claim, to_status=ClaimStatus.DRAFT, actor_name=actor.username or "system"
         )
+        if coverage_id is None:
+            _post_charge(claim)  # self-pay: the charge is the patient's to pay from now on
         audit.record(
             actor=actor,
             action=AuditAction.CLAIM_CREATE,
@@ -419,7 +422,14 @@ def ready_claims(*, actor: Actor, payer_id: str = "") -> list[Claim]:
             claim_queryset(actor)
             .filter(status=ClaimStatus.READY)
             .select_related(
-                "coverage__plan__payer", "other_coverage__plan__payer", "rendering_provider", "organization"
+                "coverage__plan__payer",
+                "other_coverage__plan__payer",
+                "rendering_provider",
+                "organization",
+                "patient",
+            )
+            .prefetch_related(
+                "diagnoses", Prefetch("lines", queryset=ChargeLine.objects.select_related("procedure"))
             )
         )
         if payer_id:
@@ -439,15 +449,29 @@ def ready_claims(*, actor: Actor, payer_id: str = "") -> list[Claim]:
 
 
 def mark_submitted(*, actor: Actor, claim_ids: Sequence[int], file_name: str) -> None:
-    """The claims went out in `file_name`: each moves to submitted, all or none."""
-    _organization_id(actor)
+    """The claims went out in `file_name`: each moves to submitted, all or none. The claims are locked in
+    one query and their timeline, audit and ledger rows written in bulk (batches of thousands)."""
+    organization_id = _organization_id(actor)
+    note = f"837P batch {file_name}"
     with transaction.atomic():
+        found = {
+            c.pk: c
+            for c in claim_queryset(actor)
+            .select_for_update(of=("self",))
+            .filter(pk__in=[_as_id(c) for c in claim_ids])
+            .order_by("pk")
+        }
+        collected = _Postings(events=[], audits=[], moved={})
         for claim_id in claim_ids:
-            claim = _locked_claim(actor, claim_id)
-            _move(actor, claim, ClaimStatus.SUBMITTED, f"837P batch {file_name}")
+            claim = found.get(_as_id(claim_id))
+            if claim is None:
+                raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
+            _step(actor, claim, ClaimStatus.SUBMITTED, note, collected)
             claim.submitted_file = file_name[:300]
-            claim.save(update_fields=["status", "submitted_file", "updated_at"])
-            _post_charge(claim)
+        ClaimEvent.objects.bulk_create(collected.events, batch_size=2000)
+        _save_statuses(collected.moved.values(), submitted_file=file_name[:300])
+        audit.record_many(collected.audits)
+        _post_missing_charges(organization_id, list(collected.moved.values()))
 
 
 # ------------------------------------------------------------------------------------------ 837P values
@@ -493,11 +517,13 @@ def billing_address(organization_id: int) -> Address | None:
     )
 
 
-def claim_data(*, actor: Actor, claim: Claim) -> ClaimData:
-    """The values of one ready claim as the 837P builder needs them."""
+def claim_data(*, actor: Actor, claim: Claim, address: Address | None = None) -> ClaimData:
+    """The values of one ready claim (as `ready_claims` loads it) as the 837P builder needs them;
+    `address` is the billing provider's (`billing_address`), looked up when not given."""
     if claim.coverage is None or claim.rendering_provider is None:
         raise ClaimBlocked(f"Claim {claim.claim_number} has no coverage or rendering provider.")
-    patient_row = patient_selectors.patient_queryset(actor).get(pk=claim.patient_id)
+    # ready_claims reads only claims whose patient the actor may see (claim_queryset), with the patient.
+    patient_row = claim.patient
     patient = ClaimPerson(
         given_name=patient_row.given_name,
         family_name=patient_row.family_name,
@@ -524,7 +550,7 @@ def claim_data(*, actor: Actor, claim: Claim) -> ClaimData:
             family_name=organization.name,
             organization=True,
             tax_id=organization.tax_id,
-            address=billing_address(claim.organization_id),
+            address=address or billing_address(claim.organization_id),
         ),
         rendering_provider=Provider(
             npi=rendering.npi, family_name=rendering.family_name, given_name=rendering.given_name
@@ -539,7 +565,7 @@ def claim_data(*, actor: Actor, claim: Claim) -> ClaimData:
                 modifiers=tuple(line.modifiers),
                 diagnosis_pointers=line.pointers,
             )
-            for line in claim.lines.select_related("procedure")
+            for line in claim.lines.all()
         ),
         place_of_service=claim.place_of_service,
     )
@@ -604,7 +630,43 @@ def _adjustment_rows(payment: ClaimPayment) -> list[dict[str, str]]:
     return rows
 
 
-def _apply_status(actor: Actor, claim: Claim, payment: ClaimPayment, trace: str) -> str:
+@dataclass
+class _Postings:
+    """What posting an 835 writes, collected in memory and written in bulk at the end of its transaction."""
+
+    events: list[ClaimEvent]
+    audits: list[Any]
+    moved: dict[int, Claim]
+
+
+def _step(actor: Actor, claim: Claim, target: str, note: str, into: _Postings) -> None:
+    """`_move` without its writes: the timeline row and audit row are collected in `into`."""
+    problem = rules.transition_error(claim.status, target)
+    if problem is not None:
+        raise ClaimBlocked(problem, field="status")
+    into.events.append(
+        ClaimEvent(
+            claim=claim,
+            from_status=claim.status,
+            to_status=target,
+            actor_name=actor.username or "system",
+            note=note[:500],
+        )
+    )
+    into.audits.append(
+        audit.build(
+            actor=actor,
+            action=AuditAction.CLAIM_STATUS_CHANGED,
+            patient_id=claim.patient_id,
+            obj=claim,
+            detail={"from": claim.status, "to": target, "note": note[:500]},
+        )
+    )
+    claim.status = target
+    into.moved[claim.pk] = claim
+
+
+def _apply_status(actor: Actor, claim: Claim, payment: ClaimPayment, trace: str, into: _Postings) -> str:
     """Move the claim as the payment says, through the lifecycle's allowed steps; what happened, in words."""
     target = rules.remittance_target(payment)
     if target is None:
@@ -622,10 +684,53 @@ def _apply_status(actor: Actor, claim: Claim, payment: ClaimPayment, trace: str)
             note = f"Paid {payment.paid} in remittance {trace}"
         else:
             note = f"Adjudicated in remittance {trace}"
-        _move(actor, claim, step, note)
-    if path:
-        claim.save(update_fields=["status", "updated_at"])
+        _step(actor, claim, step, note, into)
     return f"Now {claim.get_status_display().lower()}."
+
+
+def _save_statuses(claims: Iterable[Claim], **also: str) -> None:
+    """Write the claims' new statuses: one UPDATE per status (and `also` on all), not one per claim."""
+    by_status: dict[str, list[int]] = {}
+    for claim in claims:
+        by_status.setdefault(claim.status, []).append(claim.pk)
+    now = timezone.now()
+    for status, ids in by_status.items():
+        for start in range(0, len(ids), 5000):
+            Claim.objects.filter(pk__in=ids[start : start + 5000]).update(
+                status=status, updated_at=now, **also
+            )
+
+
+def _post_missing_charges(organization_id: int, claims: Sequence[Claim]) -> None:
+    """Each claim's charge on the ledger, once, in three queries for all of them."""
+    ids = [c.pk for c in claims]
+    charged = set(
+        LedgerEntry.objects.filter(claim_id__in=ids, kind=LedgerKind.CHARGE).values_list(
+            "claim_id", flat=True
+        )
+    )
+    missing = [c for c in claims if c.pk not in charged]
+    if not missing:
+        return
+    totals = dict(
+        ChargeLine.objects.filter(claim_id__in=[c.pk for c in missing])
+        .values("claim_id")
+        .annotate(total=Sum("charge"))
+        .values_list("claim_id", "total")
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                organization_id=organization_id,
+                claim=claim,
+                kind=LedgerKind.CHARGE,
+                amount=totals.get(claim.pk) or Decimal("0.00"),
+                note=f"Charges of claim {claim.claim_number}",
+            )
+            for claim in missing
+        ],
+        batch_size=2000,
+    )
 
 
 def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str = "") -> PostedRemittance:
@@ -675,11 +780,14 @@ def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str 
             .filter(claim_number__in=numbers)
             .order_by("pk")
         }
+        _post_missing_charges(organization_id, list(claims.values()))
         matched: list[str] = []
         unmatched: list[str] = []
         paid: list[str] = []
         denied: list[str] = []
-        entries: list[LedgerEntry] = []
+        collected = _Postings(events=[], audits=[], moved={})
+        lines: list[RemittanceClaim] = []
+        postings: list[list[rules.Posting]] = []
         for payment in remittance.claims:
             claim = claims.get(payment.claim_number)
             if claim is None:
@@ -687,27 +795,51 @@ def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str 
                 outcome = "No claim with this number: kept for review."
             else:
                 matched.append(claim.claim_number)
-                _post_charge(claim)
-                outcome = _apply_status(actor, claim, payment, trace)
-            line = RemittanceClaim.objects.create(
-                remittance=row,
-                claim=claim,
-                claim_number=payment.claim_number[:38],
-                status_code=payment.status_code[:2],
-                charge=payment.charge,
-                paid=payment.paid,
-                patient_responsibility=payment.patient_responsibility,
-                payer_claim_number=payment.payer_claim_number[:50],
-                patient_name=payment.patient_name[:120],
-                adjustments=_adjustment_rows(payment),
-                outcome=outcome[:300],
+                outcome = _apply_status(actor, claim, payment, trace, collected)
+            lines.append(
+                RemittanceClaim(
+                    remittance=row,
+                    claim=claim,
+                    claim_number=payment.claim_number[:38],
+                    status_code=payment.status_code[:2],
+                    charge=payment.charge,
+                    paid=payment.paid,
+                    patient_responsibility=payment.patient_responsibility,
+                    payer_claim_number=payment.payer_claim_number[:50],
+                    patient_name=payment.patient_name[:120],
+                    adjustments=_adjustment_rows(payment),
+                    outcome=outcome[:300],
+                )
             )
+            postings.append(rules.claim_postings(payment) if claim is not None else [])
             if claim is None:
                 continue
-            entries += [
+            if claim.status == ClaimStatus.PAID and rules.remittance_target(payment) == ClaimStatus.PAID:
+                paid.append(claim.claim_number)
+            elif (
+                claim.status == ClaimStatus.DENIED and rules.remittance_target(payment) == ClaimStatus.DENIED
+            ):
+                denied.append(claim.claim_number)
+            collected.audits.append(
+                audit.build(
+                    actor=actor,
+                    action=AuditAction.REMITTANCE_POST,
+                    patient_id=claim.patient_id,
+                    obj=claim,
+                    detail={
+                        "trace_number": trace,
+                        "paid": str(payment.paid),
+                        "status_code": payment.status_code,
+                    },
+                )
+            )
+        # Bulk writes: the remittance lines (their ids come back), then what hangs on them.
+        RemittanceClaim.objects.bulk_create(lines, batch_size=2000)
+        LedgerEntry.objects.bulk_create(
+            [
                 LedgerEntry(
                     organization_id=organization_id,
-                    claim=claim,
+                    claim_id=line.claim_id,
                     kind=posting.kind,
                     amount=posting.amount,
                     group=posting.group,
@@ -715,33 +847,27 @@ def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str 
                     remittance_claim=line,
                     note=f"Remittance {trace}",
                 )
-                for posting in rules.claim_postings(payment)
-            ]
-            if claim.status == ClaimStatus.PAID and rules.remittance_target(payment) == ClaimStatus.PAID:
-                paid.append(claim.claim_number)
-            elif (
-                claim.status == ClaimStatus.DENIED and rules.remittance_target(payment) == ClaimStatus.DENIED
-            ):
-                denied.append(claim.claim_number)
-            audit.record(
+                for line, rows in zip(lines, postings, strict=True)
+                for posting in rows
+            ],
+            batch_size=2000,
+        )
+        ClaimEvent.objects.bulk_create(collected.events, batch_size=2000)
+        _save_statuses(collected.moved.values())
+        collected.audits.append(
+            audit.build(
                 actor=actor,
                 action=AuditAction.REMITTANCE_POST,
-                patient_id=claim.patient_id,
-                obj=claim,
-                detail={"trace_number": trace, "paid": str(payment.paid), "status_code": payment.status_code},
+                obj=row,
+                detail={
+                    "trace_number": trace,
+                    "payer": payer_key,
+                    "matched": len(matched),
+                    "unmatched": len(unmatched),
+                },
             )
-        LedgerEntry.objects.bulk_create(entries)
-        audit.record(
-            actor=actor,
-            action=AuditAction.REMITTANCE_POST,
-            obj=row,
-            detail={
-                "trace_number": trace,
-                "payer": payer_key,
-                "matched": len(matched),
-                "unmatched": len(unmatched),
-            },
         )
+        audit.record_many(collected.audits)
     return PostedRemittance(
         remittance=row,
         duplicate=False,
@@ -772,3 +898,151 @@ def claim_balance(*, actor: Actor, claim_id: int) -> rules.Balance:
             detail={"ledger": True},
         )
     return rules.balance_of(totals)
+
+
+# ------------------------------------------------------------------------- acknowledgements (999, 277CA)
+
+
+@dataclass(frozen=True)
+class AcknowledgedClaim:
+    """What one acknowledgement did to one claim: `changed` is False when the claim was not submitted
+    (already accepted, rejected or further on), and `text` says what happened in plain words."""
+
+    claim_id: int
+    claim_number: str
+    status: str
+    changed: bool
+    text: str
+
+
+ACKNOWLEDGEMENT_OUTCOMES = ("accepted", "rejected", "received")
+
+
+def record_acknowledgement(
+    *,
+    actor: Actor,
+    outcome: str,
+    reason: str,
+    source: str,
+    claim_numbers: Sequence[str],
+    submitted_file: str = "",
+) -> list[AcknowledgedClaim]:
+    """A clearinghouse or payer acknowledged the claims named by `claim_numbers` (277CA: one claim; 999:
+    the claims of one batch, then `submitted_file` limits it to those still last submitted in that file).
+
+    `accepted` moves a submitted claim to accepted, `rejected` to rejected (the reason, in plain words, on its
+    timeline; the worklist's claim rule turns it into a follow-up task), `received` only notes the
+    acknowledgement on the timeline. A claim that is no longer submitted is left as it is (an
+    acknowledgement read twice changes nothing). One transaction; the audit rows inside it."""
+    _organization_id(actor)
+    if outcome not in ACKNOWLEDGEMENT_OUTCOMES:
+        raise ValueError(f"Unknown acknowledgement outcome {outcome!r}.")
+    if not claim_numbers:
+        return []
+    note = f"{source}: {reason}" if reason else source
+    results: list[AcknowledgedClaim] = []
+    with transaction.atomic():
+        rows = (
+            claim_queryset(actor).select_for_update(of=("self",)).filter(claim_number__in=list(claim_numbers))
+        )
+        if submitted_file:
+            rows = rows.filter(submitted_file=submitted_file)
+        for claim in rows.order_by("pk"):
+            if claim.status != ClaimStatus.SUBMITTED:
+                results.append(
+                    AcknowledgedClaim(
+                        claim.pk,
+                        claim.claim_number,
+                        claim.status,
+                        False,
+                        f"is {claim.get_status_display().lower()}; left as it is",
+                    )
+                )
+                continue
+            if outcome == "received":
+                ClaimEvent.objects.create(
+                    claim=claim,
+                    from_status=claim.status,
+                    to_status=claim.status,
+                    actor_name=actor.username or "system",
+                    note=note[:500],
+                )
+                audit.record(
+                    actor=actor,
+                    action=AuditAction.CLAIM_UPDATE,
+                    patient_id=claim.patient_id,
+                    obj=claim,
+                    detail={"acknowledgement": source[:200]},
+                )
+                results.append(AcknowledgedClaim(claim.pk, claim.claim_number, claim.status, True, "noted"))
+                continue
+            target = ClaimStatus.ACCEPTED if outcome == "accepted" else ClaimStatus.REJECTED
+            _move(actor, claim, target, note)
+            claim.save(update_fields=["status", "updated_at"])
+            results.append(
+                AcknowledgedClaim(claim.pk, claim.claim_number, claim.status, True, f"now {outcome}")
+            )
+    return results
+
+
+def scrub_claim(*, actor: Actor, claim_id: Any) -> Claim:
+    """Run the scrubber on a draft claim again and keep its findings (empty: it may be marked ready).
+    Only a draft is scrubbed: a claim past it has left the biller's hands."""
+    _organization_id(actor)
+    with transaction.atomic():
+        claim = _locked_claim(actor, claim_id)
+        if claim.status != ClaimStatus.DRAFT:
+            raise ClaimBlocked(
+                f"Only a draft claim is scrubbed; this one is {claim.get_status_display().lower()}.",
+                field="status",
+            )
+        claim.scrub_problems = rules.scrub(claim_facts(claim))
+        claim.save(update_fields=["scrub_problems", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLAIM_SCRUBBED,
+            patient_id=claim.patient_id,
+            obj=claim,
+            detail={"problems": len(claim.scrub_problems)},
+        )
+    return claim
+
+
+def set_claim_diagnoses(*, actor: Actor, claim_id: Any, codes: Sequence[str]) -> Claim:
+    """Replace a draft (or ready) claim's diagnoses, in order, checked as charge entry checks them; every
+    line must still point at one of them. The claim is scrubbed again; a ready claim the scrubber now
+    blocks goes back to draft. A claim past ready has left the biller's hands."""
+    _organization_id(actor)
+    diagnoses = _clean_diagnoses(codes)
+    with transaction.atomic():
+        claim = _locked_claim(actor, claim_id)
+        if claim.status not in (ClaimStatus.DRAFT, ClaimStatus.READY):
+            raise ClaimBlocked(
+                "Only a draft or ready claim's diagnoses are changed; "
+                f"this one is {claim.get_status_display().lower()}.",
+                field="status",
+            )
+        for line in claim.lines.all():
+            if any(p > len(diagnoses) for p in line.pointers):
+                raise InvalidCharges(
+                    f"Line {line.position} points at diagnosis {max(line.pointers)}; "
+                    f"the claim would carry only {len(diagnoses)}.",
+                    field="diagnoses",
+                )
+        before = list(claim.diagnoses.values_list("code", flat=True))
+        claim.diagnoses.all().delete()
+        ClaimDiagnosis.objects.bulk_create(
+            [ClaimDiagnosis(claim=claim, position=i, code=c) for i, c in enumerate(diagnoses, start=1)]
+        )
+        claim.scrub_problems = rules.scrub(claim_facts(claim))
+        if claim.status == ClaimStatus.READY and claim.scrub_problems:
+            _move(actor, claim, ClaimStatus.DRAFT, "Diagnoses changed; the scrubber found problems")
+        claim.save(update_fields=["status", "scrub_problems", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLAIM_UPDATE,
+            patient_id=claim.patient_id,
+            obj=claim,
+            detail={"diagnoses_before": before, "diagnoses": diagnoses},
+        )
+    return claim

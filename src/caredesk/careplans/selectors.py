@@ -423,3 +423,19 @@ def month_billing(*, ccm_month_id: int) -> rules.CcmBilling:
     """The codes a CCM month's minutes support (for a caller that just wrote, and audited, an entry)."""
     total = CcmTimeEntry.objects.filter(ccm_month_id=ccm_month_id).aggregate(total=Sum("minutes"))["total"]
     return rules.ccm_billing(int(total or 0))
+
+
+def plan_of_goal(*, actor: Actor, goal_id: Any) -> int:
+    """The plan a goal belongs to, in the actor's scope (a portal user: their own). Not audited: it shows
+    nothing; read the plan (`get_plan`) for the goal itself. GoalNotFound outside the scope."""
+    pk = parse_id(goal_id)
+    plan_id = (
+        None
+        if pk is None
+        else Goal.objects.filter(pk=pk, plan__in=plan_queryset(actor))
+        .values_list("plan_id", flat=True)
+        .first()
+    )
+    if plan_id is None:
+        raise GoalNotFound(f"No goal with id {goal_id}.", details={"id": str(goal_id)})
+    return int(plan_id)

@@ -329,6 +329,60 @@ def add_activity(
     return activity
 
 
+def add_goal(
+    *,
+    actor: Actor,
+    plan_id: int,
+    description: str,
+    code: str,
+    comparator: str,
+    target: Decimal | str,
+    stale_after_days: int = 180,
+) -> Goal:
+    """A goal of the plan's own (beyond its template's): a target on one of the measures the chart records
+    (catalog.MEASURES, by LOINC code; its unit is the measure's)."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    description = _text(description, "description", "Goal")
+    measure = catalog.MEASURES.get(code)
+    if measure is None:
+        known = ", ".join(catalog.MEASURES)
+        raise ValidationFailed(
+            f"{code!r} is not a measure the chart records; use one of {known}.", field="code"
+        )
+    if comparator not in Comparator.values:
+        raise ValidationFailed(f"{comparator!r} is not a comparison.", field="comparator")
+    try:
+        number = Decimal(str(target))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed("The target must be a number.", field="target") from exc
+    if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
+        raise ValidationFailed("The target must be a number.", field="target")
+    number = number.quantize(Decimal("0.01"))
+    days = _whole(stale_after_days, "stale_after_days", "Out of date after (days)", 1, 3650)
+    with transaction.atomic():
+        plan = selectors.locked_plan(actor, plan_id)
+        _active_plan(plan)
+        goal = Goal.objects.create(
+            plan=plan,
+            position=plan.goals.count(),
+            description=description,
+            code=code,
+            comparator=comparator,
+            target=number,
+            unit=measure.unit,
+            stale_after_days=days,
+        )
+        _touch(plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=plan.patient_id,
+            obj=goal,
+            detail={"added": {"code": code, "comparator": comparator, "target": str(number)}},
+        )
+    return goal
+
+
 def close_plan(*, actor: Actor, plan_id: int, status: str, reason: str) -> CarePlan:
     """End an active plan: `completed` or `cancelled`, with a reason. Its open overdue tasks are cancelled;
     a new plan from the same template may then be started."""

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "caredesk.inventory",
     "caredesk.education",
     "caredesk.credentialing",
+    "caredesk.orders",
     "caredesk.interop",
     "caredesk.demo",
     "caredesk.ops",
@@ -262,6 +263,8 @@ CAREDESK_TCM_COMMUNITY_DISPOSITIONS = env_list(
 )
 # The transfer summary's care plans (transitions.ports): careplans provides them, above transitions.
 CAREDESK_TRANSFER_CARE_PLANS = "caredesk.careplans.transfer.plan_summaries"
+# The appointment and no-show letters' appointment (messaging.ports): scheduling provides it, above messaging.
+CAREDESK_LETTER_APPOINTMENTS = "caredesk.scheduling.letters"
 
 # Background work (django-tasks): the database backend, run by `caredesk db_worker`. Tests run tasks at once.
 TASKS = {

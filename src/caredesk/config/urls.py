@@ -21,6 +21,7 @@ urlpatterns = [
     path("inventory/", include("caredesk.inventory.urls")),
     path("education/", include("caredesk.education.urls")),
     path("credentialing/", include("caredesk.credentialing.urls")),
+    path("orders/", include("caredesk.orders.urls")),
     path("audit/", include("caredesk.audit.urls")),
     path("", include("caredesk.interop.urls")),
     path("admin/", admin.site.urls),

@@ -64,3 +64,12 @@ class Network(models.TextChoices):
     OUT = "out", "Out of network"
     ANY = "any", "In or out of network"
     UNKNOWN = "", "Not stated"
+
+
+class AuthorizationStatus(models.TextChoices):
+    """What is stored; "expired" and "used up" are worked out from the dates and units when shown."""
+
+    REQUESTED = "requested", "Requested, waiting for the payer"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Denied"
+    CANCELLED = "cancelled", "Cancelled"

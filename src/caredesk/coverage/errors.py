@@ -57,3 +57,31 @@ class InvalidEligibilityResponse(ValidationFailed):
     """A 271 that cannot be read, or that answers no request of ours."""
 
     code = "invalid_eligibility_response"
+
+
+class AuthorizationNotFound(NotFound):
+    code = "authorization_not_found"
+
+
+class AuthorizationRuleNotFound(NotFound):
+    code = "authorization_rule_not_found"
+
+
+class InvalidAuthorization(ValidationFailed):
+    code = "invalid_authorization"
+
+
+class DuplicateAuthorizationRule(Conflict):
+    code = "duplicate_authorization_rule"
+
+
+class AuthorizationClosed(Conflict):
+    """The authorization's status does not allow this step (e.g. approving a cancelled one)."""
+
+    code = "authorization_closed"
+
+
+class AuthorizationNotUsable(Conflict):
+    """No unit can be used: not approved, out of its dates, or used up (the message says which)."""
+
+    code = "authorization_not_usable"

@@ -165,3 +165,62 @@ class PlanForm(CoverageBaseForm):
         cast(forms.ChoiceField, self.fields["payer"]).choices = [("", "Choose a payer")] + [
             (p.pk, p.name) for p in selectors.payer_queryset(actor).filter(active=True)
         ]
+
+
+# --- prior authorizations ------------------------------------------------------------------------------
+
+
+class AuthorizationRequestForm(CoverageBaseForm):
+    coverage = forms.TypedChoiceField(label="Coverage", coerce=int)
+    service_code = forms.CharField(
+        max_length=40, help_text="The procedure code (e.g. 72148) or visit-type code the payer authorizes"
+    )
+    description = forms.CharField(max_length=200, required=False, help_text="e.g. MRI lumbar spine")
+    units_requested = forms.IntegerField(min_value=1, max_value=100_000, required=False)
+    notes = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, coverages: list[Coverage], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["coverage"]).choices = [
+            (c.pk, f"{c.get_order_display()}: {c.plan.payer.name} — {c.plan.name} ({c.member_id})")
+            for c in coverages
+        ]
+
+
+class ApprovalForm(CoverageBaseForm):
+    auth_number = forms.CharField(label="Authorization number", max_length=50)
+    units_authorized = forms.IntegerField(min_value=1, max_value=100_000)
+    valid_from = forms.DateField(widget=_date_widget())
+    valid_to = forms.DateField(widget=_date_widget())
+    notes = forms.CharField(max_length=2000, required=False)
+
+
+class ReasonForm(CoverageBaseForm):
+    reason = forms.CharField(max_length=300, required=False)
+
+
+class UseForm(CoverageBaseForm):
+    used_on = forms.DateField(label="Used on", widget=_date_widget())
+    units = forms.IntegerField(min_value=1, max_value=100_000, initial=1)
+    reference = forms.CharField(max_length=80, required=False, help_text="e.g. the appointment")
+    override_reason = forms.CharField(
+        max_length=300, required=False, help_text="Only to use it beyond its dates or units"
+    )
+
+
+class AuthorizationRuleForm(CoverageBaseForm):
+    payer = forms.TypedChoiceField(coerce=int)
+    plan = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, help_text="Empty: every plan of the payer"
+    )
+    service_code = forms.CharField(max_length=40, help_text="Procedure code or visit-type code")
+    description = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["payer"]).choices = [("", "Choose a payer")] + [
+            (p.pk, p.name) for p in selectors.payer_queryset(actor).filter(active=True)
+        ]
+        cast(forms.ChoiceField, self.fields["plan"]).choices = [("", "Every plan of the payer")] + [
+            (p.pk, f"{p.payer.name} — {p.name}") for p in selectors.plan_queryset(actor).filter(active=True)
+        ]

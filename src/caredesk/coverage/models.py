@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
 
+from . import rules
 from .choices import (
+    AuthorizationStatus,
     BenefitKind,
     ClearinghouseRoute,
     CoverageOrder,
@@ -194,3 +197,145 @@ class EligibilityBenefit(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.service_label}".strip()
+
+
+class AuthorizationRule(OrganizationScopedModel):
+    """A service (procedure or visit-type code) a payer will not pay for without a prior authorization:
+    for all its plans, or only for one plan."""
+
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, related_name="authorization_rules")
+    plan = models.ForeignKey(
+        Plan,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="authorization_rules",
+        help_text="Leave empty when every plan of the payer requires it",
+    )
+    service_code = models.CharField(
+        max_length=40, help_text="A procedure code (e.g. 72148) or a visit-type code (e.g. mri-lumbar)"
+    )
+    description = models.CharField(max_length=200, blank=True, help_text="e.g. MRI lumbar spine")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["payer__name", "service_code", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payer", "service_code"],
+                condition=Q(plan__isnull=True),
+                name="auth_rule_unique_per_payer",
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "service_code"],
+                condition=Q(plan__isnull=False),
+                name="auth_rule_unique_per_plan",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer.name}: {self.service_code}"
+
+
+class PriorAuthorization(OrganizationScopedModel):
+    """A payer's authorization of a service for a patient under one coverage. Units used are counted on
+    the row, changed only with the row locked (services.record_authorization_use), and the database
+    refuses more than authorized unless an override added the excess to `units_over`."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    coverage = models.ForeignKey(Coverage, on_delete=models.PROTECT, related_name="authorizations")
+    service_code = models.CharField(max_length=40)
+    description = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=AuthorizationStatus.choices, default=AuthorizationStatus.REQUESTED
+    )
+    auth_number = models.CharField("authorization number", max_length=50, blank=True)
+    units_requested = models.PositiveIntegerField(null=True, blank=True)
+    units_authorized = models.PositiveIntegerField(null=True, blank=True)
+    units_used = models.PositiveIntegerField(default=0)
+    units_over = models.PositiveIntegerField(
+        default=0, help_text="Units used beyond the authorization, each with an override reason"
+    )
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    decision_reason = models.CharField(max_length=300, blank=True, help_text="Why denied or cancelled")
+    requested_by_name = models.CharField(max_length=150)
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_to__gte=models.F("valid_from")),
+                name="prior_auth_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(units_authorized__isnull=False)
+                    & Q(units_used__lte=models.F("units_authorized") + models.F("units_over"))
+                )
+                | (Q(units_authorized__isnull=True) & Q(units_used=0)),
+                name="prior_auth_units_within_authorized",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved")
+                | (
+                    ~Q(auth_number="")
+                    & Q(units_authorized__gte=1)
+                    & Q(valid_from__isnull=False)
+                    & Q(valid_to__isnull=False)
+                ),
+                name="prior_auth_approved_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "service_code"], name="prior_auth_patient_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Prior authorization {self.auth_number or self.pk} for {self.service_code}"
+
+    @property
+    def facts(self) -> rules.AuthorizationFacts:
+        return rules.AuthorizationFacts(
+            id=self.pk,
+            number=self.auth_number,
+            status=self.status,
+            valid_from=self.valid_from,
+            valid_to=self.valid_to,
+            units_authorized=self.units_authorized,
+            units_used=self.units_used,
+        )
+
+    @property
+    def current_status(self) -> str:
+        """requested, approved, denied, cancelled, or (approved but) expired or used up, as of today."""
+        return rules.display_status(self.facts, timezone.localdate())
+
+    @property
+    def units_left(self) -> int:
+        return rules.units_left(self.facts)
+
+
+class AuthorizationUse(TimeStampedModel):
+    """One use of an authorization's units (a visit, a procedure); append-only, the counter's ledger."""
+
+    authorization = models.ForeignKey(PriorAuthorization, on_delete=models.PROTECT, related_name="uses")
+    used_on = models.DateField()
+    units = models.PositiveIntegerField(default=1)
+    reference = models.CharField(max_length=80, blank=True, help_text="e.g. appointment 123")
+    override_reason = models.CharField(max_length=300, blank=True)
+    recorded_by_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["used_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(units__gte=1), name="auth_use_units_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.units} unit(s) of {self.authorization_id} on {self.used_on}"

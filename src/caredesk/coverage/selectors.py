@@ -21,8 +21,16 @@ from caredesk.patients.errors import PatientNotFound
 
 from . import rules
 from .choices import CoverageStatus, EligibilityStatus
-from .errors import BatchNotFound, CoverageNotFound, EligibilityCheckNotFound
-from .models import Coverage, EligibilityBatch, EligibilityCheck, Payer, Plan
+from .errors import AuthorizationNotFound, BatchNotFound, CoverageNotFound, EligibilityCheckNotFound
+from .models import (
+    AuthorizationRule,
+    Coverage,
+    EligibilityBatch,
+    EligibilityCheck,
+    Payer,
+    Plan,
+    PriorAuthorization,
+)
 
 
 def _organization_id(actor: Actor, permission: Permission = Permission.COVERAGE_VIEW) -> int:
@@ -92,6 +100,13 @@ def _patient(actor: Actor, patient_id: Any) -> Any:
     if patient is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
     return patient
+
+
+def patient_of(*, actor: Actor, patient_id: int) -> Any:
+    """The patient, in the actor's scope (PatientNotFound otherwise). Not audited: for page headings of
+    pages whose own read is."""
+    _organization_id(actor)
+    return _patient(actor, patient_id)
 
 
 def coverage_overview(*, actor: Actor, patient_id: int) -> CoverageOverview:
@@ -334,3 +349,56 @@ def failed_eligibility_from(*, actor: Actor, first_day: dt.date) -> EligibilityF
                 },
             )
     return EligibilityFollowUp(sorted(found, key=lambda f: (f.service_date, f.check_id)), cleared)
+
+
+# --- prior authorizations ------------------------------------------------------------------------------
+
+
+def authorization_queryset(actor: Actor) -> QuerySet[PriorAuthorization]:
+    """Not audited: build further queries with it that are."""
+    return PriorAuthorization.objects.filter(organization_id=_organization_id(actor)).select_related(
+        "coverage__plan__payer"
+    )
+
+
+def patient_authorizations(*, actor: Actor, patient_id: int) -> list[PriorAuthorization]:
+    """A patient's prior authorizations, newest first. Audited."""
+    _organization_id(actor)
+    with transaction.atomic():
+        patient = _patient(actor, patient_id)
+        found = list(
+            authorization_queryset(actor).filter(patient_id=patient.pk).order_by("-created_at", "-id")
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.AUTHORIZATION_VIEW,
+            patient_id=patient.pk,
+            detail={"authorization_ids": [a.pk for a in found]},
+        )
+    return found
+
+
+def get_authorization(*, actor: Actor, authorization_id: int) -> PriorAuthorization:
+    """One authorization with its uses (prefetched). Audited."""
+    _organization_id(actor)
+    with transaction.atomic():
+        auth = (
+            authorization_queryset(actor)
+            .select_related("patient")
+            .prefetch_related("uses")
+            .filter(pk=_as_id(authorization_id))
+            .first()
+        )
+        if auth is None or not patient_selectors.patient_queryset(actor).filter(pk=auth.patient_id).exists():
+            raise AuthorizationNotFound(
+                f"No prior authorization with id {authorization_id}.", details={"id": str(authorization_id)}
+            )
+        audit.record(actor=actor, action=AuditAction.AUTHORIZATION_VIEW, patient_id=auth.patient_id, obj=auth)
+    return auth
+
+
+def authorization_rules(*, actor: Actor) -> QuerySet[AuthorizationRule]:
+    """The organization's list of services needing authorization (no patient data)."""
+    return AuthorizationRule.objects.filter(organization_id=_organization_id(actor)).select_related(
+        "payer", "plan"
+    )

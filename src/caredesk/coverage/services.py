@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +28,7 @@ from caredesk.patients.errors import PatientNotFound
 
 from . import rules, tasks
 from .choices import (
+    AuthorizationStatus,
     BenefitKind,
     ClearinghouseRoute,
     CoverageOrder,
@@ -36,10 +37,16 @@ from .choices import (
     SubscriberRelationship,
 )
 from .errors import (
+    AuthorizationClosed,
+    AuthorizationNotFound,
+    AuthorizationNotUsable,
+    AuthorizationRuleNotFound,
     CoverageEnded,
     CoverageNotFound,
+    DuplicateAuthorizationRule,
     DuplicatePayer,
     EligibilityNotPossible,
+    InvalidAuthorization,
     InvalidCoverage,
     InvalidEligibilityResponse,
     OrderTaken,
@@ -48,7 +55,18 @@ from .errors import (
     StaleVersion,
 )
 from .exchange import get_exchange
-from .models import Coverage, EligibilityBatch, EligibilityBenefit, EligibilityCheck, Payer, Plan
+from .models import (
+    AuthorizationRule,
+    AuthorizationUse,
+    Coverage,
+    EligibilityBatch,
+    EligibilityBenefit,
+    EligibilityCheck,
+    Payer,
+    Plan,
+    PriorAuthorization,
+)
+from .rules import AuthorizationCheck as AuthorizationCheck
 from .schemas import CoverageInput, EligibilityInquiry, EligibilityOutcome, Person
 
 MAX_BATCH = 5000
@@ -786,6 +804,416 @@ def collect_eligibility_responses(*, actor: Actor) -> tuple[list[EligibilityChec
 
 
 # ---------------------------------------------------------------------------------------------------
+# Prior authorizations
+# ---------------------------------------------------------------------------------------------------
+
+
+def _rule_for(coverage: Coverage, service_code: str) -> AuthorizationRule | None:
+    """The active rule of the coverage's plan (a plan's own rule before its payer's) for the service."""
+    found = (
+        AuthorizationRule.objects.filter(
+            organization_id=coverage.organization_id,
+            payer_id=coverage.plan.payer_id,
+            service_code__iexact=service_code,
+            active=True,
+        )
+        .filter(models.Q(plan__isnull=True) | models.Q(plan_id=coverage.plan_id))
+        .order_by(models.F("plan_id").asc(nulls_last=True), "id")
+    )
+    return found.first()
+
+
+def authorization_check(
+    *, actor: Actor, patient_id: int, service_code: str, on_date: dt.date
+) -> AuthorizationCheck:
+    """Does the service on that date need a prior authorization under the patient's coverages in force,
+    and is an approved one, in its dates and with units left, on file? A patient without coverage, or
+    whose plans do not require it, needs none. With several coverages requiring one, each must have its
+    own; the first missing one is the reason. Reading the patient's authorizations is audited when one
+    is needed. Any staff actor of the organization may ask (booking, ordering): it needs no coverage
+    permission, and it says only what the caller's own use case must warn about."""
+    organization_id = _organization_id(actor)
+    code = str(service_code or "").strip()
+    pk = _as_id(patient_id)
+    if not code or pk is None or not isinstance(on_date, dt.date):
+        return rules.NOT_NEEDED
+    with transaction.atomic():
+        if not patient_selectors.patient_queryset(actor).filter(pk=pk).exists():
+            raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+        coverages = (
+            Coverage.objects.filter(
+                organization_id=organization_id,
+                patient_id=pk,
+                status=CoverageStatus.ACTIVE,
+                effective_from__lte=on_date,
+            )
+            .exclude(effective_to__lt=on_date)
+            .select_related("plan__payer")
+            .order_by("order", "id")
+        )
+        results: list[AuthorizationCheck] = []
+        for coverage in coverages:
+            rule = _rule_for(coverage, code)
+            if rule is None:
+                continue
+            authorizations = PriorAuthorization.objects.filter(
+                coverage=coverage, patient_id=pk, service_code__iexact=code
+            )
+            results.append(
+                rules.check_authorization(
+                    payer_name=coverage.plan.payer.name,
+                    service_code=rule.service_code,
+                    description=rule.description,
+                    on=on_date,
+                    authorizations=[a.facts for a in authorizations],
+                )
+            )
+        if not results:
+            return rules.NOT_NEEDED
+        outcome = next((r for r in results if not r.ok), results[0])
+        audit.record(
+            actor=actor,
+            action=AuditAction.AUTHORIZATION_CHECK,
+            patient_id=pk,
+            detail={
+                "service_code": code,
+                "date": on_date.isoformat(),
+                "ok": outcome.ok,
+                "authorization_id": outcome.authorization_id,
+            },
+        )
+    return outcome
+
+
+AuthorizationHook = Callable[[Actor, PriorAuthorization], object]  # what a hook returns is ignored
+_authorization_hooks: list[AuthorizationHook] = []
+
+
+def register_authorization_hook(hook: AuthorizationHook) -> AuthorizationHook:
+    """`hook(actor, authorization)` runs inside the transaction that approves an authorization (apps above
+    coverage close their follow-up work with it, e.g. the worklist task of a booking that lacked one).
+    Register once, from `AppConfig.ready()`; registering the same function again is a no-op."""
+    if hook not in _authorization_hooks:
+        _authorization_hooks.append(hook)
+    return hook
+
+
+def _service_code(value: Any) -> str:
+    code = str(value or "").strip()
+    problem = rules.service_code_problem(code)
+    if problem:
+        raise InvalidAuthorization(problem, field="service_code")
+    return code
+
+
+def _units(value: Any, field: str, label: str, *, required: bool = False) -> int | None:
+    if value in (None, ""):
+        if required:
+            raise InvalidAuthorization(f"{label} is required.", field=field)
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError as exc:
+        raise InvalidAuthorization(f"{label} must be a whole number.", field=field) from exc
+    if not 1 <= number <= 100_000:
+        raise InvalidAuthorization(f"{label} must be between 1 and 100000.", field=field)
+    return number
+
+
+def _auth_snapshot(auth: PriorAuthorization) -> dict[str, Any]:
+    return {
+        "status": auth.status,
+        "service_code": auth.service_code,
+        "auth_number": auth.auth_number,
+        "units_authorized": auth.units_authorized,
+        "units_used": auth.units_used,
+        "valid_from": auth.valid_from.isoformat() if auth.valid_from else None,
+        "valid_to": auth.valid_to.isoformat() if auth.valid_to else None,
+    }
+
+
+def add_authorization_rule(
+    *, actor: Actor, payer_id: int, service_code: str, description: str = "", plan_id: int | None = None
+) -> AuthorizationRule:
+    """Say that a payer (all its plans, or one plan) requires prior authorization for a service."""
+    _require(actor, Permission.PAYER_MANAGE)
+    organization_id = _organization_id(actor)
+    code = _service_code(service_code)
+    clean_description = _text(description, "description", "Description", 200)
+    with transaction.atomic():
+        payer = Payer.objects.filter(organization_id=organization_id, pk=_as_id(payer_id) or 0).first()
+        if payer is None:
+            raise PayerNotFound(f"No payer with id {payer_id}.", field="payer_id")
+        plan = None
+        if plan_id not in (None, ""):
+            plan = Plan.objects.filter(payer=payer, pk=_as_id(plan_id) or 0).first()
+            if plan is None:
+                raise PlanNotFound(f"{payer.name} has no plan with id {plan_id}.", field="plan_id")
+        existing = AuthorizationRule.objects.filter(payer=payer, plan=plan, service_code__iexact=code)
+        scope = plan.name if plan else payer.name
+        if existing.exists():
+            raise DuplicateAuthorizationRule(
+                f"{scope} already requires authorization for {code}.", field="service_code"
+            )
+        try:
+            with transaction.atomic():
+                rule = AuthorizationRule.objects.create(
+                    organization_id=organization_id,
+                    payer=payer,
+                    plan=plan,
+                    service_code=code,
+                    description=clean_description,
+                )
+        except IntegrityError as exc:
+            raise DuplicateAuthorizationRule(
+                f"{scope} already requires authorization for {code}.", field="service_code"
+            ) from exc
+        audit.record(
+            actor=actor,
+            action=AuditAction.AUTHORIZATION_RULE_CHANGE,
+            obj=rule,
+            detail={"payer_id": payer.pk, "plan_id": plan.pk if plan else None, "service_code": code},
+        )
+    return rule
+
+
+def set_authorization_rule_active(*, actor: Actor, rule_id: int | str, active: bool) -> AuthorizationRule:
+    _require(actor, Permission.PAYER_MANAGE)
+    organization_id = _organization_id(actor)
+    with transaction.atomic():
+        rule = (
+            AuthorizationRule.objects.select_for_update()
+            .filter(organization_id=organization_id, pk=_as_id(rule_id) or 0)
+            .first()
+        )
+        if rule is None:
+            raise AuthorizationRuleNotFound(f"No authorization rule with id {rule_id}.")
+        if rule.active != bool(active):
+            rule.active = bool(active)
+            rule.save(update_fields=["active", "updated_at"])
+            audit.record(
+                actor=actor,
+                action=AuditAction.AUTHORIZATION_RULE_CHANGE,
+                obj=rule,
+                detail={"active": rule.active, "service_code": rule.service_code},
+            )
+    return rule
+
+
+def request_authorization(
+    *,
+    actor: Actor,
+    coverage_id: int,
+    service_code: str,
+    description: str = "",
+    units_requested: int | str | None = None,
+    notes: str = "",
+    patient_id: int | None = None,
+) -> PriorAuthorization:
+    """Record that an authorization was asked of the payer for a service under one active coverage (of
+    `patient_id`, when given)."""
+    _require(actor, Permission.COVERAGE_MANAGE)
+    code = _service_code(service_code)
+    clean_description = _text(description, "description", "Description", 200)
+    units = _units(units_requested, "units_requested", "Units requested")
+    clean_notes = str(notes or "").strip()[:2000]
+    with transaction.atomic():
+        coverage = _coverage_for_update(actor, coverage_id)
+        if patient_id is not None and coverage.patient_id != _as_id(patient_id):
+            raise InvalidAuthorization("That coverage is not this patient's.", field="coverage_id")
+        if coverage.status != CoverageStatus.ACTIVE:
+            raise CoverageEnded("This coverage has ended; request the authorization under the current one.")
+        if not clean_description:
+            rule = _rule_for(coverage, code)
+            clean_description = rule.description if rule else ""
+        auth = PriorAuthorization.objects.create(
+            organization_id=coverage.organization_id,
+            patient_id=coverage.patient_id,
+            coverage=coverage,
+            service_code=code,
+            description=clean_description,
+            units_requested=units,
+            notes=clean_notes,
+            requested_by_name=_user_name(actor),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.AUTHORIZATION_REQUEST,
+            patient_id=coverage.patient_id,
+            obj=auth,
+            detail={"coverage_id": coverage.pk, "service_code": code, "units_requested": units},
+        )
+    return auth
+
+
+def _authorization_for_update(actor: Actor, authorization_id: Any) -> PriorAuthorization:
+    pk = _as_id(authorization_id)
+    organization_id = _organization_id(actor)
+    found = (
+        None
+        if pk is None
+        else PriorAuthorization.objects.filter(organization_id=organization_id, pk=pk)
+        .values_list("patient_id", flat=True)
+        .first()
+    )
+    if pk is None or found is None:
+        raise AuthorizationNotFound(
+            f"No prior authorization with id {authorization_id}.", details={"id": str(authorization_id)}
+        )
+    _locked_patient_id(actor, found)  # the patient lock first, then the row, as for coverages
+    return PriorAuthorization.objects.select_for_update().get(pk=pk)
+
+
+def _decide(
+    actor: Actor, auth: PriorAuthorization, status: str, before: dict[str, Any], **detail: Any
+) -> None:
+    auth.status = status
+    auth.decided_by_name = _user_name(actor)
+    auth.decided_at = timezone.now()
+    auth.save()
+    audit.record(
+        actor=actor,
+        action=AuditAction.AUTHORIZATION_DECISION,
+        patient_id=auth.patient_id,
+        obj=auth,
+        detail={"before": before, "after": _auth_snapshot(auth), **detail},
+    )
+
+
+def record_authorization_approval(
+    *,
+    actor: Actor,
+    authorization_id: int,
+    auth_number: str,
+    units_authorized: int | str,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    notes: str = "",
+) -> PriorAuthorization:
+    """The payer approved: its number, the units and the dates. An approved one may be corrected the same
+    way, but never to fewer units than are used already."""
+    _require(actor, Permission.COVERAGE_MANAGE)
+    number = _identifier(auth_number, "auth_number", "Authorization number", 50, required=True)
+    units = _units(units_authorized, "units_authorized", "Units authorized", required=True)
+    assert units is not None
+    if not isinstance(valid_from, dt.date):
+        raise InvalidAuthorization("The first valid date is required.", field="valid_from")
+    if not isinstance(valid_to, dt.date):
+        raise InvalidAuthorization("The last valid date is required.", field="valid_to")
+    if valid_to < valid_from:
+        raise InvalidAuthorization("The authorization cannot end before it starts.", field="valid_to")
+    with transaction.atomic():
+        auth = _authorization_for_update(actor, authorization_id)
+        if auth.status not in (AuthorizationStatus.REQUESTED, AuthorizationStatus.APPROVED):
+            raise AuthorizationClosed(f"This authorization was {auth.status}; request a new one instead.")
+        if units + auth.units_over < auth.units_used:
+            raise InvalidAuthorization(
+                f"{auth.units_used} units are used already; the authorization cannot allow fewer.",
+                field="units_authorized",
+            )
+        before = _auth_snapshot(auth)
+        auth.auth_number = number
+        auth.units_authorized = units
+        auth.valid_from = valid_from
+        auth.valid_to = valid_to
+        if notes:
+            auth.notes = "\n".join(filter(None, [auth.notes, str(notes).strip()[:2000]]))
+        _decide(actor, auth, AuthorizationStatus.APPROVED, before)
+        for hook in list(_authorization_hooks):
+            hook(actor, auth)
+    return auth
+
+
+def deny_authorization(*, actor: Actor, authorization_id: int, reason: str) -> PriorAuthorization:
+    _require(actor, Permission.COVERAGE_MANAGE)
+    clean_reason = _text(reason, "reason", "Reason", 300, required=True)
+    with transaction.atomic():
+        auth = _authorization_for_update(actor, authorization_id)
+        if auth.status != AuthorizationStatus.REQUESTED:
+            raise AuthorizationClosed(
+                f"Only a requested authorization can be denied; this one is {auth.status}."
+            )
+        before = _auth_snapshot(auth)
+        auth.decision_reason = clean_reason
+        _decide(actor, auth, AuthorizationStatus.DENIED, before, reason=clean_reason)
+    return auth
+
+
+def cancel_authorization(*, actor: Actor, authorization_id: int, reason: str = "") -> PriorAuthorization:
+    _require(actor, Permission.COVERAGE_MANAGE)
+    clean_reason = _text(reason, "reason", "Reason", 300)
+    with transaction.atomic():
+        auth = _authorization_for_update(actor, authorization_id)
+        if auth.status not in (AuthorizationStatus.REQUESTED, AuthorizationStatus.APPROVED):
+            raise AuthorizationClosed(f"This authorization is {auth.status} already.")
+        before = _auth_snapshot(auth)
+        auth.decision_reason = clean_reason
+        _decide(actor, auth, AuthorizationStatus.CANCELLED, before, reason=clean_reason)
+    return auth
+
+
+def record_authorization_use(
+    *,
+    actor: Actor,
+    authorization_id: int,
+    used_on: dt.date,
+    units: int | str = 1,
+    reference: str = "",
+    override_reason: str = "",
+) -> AuthorizationUse:
+    """Use units of an approved authorization on a date, with the row locked so concurrent uses queue up
+    and never count past what was authorized. A use it does not allow (not approved, out of its dates, not
+    enough units left) is refused with the reason, unless an `override_reason` is given: then only the
+    units beyond what is left are counted as over, and the reason is kept and audited."""
+    _require(actor, Permission.COVERAGE_MANAGE)
+    count = _units(units, "units", "Units", required=True)
+    assert count is not None
+    if not isinstance(used_on, dt.date):
+        raise InvalidAuthorization("The date of use is required.", field="used_on")
+    clean_reference = _text(reference, "reference", "Reference", 80)
+    clean_override = _text(override_reason, "override_reason", "Override reason", 300)
+    with transaction.atomic():
+        auth = _authorization_for_update(actor, authorization_id)
+        facts = auth.facts
+        problem = rules.use_problem(facts, used_on)
+        left = rules.units_left(facts)
+        if problem is None and count > left:
+            problem = f"{rules.authorization_label(facts)} has {left} unit{'s' if left != 1 else ''} left."
+        if auth.status != AuthorizationStatus.APPROVED:
+            raise AuthorizationNotUsable(problem or "This authorization is not approved.")
+        if problem and not clean_override:
+            raise AuthorizationNotUsable(f"{problem} Give an override reason to use it anyway.")
+        before = _auth_snapshot(auth)
+        over = max(count - left, 0)
+        auth.units_used += count
+        auth.units_over += over
+        auth.save(update_fields=["units_used", "units_over", "updated_at"])
+        use = AuthorizationUse.objects.create(
+            authorization=auth,
+            used_on=used_on,
+            units=count,
+            reference=clean_reference,
+            override_reason=clean_override if problem else "",
+            recorded_by_name=_user_name(actor),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.AUTHORIZATION_USE,
+            patient_id=auth.patient_id,
+            obj=auth,
+            detail={
+                "units": count,
+                "used_on": used_on.isoformat(),
+                "units_used": {"before": before["units_used"], "after": auth.units_used},
+                "reference": clean_reference,
+                "override_reason": use.override_reason,
+                "problem": problem or "",
+            },
+        )
+    return use
+
+
+# ---------------------------------------------------------------------------------------------------
 # Patient merges
 # ---------------------------------------------------------------------------------------------------
 
@@ -832,3 +1260,4 @@ def move_coverages_on_merge(actor: Actor, source: models.Model, target: models.M
             ]
         )
     EligibilityCheck.objects.filter(patient_id=source.pk).update(patient_id=target.pk)
+    PriorAuthorization.objects.filter(patient_id=source.pk).update(patient_id=target.pk)

@@ -15,4 +15,23 @@ urlpatterns = [
     path("eligibility/batches/<int:batch_id>/", views.batch, name="batch"),
     path("eligibility/inbox/", views.collect_responses, name="collect"),
     path("payers/", views.payers, name="payers"),
+    path(
+        "patients/<int:patient_id>/authorizations/new/",
+        views.request_authorization,
+        name="request_authorization",
+    ),
+    path("authorizations/<int:authorization_id>/", views.authorization, name="authorization"),
+    path(
+        "authorizations/<int:authorization_id>/approve/",
+        views.approve_authorization,
+        name="approve_authorization",
+    ),
+    path("authorizations/<int:authorization_id>/deny/", views.deny_authorization, name="deny_authorization"),
+    path(
+        "authorizations/<int:authorization_id>/cancel/",
+        views.cancel_authorization,
+        name="cancel_authorization",
+    ),
+    path("authorizations/<int:authorization_id>/use/", views.use_authorization, name="use_authorization"),
+    path("authorization-rules/", views.authorization_rules, name="authorization_rules"),
 ]

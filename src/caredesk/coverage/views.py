@@ -13,25 +13,32 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound
-from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.htmx import is_htmx, render_page_or_partial
 from caredesk.core.web import ServiceErrorForm, refusal_status, request_actor
 
 from . import selectors, services
-from .choices import EligibilityStatus
+from .choices import AuthorizationStatus, EligibilityStatus
 from .errors import StaleVersion
 from .forms import (
+    ApprovalForm,
+    AuthorizationRequestForm,
+    AuthorizationRuleForm,
     BatchForm,
     CheckEligibilityForm,
+    CoverageBaseForm,
     CoverageForm,
     EndCoverageForm,
     PayerForm,
     PlanForm,
+    ReasonForm,
+    UseForm,
 )
 from .models import Coverage
 
@@ -68,6 +75,8 @@ def patient_coverage(request: HttpRequest, patient_id: int) -> HttpResponse:
         for row in overview.active
     )
     context = {"overview": overview, "patient": overview.patient, "can": _can(actor), "waiting": waiting}
+    if not is_htmx(request):  # the polled partial shows coverages only
+        context["authorizations"] = selectors.patient_authorizations(actor=actor, patient_id=patient_id)
     return render_page_or_partial(
         request, "coverage/patient.html", "coverage/partials/coverages.html", context
     )
@@ -281,3 +290,198 @@ def payers(request: HttpRequest) -> HttpResponse:
         "payers": selectors.payer_queryset(actor).prefetch_related("plans"),
     }
     return render(request, "coverage/payers.html", context, status=status)
+
+
+# --- prior authorizations ------------------------------------------------------------------------------
+
+
+@require_permission(Permission.COVERAGE_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_authorization(request: HttpRequest, patient_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        coverages = selectors.patient_coverages(actor=actor, patient_id=patient_id, active_only=True)
+        patient = selectors.patient_of(actor=actor, patient_id=patient_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    initial = {"service_code": request.GET.get("service_code", "")[:40]}
+    form = AuthorizationRequestForm(request.POST or None, coverages=coverages, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                auth = services.request_authorization(
+                    actor=actor,
+                    patient_id=patient_id,
+                    coverage_id=data["coverage"],
+                    service_code=data["service_code"],
+                    description=data.get("description") or "",
+                    units_requested=data.get("units_requested"),
+                    notes=data.get("notes") or "",
+                )
+            except DomainError as exc:
+                status = _show_error(form, exc)
+            else:
+                messages.success(request, f"Recorded the authorization request for {auth.service_code}.")
+                return redirect("coverage:authorization", authorization_id=auth.pk)
+    context = {"patient": patient, "form": form, "coverages": coverages}
+    return render(request, "coverage/authorization_request.html", context, status=status)
+
+
+def _authorization_page(
+    request: HttpRequest, authorization_id: int, forms: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        auth = selectors.get_authorization(actor=actor, authorization_id=authorization_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    shown = forms or {}
+    context = {
+        "auth": auth,
+        "patient": auth.patient,
+        "can": _can(actor),
+        "open": auth.status in (AuthorizationStatus.REQUESTED, AuthorizationStatus.APPROVED),
+        "approval_form": shown.get("approve")
+        or ApprovalForm(
+            initial={
+                "auth_number": auth.auth_number,
+                "units_authorized": auth.units_authorized or auth.units_requested,
+                "valid_from": auth.valid_from,
+                "valid_to": auth.valid_to,
+            }
+        ),
+        "deny_form": shown.get("deny") or ReasonForm(prefix="deny"),
+        "cancel_form": shown.get("cancel") or ReasonForm(prefix="cancel"),
+        "use_form": shown.get("use") or UseForm(initial={"used_on": timezone.localdate(), "units": 1}),
+    }
+    return render(request, "coverage/authorization.html", context, status=status)
+
+
+@require_permission(Permission.COVERAGE_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def authorization(request: HttpRequest, authorization_id: int) -> HttpResponse:
+    return _authorization_page(request, authorization_id)
+
+
+def _authorization_step(request: HttpRequest, authorization_id: int, step: str) -> HttpResponse:
+    """Approve, deny, cancel or use: the form of that step, its service, then back to the page (or the
+    page again with the refusal on the form, 400 or 409)."""
+    actor = request_actor(request)
+    form: CoverageBaseForm
+    if step == "approve":
+        form = ApprovalForm(request.POST)
+    elif step == "use":
+        form = UseForm(request.POST)
+    else:
+        form = ReasonForm(request.POST, prefix=step)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if step == "approve":
+                services.record_authorization_approval(
+                    actor=actor,
+                    authorization_id=authorization_id,
+                    auth_number=data["auth_number"],
+                    units_authorized=data["units_authorized"],
+                    valid_from=data["valid_from"],
+                    valid_to=data["valid_to"],
+                    notes=data.get("notes") or "",
+                )
+                done = "Recorded the approval."
+            elif step == "deny":
+                services.deny_authorization(
+                    actor=actor, authorization_id=authorization_id, reason=data.get("reason") or ""
+                )
+                done = "Recorded the denial."
+            elif step == "cancel":
+                services.cancel_authorization(
+                    actor=actor, authorization_id=authorization_id, reason=data.get("reason") or ""
+                )
+                done = "Cancelled the authorization."
+            else:
+                use = services.record_authorization_use(
+                    actor=actor,
+                    authorization_id=authorization_id,
+                    used_on=data["used_on"],
+                    units=data["units"],
+                    reference=data.get("reference") or "",
+                    override_reason=data.get("override_reason") or "",
+                )
+                done = f"Recorded {use.units} unit{'s' if use.units != 1 else ''} used."
+        except DomainError as exc:
+            status = _show_error(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("coverage:authorization", authorization_id=authorization_id)
+    return _authorization_page(request, authorization_id, {step: form}, status=status)
+
+
+@require_permission(Permission.COVERAGE_MANAGE)
+@require_http_methods(["POST"])
+def approve_authorization(request: HttpRequest, authorization_id: int) -> HttpResponse:
+    return _authorization_step(request, authorization_id, "approve")
+
+
+@require_permission(Permission.COVERAGE_MANAGE)
+@require_http_methods(["POST"])
+def deny_authorization(request: HttpRequest, authorization_id: int) -> HttpResponse:
+    return _authorization_step(request, authorization_id, "deny")
+
+
+@require_permission(Permission.COVERAGE_MANAGE)
+@require_http_methods(["POST"])
+def cancel_authorization(request: HttpRequest, authorization_id: int) -> HttpResponse:
+    return _authorization_step(request, authorization_id, "cancel")
+
+
+@require_permission(Permission.COVERAGE_MANAGE)
+@require_http_methods(["POST"])
+def use_authorization(request: HttpRequest, authorization_id: int) -> HttpResponse:
+    return _authorization_step(request, authorization_id, "use")
+
+
+@require_permission(Permission.PAYER_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def authorization_rules(request: HttpRequest) -> HttpResponse:
+    """Which services each payer (or plan) requires prior authorization for: add one, or switch one off
+    and on again."""
+    actor = request_actor(request)
+    adding = request.POST.get("form") == "rule"
+    form = AuthorizationRuleForm(request.POST if adding else None, actor=actor)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        try:
+            if adding and form.is_valid():
+                data = form.cleaned_data
+                rule = services.add_authorization_rule(
+                    actor=actor,
+                    payer_id=data["payer"],
+                    plan_id=data.get("plan"),
+                    service_code=data["service_code"],
+                    description=data.get("description") or "",
+                )
+                messages.success(request, f"{rule.service_code} now needs prior authorization.")
+                return redirect("coverage:authorization_rules")
+            if not adding:
+                rule = services.set_authorization_rule_active(
+                    actor=actor,
+                    rule_id=request.POST.get("rule", ""),
+                    active=request.POST.get("active") == "1",
+                )
+                state = "needs" if rule.active else "no longer needs"
+                messages.success(request, f"{rule.service_code} {state} prior authorization.")
+                return redirect("coverage:authorization_rules")
+        except NotFound as exc:
+            if adding:
+                status = _show_error(form, exc)
+            else:
+                raise Http404(exc.message) from exc
+        except DomainError as exc:
+            status = _show_error(form, exc)
+    context = {"form": form, "rules": selectors.authorization_rules(actor=actor)}
+    return render(request, "coverage/authorization_rules.html", context, status=status)

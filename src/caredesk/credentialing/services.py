@@ -844,8 +844,11 @@ def _facts(
     state: str,
     location_id: int,
     service_code: str,
+    *,
+    with_deas: bool = True,
 ) -> dict[int, rules.Facts]:
-    """Three queries for any number of practitioners."""
+    """Three queries for any number of practitioners (two without the DEA registrations, which only
+    controlled substances need)."""
     ids = [p.pk for p in practitioners]
     licenses: dict[int, list[rules.LicenseFact]] = {i: [] for i in ids}
     for row in StateLicense.objects.filter(
@@ -856,7 +859,7 @@ def _facts(
         )
     deas: dict[int, list[rules.DeaFact]] = {i: [] for i in ids}
     for dea in DeaRegistration.objects.filter(
-        organization_id=organization_id, practitioner_id__in=ids, state=state
+        organization_id=organization_id, practitioner_id__in=ids if with_deas else [], state=state
     ):
         deas[dea.practitioner_id].append(
             rules.DeaFact(dea.state, dea.number, dea.status, tuple(dea.schedule_list), dea.expires_on)
@@ -942,6 +945,66 @@ def check_practitioner(
     facts = _facts(organization_id, others, state, location.pk, service_code)
     alternatives = [Alternative(p.pk, str(p)) for p in others if not rules.check_reasons(facts[p.pk], need)]
     return CheckResult(ok=False, reasons=reasons, alternatives=alternatives)
+
+
+def passing_days(
+    *,
+    actor: Actor,
+    practitioner_ids: Iterable[int],
+    service_code: str,
+    location_id: int,
+    service_state: str,
+    first_day: dt.date,
+    last_day: dt.date,
+) -> dict[int, list[tuple[dt.date, dt.date]]]:
+    """`check_practitioner` for many practitioners over a range of days at once (the slot search's check):
+    practitioner id -> the days of `first_day`..`last_day` (inclusive ranges) on which they pass; a
+    practitioner who never passes maps to []. Like `check_practitioner` it checks whatever the
+    enforcement setting: callers that follow the booking path ask `enforcement_on` first. A few queries
+    whatever the number of practitioners or days: the facts are read once and the rule is evaluated only
+    on the days where a license, DEA registration or privilege starts or ends."""
+    organization_id = _organization_id(actor)
+    service_code = (service_code or "").strip()
+    state = (service_state or "").strip().upper()
+    location = _location(actor, location_id)
+    practitioners = list(
+        practitioner_selectors.practitioner_queryset(actor).filter(pk__in=sorted(set(practitioner_ids)))
+    )
+    facts = _facts(organization_id, practitioners, state, location.pk, service_code, with_deas=False)
+    today = clock.today()
+    one = dt.timedelta(days=1)
+    out: dict[int, list[tuple[dt.date, dt.date]]] = {}
+    for practitioner in practitioners:
+        known = facts[practitioner.pk]
+        edges = {first_day}
+        for date in (
+            *(d for f in known.licenses for d in (f.issued_on, f.expires_on)),
+            *(f.expires_on for f in known.deas),
+            *(d for f in known.privileges for d in (f.starts_on, f.expires_on)),
+        ):
+            if date is not None:
+                edges.update((date, date + one))  # a start counts from its day, an end through its day
+        days: list[tuple[dt.date, dt.date]] = []
+        bounds = sorted(d for d in edges if first_day <= d <= last_day)
+        for n, day in enumerate(bounds):
+            need = rules.Need(
+                service_code=service_code,
+                service_label=service_code,
+                location_id=location.pk,
+                location_name=location.name,
+                state=state,
+                on_date=day,
+                today=today,
+            )
+            if rules.check_reasons(known, need):
+                continue
+            until = bounds[n + 1] - one if n + 1 < len(bounds) else last_day
+            if days and days[-1][1] + one == day:
+                days[-1] = (days[-1][0], until)
+            else:
+                days.append((day, until))
+        out[practitioner.pk] = days
+    return out
 
 
 def record_override(

@@ -22,7 +22,7 @@ from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor, system_actor
 from caredesk.coverage import services
-from caredesk.coverage.models import Plan
+from caredesk.coverage.models import Coverage, Plan
 from caredesk.coverage.schemas import CoverageInput
 from caredesk.patients import selectors as patient_selectors
 
@@ -125,7 +125,41 @@ def _load_organization(
                     ),
                 )
             )
-    report.coverages += len(services.import_coverages(actor=actor, rows=rows))
+    coverages = services.import_coverages(actor=actor, rows=rows)
+    report.coverages += len(coverages)
+    _load_authorizations(actor, plans, coverages, this_year)
+
+
+# (service code, description) Acme Health requires prior authorization for, on all its plans
+AUTHORIZATION_RULES = (("pt-session", "Physical therapy session"), ("72148", "MRI lumbar spine"))
+
+
+def _load_authorizations(actor: Actor, plans: list[Plan], coverages: list[Coverage], year: int) -> None:
+    """Acme Health's prior-authorization list, and one approved authorization (12 physical therapy
+    sessions this year, 3 used) for its first insured patient, so booking shows both outcomes."""
+    acme = plans[0].payer
+    for code, description in AUTHORIZATION_RULES:
+        services.add_authorization_rule(
+            actor=actor, payer_id=acme.pk, service_code=code, description=description
+        )
+    insured = next((c for c in coverages if c.plan.payer_id == acme.pk and c.order == 1), None)
+    if insured is None:
+        return
+    auth = services.request_authorization(
+        actor=actor, coverage_id=insured.pk, service_code="pt-session", units_requested=12
+    )
+    services.record_authorization_approval(
+        actor=actor,
+        authorization_id=auth.pk,
+        auth_number=f"PA{year}{insured.pk:05d}",
+        units_authorized=12,
+        valid_from=dt.date(year, 1, 1),
+        valid_to=dt.date(year, 12, 31),
+    )
+    for month in (1, 2, 3):
+        services.record_authorization_use(
+            actor=actor, authorization_id=auth.pk, used_on=dt.date(year, month, 15), reference="demo visit"
+        )
 
 
 def load_insurance(organizations: list[Organization], seed: int, patients: int) -> InsuranceReport:

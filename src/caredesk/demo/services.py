@@ -34,6 +34,7 @@ from .education import load_education
 from .generator import DEMO_USERNAMES, Network, generate_patients, network
 from .insurance import load_insurance
 from .inventory import load_inventory
+from .orders import load_orders
 from .referrals import load_referrals
 from .schedule import load_schedules
 
@@ -86,7 +87,11 @@ def _create_network(
     locations: list[list[Location]] = []
     for spec, npi in zip(net.organizations, net.organization_npis, strict=True):
         org = Organization.objects.create(
-            name=spec.name, short_code=spec.short_code, npi=npi, phone=spec.phone
+            name=spec.name,
+            short_code=spec.short_code,
+            npi=npi,
+            phone=spec.phone,
+            tax_id=f"{npi[1:3]}-{npi[3:10]}",  # a made-up EIN (9 digits), so demo claims can be billed
         )
         organizations.append(org)
         org_locations = []
@@ -226,6 +231,7 @@ def seed_demo(
     credentials = load_credentials(organizations, seed)  # last: the seed's own bookings are not checked
     totals["licenses"] = credentials.licenses
     totals["privileges"] = credentials.privileges
+    totals["orders"] = load_orders(organizations).orders  # after credentials: orders are checked
 
     with transaction.atomic():
         portal_spec = next(u for u in net.users if u.portal)

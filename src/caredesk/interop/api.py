@@ -371,15 +371,18 @@ def read_practitioner(request: HttpRequest, practitioner_id: PractitionerId) -> 
 # --- scheduling, coverage and eligibility, referrals, care plans: endpoints in their own modules, on this API
 from . import (  # noqa: E402, F401
     billing_api,
+    billing_payments_api,
     careplans_api,
     coverage_api,
     credentialing_api,
     education_api,
     inventory_api,
     messaging_api,
+    orders_api,
     referrals_api,
     scheduling_api,
     scheduling_setup_api,
     surgery_api,
     transitions_api,
+    x12_api,
 )

@@ -15,12 +15,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import P, PathEx, Schema, Status
+from django.utils import timezone
+from ninja import P, PathEx, Query, Schema, Status
 from pydantic import Field
 
 from caredesk.accounts.permissions import Permission
 from caredesk.coverage import selectors, services
-from caredesk.coverage.models import Coverage, EligibilityBenefit, EligibilityCheck, Payer, Plan
+from caredesk.coverage.models import (
+    Coverage,
+    EligibilityBenefit,
+    EligibilityCheck,
+    Payer,
+    Plan,
+    PriorAuthorization,
+)
 from caredesk.coverage.schemas import CoverageInput
 
 from .api import ERRORS, MAX_ID, actor_of, endpoint
@@ -418,3 +426,243 @@ def hand_in_response(request: HttpRequest, payload: ResponseIn) -> Any:
     changes nothing; answers to checks already answered are ignored."""
     checks = services.record_eligibility_response(actor=actor_of(request), response_text=payload.x12)
     return {"results": checks}
+
+
+# --- prior authorizations ------------------------------------------------------------------------------
+
+AuthorizationId = PathEx[int, P(ge=1, le=MAX_ID, description="The prior authorization's id")]
+
+
+class AuthorizationOut(Schema):
+    id: int
+    patient_id: int
+    coverage_id: int
+    payer: str
+    plan: str
+    service_code: str = Field(description="A procedure code (e.g. 72148) or a visit-type code")
+    description: str
+    status: str = Field(description="As stored: requested, approved, denied or cancelled")
+    current_status: str = Field(description="As of today: also expired or used up for an approved one")
+    auth_number: str
+    units_requested: int | None
+    units_authorized: int | None
+    units_used: int
+    units_left: int
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    notes: str
+    decision_reason: str
+    requested_by: str
+    decided_by: str
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_payer(obj: PriorAuthorization) -> str:
+        return obj.coverage.plan.payer.name
+
+    @staticmethod
+    def resolve_plan(obj: PriorAuthorization) -> str:
+        return obj.coverage.plan.name
+
+    @staticmethod
+    def resolve_requested_by(obj: PriorAuthorization) -> str:
+        return obj.requested_by_name
+
+    @staticmethod
+    def resolve_decided_by(obj: PriorAuthorization) -> str:
+        return obj.decided_by_name
+
+
+class AuthorizationListOut(Schema):
+    results: list[AuthorizationOut]
+
+
+class AuthorizationRequestIn(InputSchema):
+    coverage_id: int = Field(ge=1, le=MAX_ID, description="One of the patient's active coverages")
+    service_code: str = Field(max_length=40)
+    description: str = Field("", max_length=200)
+    units_requested: int | None = Field(None, ge=1, le=100_000)
+    notes: str = Field("", max_length=2000)
+
+
+class ApprovalIn(InputSchema):
+    auth_number: str = Field(max_length=50)
+    units_authorized: int = Field(ge=1, le=100_000)
+    valid_from: dt.date
+    valid_to: dt.date
+    notes: str = Field("", max_length=2000)
+
+
+class DecisionIn(InputSchema):
+    reason: str = Field("", max_length=300)
+
+
+class UseIn(InputSchema):
+    used_on: dt.date
+    units: int = Field(1, ge=1, le=100_000)
+    reference: str = Field("", max_length=80, description="e.g. the appointment or order")
+    override_reason: str = Field(
+        "", max_length=300, description="Use it anyway (out of dates or used up); kept and audited"
+    )
+
+
+class AuthorizationCheckQuery(Schema):
+    service_code: str = Field(min_length=1, max_length=40)
+    date: dt.date | None = Field(None, description="Default: today")
+
+
+class AuthorizationCheckOut(Schema):
+    needed: bool
+    ok: bool
+    reason: str = Field(description="Plain words for the front desk; empty when ok")
+    authorization_id: int | None
+
+
+@endpoint(
+    "GET",
+    "/patients/{patient_id}/authorizations",
+    Permission.COVERAGE_VIEW,
+    response={200: AuthorizationListOut, **ERRORS},
+    summary="A patient's prior authorizations",
+    tags=TAGS,
+)
+def list_patient_authorizations(request: HttpRequest, patient_id: PatientId) -> Any:
+    """Newest first, with units used and left and the status as of today. Audited."""
+    return {"results": selectors.patient_authorizations(actor=actor_of(request), patient_id=patient_id)}
+
+
+@endpoint(
+    "POST",
+    "/patients/{patient_id}/authorizations",
+    Permission.COVERAGE_MANAGE,
+    response={201: AuthorizationOut, **WRITE_ERRORS},
+    summary="Request a prior authorization",
+    tags=TAGS,
+)
+def request_authorization(
+    request: HttpRequest, patient_id: PatientId, payload: AuthorizationRequestIn
+) -> Any:
+    """Records that the payer of one of the patient's active coverages was asked; record its answer with
+    `/approval` or `/denial`."""
+    auth = services.request_authorization(
+        actor=actor_of(request),
+        patient_id=patient_id,
+        coverage_id=payload.coverage_id,
+        service_code=payload.service_code,
+        description=payload.description,
+        units_requested=payload.units_requested,
+        notes=payload.notes,
+    )
+    return Status(201, auth)
+
+
+@endpoint(
+    "GET",
+    "/authorizations/{authorization_id}",
+    Permission.COVERAGE_VIEW,
+    response={200: AuthorizationOut, **ERRORS},
+    summary="Read a prior authorization",
+    tags=TAGS,
+)
+def read_authorization(request: HttpRequest, authorization_id: AuthorizationId) -> Any:
+    return selectors.get_authorization(actor=actor_of(request), authorization_id=authorization_id)
+
+
+@endpoint(
+    "POST",
+    "/authorizations/{authorization_id}/approval",
+    Permission.COVERAGE_MANAGE,
+    response={200: AuthorizationOut, **WRITE_ERRORS},
+    summary="Record a prior authorization's approval",
+    tags=TAGS,
+)
+def approve_authorization(
+    request: HttpRequest, authorization_id: AuthorizationId, payload: ApprovalIn
+) -> Any:
+    """The payer's number, units and dates. Sending it again corrects an approved one (never to fewer
+    units than are used). 409 `authorization_closed` for a denied or cancelled one."""
+    return services.record_authorization_approval(
+        actor=actor_of(request),
+        authorization_id=authorization_id,
+        auth_number=payload.auth_number,
+        units_authorized=payload.units_authorized,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        notes=payload.notes,
+    )
+
+
+@endpoint(
+    "POST",
+    "/authorizations/{authorization_id}/denial",
+    Permission.COVERAGE_MANAGE,
+    response={200: AuthorizationOut, **WRITE_ERRORS},
+    summary="Record a prior authorization's denial",
+    tags=TAGS,
+)
+def deny_authorization(request: HttpRequest, authorization_id: AuthorizationId, payload: DecisionIn) -> Any:
+    """Only a requested one; the reason is required."""
+    return services.deny_authorization(
+        actor=actor_of(request), authorization_id=authorization_id, reason=payload.reason
+    )
+
+
+@endpoint(
+    "POST",
+    "/authorizations/{authorization_id}/cancel",
+    Permission.COVERAGE_MANAGE,
+    response={200: AuthorizationOut, **WRITE_ERRORS},
+    summary="Cancel a prior authorization",
+    tags=TAGS,
+)
+def cancel_authorization(request: HttpRequest, authorization_id: AuthorizationId, payload: DecisionIn) -> Any:
+    return services.cancel_authorization(
+        actor=actor_of(request), authorization_id=authorization_id, reason=payload.reason
+    )
+
+
+@endpoint(
+    "POST",
+    "/authorizations/{authorization_id}/uses",
+    Permission.COVERAGE_MANAGE,
+    response={201: AuthorizationOut, **WRITE_ERRORS},
+    summary="Use units of a prior authorization",
+    tags=TAGS,
+)
+def use_authorization(request: HttpRequest, authorization_id: AuthorizationId, payload: UseIn) -> Any:
+    """409 `authorization_not_usable` with the reason (not approved, out of its dates, used up) unless an
+    `override_reason` is given. Concurrent uses never count past the units authorized."""
+    actor = actor_of(request)
+    use = services.record_authorization_use(
+        actor=actor,
+        authorization_id=authorization_id,
+        used_on=payload.used_on,
+        units=payload.units,
+        reference=payload.reference,
+        override_reason=payload.override_reason,
+    )
+    return Status(201, selectors.authorization_queryset(actor).get(pk=use.authorization_id))
+
+
+@endpoint(
+    "GET",
+    "/patients/{patient_id}/authorization-check",
+    Permission.COVERAGE_VIEW,
+    response={200: AuthorizationCheckOut, **ERRORS},
+    summary="Does a service need a prior authorization, and is one on file?",
+    tags=TAGS,
+)
+def check_authorization(
+    request: HttpRequest, patient_id: PatientId, query: Query[AuthorizationCheckQuery]
+) -> Any:
+    """For the patient's coverages in force on `date`: `needed` when a plan requires authorization for the
+    service, `ok` when an approved one in its dates with units left is on file; `reason` says what is
+    missing (none on file, expired, used up, pending, denied). Audited when needed."""
+    result = services.authorization_check(
+        actor=actor_of(request),
+        patient_id=patient_id,
+        service_code=query.service_code,
+        on_date=query.date or timezone.localdate(),
+    )
+    return result.__dict__

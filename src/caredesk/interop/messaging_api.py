@@ -1,5 +1,6 @@
 """The communication log in the JSON API (/api/v1/...): a patient's log (latest first, optionally only
-what concerns one referral or worklist task), log a call / message / letter / fax, read one entry.
+what concerns one referral or worklist task), log a call / message / letter / fax, read one entry; write
+a letter from a template (recorded in the log) and fetch its PDF, or preview it (nothing recorded).
 
 Registered on the same NinjaAPI as the rest of the API through its `endpoint` decorator (declared
 permission, bearer token, the API's error format). Reads need COMMUNICATION_VIEW, logging needs
@@ -11,6 +12,7 @@ messaging selectors and services.
 """
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -136,3 +138,100 @@ def log_communication(
 def read_communication(request: HttpRequest, communication_id: CommunicationId) -> Any:
     """One entry of a communication log. Audited."""
     return selectors.get_communication(actor=actor_of(request), communication_id=communication_id)
+
+
+# --- letters ---------------------------------------------------------------------------------------------
+
+
+class LetterIn(InputSchema):
+    template: str = Field(
+        examples=["appointment"], description="appointment, referral, no_show or statement_cover"
+    )
+    appointment_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Appointment and no-show letters: the appointment"
+    )
+    referral_id: int | None = Field(None, ge=1, le=MAX_ID, description="Referral letters: the referral")
+    balance: Decimal | None = Field(
+        None, ge=0, max_digits=10, decimal_places=2, description="Statement cover letters: the balance due"
+    )
+    statement_date: dt.date | None = Field(None, description="Statement cover letters: the statement's date")
+    note: str = Field("", max_length=services.MAX_NOTE, description="An extra closing paragraph")
+
+
+class LetterOut(CommunicationOut):
+    appointment_id: int | None
+    letter_template: str
+    pdf_url: str
+
+    @staticmethod
+    def resolve_pdf_url(obj: Any) -> str:
+        return f"{API_PREFIX}/communications/{obj.pk}/letter.pdf"
+
+
+def _new_letter(patient_id: int, payload: LetterIn) -> services.NewLetter:
+    return services.NewLetter(
+        patient_id=patient_id,
+        template=payload.template,
+        appointment_id=payload.appointment_id,
+        referral_id=payload.referral_id,
+        balance=payload.balance,
+        statement_date=payload.statement_date,
+        note=payload.note,
+    )
+
+
+def _pdf(letter: selectors.LetterPdf, *, inline: bool) -> HttpResponse:
+    response = HttpResponse(letter.pdf, content_type="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{letter.filename}"'
+    return response
+
+
+@endpoint(
+    "POST",
+    "/patients/{patient_id}/letters",
+    Permission.COMMUNICATION_LOG,
+    response={201: LetterOut, **ERRORS},
+    summary="Write a letter from a template and record it",
+    tags=TAGS,
+)
+def send_letter(
+    request: HttpRequest, patient_id: PatientId, payload: LetterIn, response: HttpResponse
+) -> Any:
+    """Renders the letter (appointment, referral, no_show or statement_cover) for the patient, records it
+    in the communication log as an outbound letter linked to its appointment or referral, and answers the
+    entry with `pdf_url`, where its PDF is fetched. An unknown template, a missing or foreign appointment or
+    referral, or a kept appointment for a no-show letter is refused and nothing is recorded. Audited."""
+    entry, _ = services.send_letter(actor=actor_of(request), data=_new_letter(patient_id, payload))
+    response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/communications/{entry.pk}")
+    return Status(201, entry)
+
+
+@endpoint(
+    "POST",
+    "/patients/{patient_id}/letters/preview",
+    Permission.COMMUNICATION_LOG,
+    response={200: None, **ERRORS},
+    summary="Preview a letter as PDF (nothing recorded)",
+    tags=TAGS,
+)
+def preview_letter(request: HttpRequest, patient_id: PatientId, payload: LetterIn) -> Any:
+    """The letter as application/pdf, not recorded in the log (the preview itself is audited)."""
+    return _pdf(
+        services.preview_letter(actor=actor_of(request), data=_new_letter(patient_id, payload)), inline=True
+    )
+
+
+@endpoint(
+    "GET",
+    "/communications/{communication_id}/letter.pdf",
+    Permission.COMMUNICATION_VIEW,
+    response={200: None, **ERRORS},
+    summary="The PDF of a recorded letter",
+    tags=TAGS,
+)
+def letter_pdf(request: HttpRequest, communication_id: CommunicationId) -> Any:
+    """application/pdf: the letter as it was recorded, under the organization's letterhead. Audited."""
+    return _pdf(
+        selectors.letter_pdf(actor=actor_of(request), communication_id=communication_id), inline=False
+    )

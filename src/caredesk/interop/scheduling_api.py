@@ -1,5 +1,6 @@
 """Scheduling in the JSON API (/api/v1/...): visit types, free slots and "third next available", a
-patient's appointments, one appointment, booking (one or a weekly series), cancelling and rescheduling.
+patient's appointments, one appointment, booking (one or a weekly series), cancelling and rescheduling,
+and changing an appointment's status or notes (PATCH).
 
 Registered on the same NinjaAPI as the rest of the API through its `endpoint` decorator (declared
 permission, bearer token, the API's error format). Times are ISO 8601 with their UTC offset, given back
@@ -13,12 +14,16 @@ that cannot be booked whole answers 409 `series_conflict` with every failed visi
 import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import P, PathEx, Query, Schema, Status
 from pydantic import Field
 
 from caredesk.accounts.permissions import Permission
+from caredesk.core.context import Actor
+from caredesk.core.errors import ValidationFailed
 from caredesk.scheduling import selectors, services
+from caredesk.scheduling.choices import AppointmentStatus
 from caredesk.scheduling.errors import SeriesConflict, SlotConflict
 from caredesk.scheduling.models import Appointment, VisitType
 
@@ -191,6 +196,20 @@ class RescheduleIn(InputSchema):
     practitioner_id: int | None = Field(None, ge=1, le=MAX_ID)
     version: int | None = None
     reason: str = ""
+
+
+class AppointmentPatch(InputSchema):
+    status: str | None = Field(
+        None,
+        description="booked (a proposed one), confirmed, arrived (check-in), in_progress, fulfilled, "
+        "cancelled (with `cancel_reason`) or noshow (also spelt no_show)",
+    )
+    cancel_reason: str | None = Field(None, description="With status cancelled: patient_request, …")
+    cancel_note: str = Field("", description="With status cancelled; required for reason `other`")
+    notes: str | None = Field(None, description="Replaces the appointment's notes")
+    demographics_confirmed: bool = Field(False, description="With status arrived")
+    coverage_confirmed: bool = Field(False, description="With status arrived")
+    version: int | None = Field(None, description="As read: 409 `stale_appointment` when it changed since")
 
 
 def _conflict(exc: SlotConflict | SeriesConflict) -> JsonResponse:
@@ -383,6 +402,70 @@ def cancel_appointment(request: HttpRequest, appointment_id: AppointmentId, payl
         note=payload.note,
         expected_version=payload.version,
     )
+
+
+@endpoint(
+    "PATCH",
+    "/appointments/{appointment_id}",
+    Permission.APPOINTMENT_BOOK,
+    response={200: AppointmentOut, **WRITE_ERRORS},
+    summary="Change an appointment's status or notes",
+    tags=TAGS,
+)
+def update_appointment(request: HttpRequest, appointment_id: AppointmentId, payload: AppointmentPatch) -> Any:
+    """A status step and/or new notes, all or nothing, each through the same use case as the desk's
+    buttons: `confirmed`, `in_progress`, `fulfilled` or `booked` (a proposed one); `arrived` (check-in, on
+    the day); `cancelled` with `cancel_reason` (and `cancel_note`); `noshow` (after the grace period).
+    A step the status does not allow answers 409 `invalid_transition` with the reason; a missing
+    cancellation reason or an unknown status 400 `validation_error`; nothing is changed then."""
+    actor = actor_of(request)
+    if payload.status is None and payload.notes is None:
+        raise ValidationFailed("Send a `status`, `notes` or both.", field="status")
+    if payload.status != AppointmentStatus.CANCELLED and (payload.cancel_reason or payload.cancel_note):
+        raise ValidationFailed(
+            "A cancellation reason goes with status `cancelled` only.", field="cancel_reason"
+        )
+    version = payload.version
+    with transaction.atomic():
+        if payload.status is not None:
+            appointment = _change_status(actor, appointment_id, payload, version)
+            version = None  # checked by the status step; the notes follow it
+        if payload.notes is not None:
+            appointment = services.update_notes(
+                actor=actor, appointment_id=appointment_id, notes=payload.notes, expected_version=version
+            )
+    return appointment
+
+
+def _change_status(
+    actor: Actor, appointment_id: int, payload: AppointmentPatch, version: int | None
+) -> Appointment:
+    status = payload.status
+    if status == AppointmentStatus.CANCELLED:
+        if not payload.cancel_reason:
+            raise ValidationFailed("Give a `cancel_reason` to cancel.", field="cancel_reason")
+        return services.cancel_appointment(
+            actor=actor,
+            appointment_id=appointment_id,
+            reason=payload.cancel_reason,
+            note=payload.cancel_note,
+            expected_version=version,
+        )
+    if status == AppointmentStatus.ARRIVED:
+        return services.check_in(
+            actor=actor,
+            appointment_id=appointment_id,
+            expected_version=version,
+            demographics_confirmed=payload.demographics_confirmed,
+            coverage_confirmed=payload.coverage_confirmed,
+        )
+    if status in (AppointmentStatus.NO_SHOW, "no_show"):
+        return services.mark_no_show(actor=actor, appointment_id=appointment_id, expected_version=version)
+    if status in AppointmentStatus.values and status != AppointmentStatus.PROPOSED:
+        return services.change_status(
+            actor=actor, appointment_id=appointment_id, status=str(status), expected_version=version
+        )
+    raise ValidationFailed(f"{status!r} is not a status an appointment can be given.", field="status")
 
 
 @endpoint(

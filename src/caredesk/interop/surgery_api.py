@@ -116,6 +116,7 @@ class PlanItemOut(Schema):
     priority: int
     room_id: int
     room: str
+    anesthetist_id: int | None = Field(description="The anesthesia provider's scheduling resource")
     start: dt.datetime = Field(description="In the location's time zone")
     end: dt.datetime
     appointment_id: int | None
@@ -154,6 +155,7 @@ def _item(item: SurgeryPlanItem, zone: ZoneInfo) -> dict[str, Any]:
         "priority": item.case.priority,
         "room_id": item.room_id,
         "room": item.room.name,
+        "anesthetist_id": item.anesthetist_id,
         "start": item.starts_at.astimezone(zone),
         "end": item.ends_at.astimezone(zone),
         "appointment_id": item.appointment_id,

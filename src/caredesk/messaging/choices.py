@@ -41,3 +41,12 @@ class Party(models.TextChoices):
     PAYER = "payer", "Payer"
     PHARMACY = "pharmacy", "Pharmacy"
     OTHER = "other", "Other"
+
+
+class LetterTemplate(models.TextChoices):
+    """The letters Caredesk prints (templates in messaging/templates/messaging/letters/<code>.txt)."""
+
+    APPOINTMENT = "appointment", "Appointment letter"
+    REFERRAL = "referral", "Referral letter"
+    NO_SHOW = "no_show", "Missed appointment (no-show) letter"
+    STATEMENT_COVER = "statement_cover", "Statement cover letter"

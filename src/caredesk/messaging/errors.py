@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caredesk.core.errors import NotFound
+from caredesk.core.errors import Conflict, NotFound, ValidationFailed
 
 
 class LinkedObjectNotFound(NotFound):
@@ -15,3 +15,16 @@ class CommunicationNotFound(NotFound):
     """No such log entry in the actor's scope."""
 
     code = "communication_not_found"
+
+
+class UnknownLetterTemplate(ValidationFailed):
+    """No letter template of that name."""
+
+    code = "unknown_letter_template"
+
+
+class LetterNotAllowed(Conflict):
+    """The letter cannot go to this patient (deceased, merged) or does not fit what it is about (a
+    no-show letter for an appointment that was kept)."""
+
+    code = "letter_not_allowed"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils import timezone
 
 from caredesk.core.forms import StyledForm
 
-from .choices import Channel, Direction, Outcome, Party
-from .services import MAX_BODY
+from .choices import Channel, Direction, LetterTemplate, Outcome, Party
+from .services import MAX_BODY, MAX_NOTE
 
 
 class LogForm(StyledForm):
@@ -44,3 +46,40 @@ class LogForm(StyledForm):
         if value is not None and timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value
+
+
+class LetterForm(StyledForm):
+    """Which letter, about what: an appointment (from the patient's appointments), a referral, or the
+    balance for a statement cover letter."""
+
+    template = forms.ChoiceField(choices=LetterTemplate.choices, label="Letter")
+    appointment_id = forms.TypedChoiceField(
+        choices=(), coerce=int, required=False, empty_value=None, label="Appointment"
+    )
+    referral_id = forms.TypedChoiceField(
+        choices=(), coerce=int, required=False, empty_value=None, label="Referral"
+    )
+    balance = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=10,
+        decimal_places=2,
+        label="Balance due (statement)",
+    )
+    statement_date = forms.DateField(
+        required=False, label="Statement date", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(
+        required=False, max_length=MAX_NOTE, label="Extra paragraph", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        appointments: Sequence[tuple[int, str]] = (),
+        referrals: Sequence[tuple[int, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["appointment_id"].choices = [("", "—"), *appointments]  # type: ignore[attr-defined]
+        self.fields["referral_id"].choices = [("", "—"), *referrals]  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel
 
-from .choices import Channel, Direction, Outcome, Party
+from .choices import Channel, Direction, LetterTemplate, Outcome, Party
 
 MAX_DURATION_SECONDS = 6 * 3600
 
@@ -33,6 +33,15 @@ class Communication(OrganizationScopedModel):
     task = models.ForeignKey(
         "worklist.Task", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    letter_template = models.CharField(
+        max_length=20,
+        choices=LetterTemplate.choices,
+        blank=True,
+        help_text="A printed letter's template (its text, as sent, is the body)",
+    )
     logged_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, related_name="+")
     logged_by_name = models.CharField(max_length=150)
 
@@ -47,11 +56,16 @@ class Communication(OrganizationScopedModel):
                 condition=Q(duration_seconds__isnull=True) | Q(duration_seconds__lte=MAX_DURATION_SECONDS),
                 name="communication_duration_bounded",
             ),
+            models.CheckConstraint(
+                condition=Q(letter_template="") | Q(channel="letter"),
+                name="communication_template_only_on_letters",
+            ),
         ]
         indexes = [
             models.Index(fields=["patient", "occurred_at"], name="communication_patient_time"),
             models.Index(fields=["referral"], name="communication_referral"),
             models.Index(fields=["task"], name="communication_task"),
+            models.Index(fields=["appointment"], name="communication_appointment"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 """Read queries of the communication log (audited: a patient's log is patient data).
 
 CONTRACT: `communication_queryset` (not audited), `patient_log`, `get_communication`,
-`search_communications` (the last two also serve a portal user's own entries, for FHIR).
+`search_communications` (the last two also serve a portal user's own entries, for FHIR), `letter_pdf`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
+from caredesk.accounts.models import Location, Organization
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
@@ -21,6 +24,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 from caredesk.referrals.selectors import parse_id
 
+from . import letters
 from .errors import CommunicationNotFound
 from .models import Communication
 
@@ -146,3 +150,74 @@ def search_communications(
             },
         )
     return CommunicationPage(pk, shown, len(window) > page_size)
+
+
+# --- letters --------------------------------------------------------------------------------------------
+
+
+def organization_zone(organization_id: int) -> ZoneInfo:
+    """The organization's time zone: its first location's (the server's when it has none or a bad one)."""
+    name = (
+        Location.objects.filter(organization_id=organization_id)
+        .order_by("pk")
+        .values_list("timezone", flat=True)
+        .first()
+    )
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
+
+
+def letterhead_of(organization_id: int) -> letters.Letterhead:
+    """The organization's name and phone, and its first location's address."""
+    organization = Organization.objects.filter(pk=organization_id).first()
+    location = Location.objects.filter(organization_id=organization_id).order_by("pk").first()
+    address = ""
+    if location is not None:
+        place = f"{location.state} {location.postal_code}".strip()
+        address = ", ".join(part for part in (location.address_line, location.city, place) if part)
+    phone = (organization.phone if organization else "") or (location.phone if location else "")
+    return letters.Letterhead(
+        organization=organization.name if organization else "", address=address, phone=phone
+    )
+
+
+@dataclass(frozen=True)
+class LetterPdf:
+    communication_id: int | None  # None: a preview, not in the log
+    patient_id: int
+    subject: str
+    text: str
+    pdf: bytes
+
+    @property
+    def filename(self) -> str:
+        return f"letter-{self.communication_id or 'preview'}.pdf"
+
+
+def letter_pdf(*, actor: Actor, communication_id: Any) -> LetterPdf:
+    """The PDF of a letter in the log (its text as sent, under the letterhead); one LETTER_PRINT audit row
+    naming the patient. CommunicationNotFound outside the scope or when the entry is not a printed letter."""
+    pk = parse_id(communication_id)
+    visible = patient_selectors.patient_queryset(actor).values("pk")
+    entry = (
+        None
+        if pk is None
+        else _visible(actor).filter(pk=pk, patient_id__in=visible).exclude(letter_template="").first()
+    )
+    if entry is None:
+        raise CommunicationNotFound(
+            f"No letter with id {communication_id}.", details={"id": str(communication_id)}
+        )
+    letterhead = letterhead_of(entry.organization_id)
+    pdf = letters.render_pdf(letterhead=letterhead, text=entry.body, title=entry.subject)
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditAction.LETTER_PRINT,
+            patient_id=entry.patient_id,
+            obj=entry,
+            detail={"letter_template": entry.letter_template},
+        )
+    return LetterPdf(entry.pk, entry.patient_id, entry.subject, entry.body, pdf)

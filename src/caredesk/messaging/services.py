@@ -1,6 +1,6 @@
 """Communication-log use cases (keyword-only actor, one transaction, audit row inside).
 
-CONTRACT: `log_communication`.
+CONTRACT: `log_communication`, `preview_letter`, `send_letter`.
 
 Only what happened is logged here; nothing is sent. When sending (SMS, e-mail, letters, portal messages)
 is added, the sending use case must check the patient's communication consents first (`sms_allowed`,
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 
@@ -26,13 +28,14 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.referrals import selectors as referral_selectors
+from caredesk.referrals.choices import Urgency
 from caredesk.worklist import selectors as task_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import ACTIVE_STATUSES, CommentKind
 
-from . import clock, rules
-from .choices import Channel, Direction, Outcome, Party
-from .errors import LinkedObjectNotFound
+from . import clock, letters, ports, rules, selectors
+from .choices import Channel, Direction, LetterTemplate, Outcome, Party
+from .errors import LetterNotAllowed, LinkedObjectNotFound, UnknownLetterTemplate
 from .models import MAX_DURATION_SECONDS, Communication
 
 MAX_BODY = 8000
@@ -188,3 +191,238 @@ def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
                 kind=CommentKind.ATTEMPT if attempt else CommentKind.COMMENT,
             )
     return entry
+
+
+# --- letters ------------------------------------------------------------------------------------------
+
+MAX_NOTE = 1000
+MAX_BALANCE = Decimal("10000000")
+
+
+@dataclass(frozen=True)
+class NewLetter:
+    """A letter to a patient from a template. What it is about: an appointment (appointment and no-show
+    letters), a referral (referral letters) or a balance the caller computed (statement cover: messaging
+    knows nothing of billing). `note`: an optional closing paragraph."""
+
+    patient_id: int
+    template: str
+    appointment_id: int | None = None
+    referral_id: int | None = None
+    balance: Decimal | None = None
+    statement_date: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    facts: letters.LetterFacts
+    letter: letters.ComposedLetter
+    patient_id: int
+    appointment_id: int | None
+    referral_id: int | None
+
+
+def _letter_patient(actor: Actor, patient_id: Any) -> Any:
+    pk = referral_selectors.parse_id(patient_id)
+    patient = None if pk is None else patient_selectors.patient_queryset(actor).filter(pk=pk).first()
+    if patient is None:
+        raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+    if patient.status == PatientStatus.MERGED:
+        raise LetterNotAllowed("That patient was merged into another record; use the surviving record.")
+    if patient.status == PatientStatus.DECEASED:
+        raise LetterNotAllowed("The patient has died: no letters are sent to them.")
+    return patient
+
+
+def _addressee(patient: Any) -> letters.Addressee:
+    region = " ".join(part for part in (patient.state, patient.postal_code) if part)
+    place = ", ".join(part for part in (patient.city, region) if part)
+    address = tuple(line for line in (patient.address_line1, patient.address_line2, place) if line)
+    salutation = f"{patient.preferred_name or patient.given_name} {patient.family_name}"
+    return letters.Addressee(name=patient.full_name, salutation=salutation, address=address)
+
+
+def _appointment_facts(
+    actor: Actor, patient_id: int, appointment_id: Any, *, no_show: bool
+) -> tuple[int, letters.AppointmentFacts]:
+    if appointment_id in (None, ""):
+        raise ValidationFailed("This letter is about an appointment: choose one.", field="appointment_id")
+    pk = referral_selectors.parse_id(appointment_id)
+    found = None if pk is None else ports.appointment_for_letter(actor=actor, appointment_id=pk)
+    if found is None or found.patient_id != patient_id:
+        raise LinkedObjectNotFound("No such appointment of this patient.", field="appointment_id")
+    if no_show and not found.is_no_show:
+        raise LetterNotAllowed(
+            "That appointment is not marked as a no-show: a missed-appointment letter would be wrong.",
+            field="appointment_id",
+        )
+    try:
+        zone = ZoneInfo(found.zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = selectors.organization_zone(actor.organization_id or 0)
+    day, time = letters.when(found.starts_at, zone)
+    return found.appointment_id, letters.AppointmentFacts(
+        day=day,
+        time=time,
+        visit_type=found.visit_type,
+        location=found.location_name,
+        address=found.location_address,
+        phone=found.location_phone,
+        with_whom=found.with_whom,
+    )
+
+
+def _referral_facts(actor: Actor, patient_id: int, referral_id: Any) -> tuple[int, letters.ReferralFacts]:
+    if referral_id in (None, ""):
+        raise ValidationFailed("This letter is about a referral: choose one.", field="referral_id")
+    pk = referral_selectors.parse_id(referral_id)
+    referral = (
+        None
+        if pk is None
+        else referral_selectors.referral_queryset(actor)
+        .select_related("receiver")
+        .filter(pk=pk, patient_id=patient_id)
+        .first()
+    )
+    if referral is None:
+        raise LinkedObjectNotFound("No such referral of this patient.", field="referral_id")
+    receiver = referral.receiver
+    specialty = referral.get_specialty_display()
+    appointment = ""
+    if referral.appointment_at is not None:
+        day, time = letters.when(
+            referral.appointment_at, selectors.organization_zone(referral.organization_id)
+        )
+        appointment = f"{day} at {time}"
+    return referral.pk, letters.ReferralFacts(
+        to=receiver.name if receiver else f"a {specialty.lower()} specialist",
+        specialty=specialty,
+        reason=" ".join(referral.reason.split()),
+        urgency=referral.get_urgency_display().lower(),
+        urgent=referral.urgency != Urgency.ROUTINE,
+        phone=receiver.phone if receiver else "",
+        address=receiver.address if receiver else "",
+        appointment=appointment,
+    )
+
+
+def _balance(value: Any) -> Decimal:
+    if value in (None, ""):
+        raise ValidationFailed("A statement cover letter needs the balance due.", field="balance")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ValidationFailed("The balance must be an amount such as 125.50.", field="balance") from exc
+    if (
+        not amount.is_finite()
+        or amount < 0
+        or amount >= MAX_BALANCE
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise ValidationFailed("The balance must be an amount of zero or more, in cents.", field="balance")
+    return amount
+
+
+def _prepare(actor: Actor, data: NewLetter) -> _Prepared:
+    if not actor.has(Permission.COMMUNICATION_LOG):
+        raise Forbidden(f"This needs the permission {Permission.COMMUNICATION_LOG}.")
+    if actor.organization_id is None:
+        raise Forbidden("Only a member of an organization can write letters.")
+    if data.template not in LetterTemplate.values:
+        known = ", ".join(LetterTemplate.values)
+        raise UnknownLetterTemplate(
+            f"There is no letter template {data.template!r}; use one of {known}.", field="template"
+        )
+    note = _text(data.note, "note", "Note", MAX_NOTE)
+    patient = _letter_patient(actor, data.patient_id)
+    appointment_id = referral_id = None
+    extra: dict[str, Any] = {}
+    if data.template in (LetterTemplate.APPOINTMENT, LetterTemplate.NO_SHOW):
+        appointment_id, extra["appointment"] = _appointment_facts(
+            actor, patient.pk, data.appointment_id, no_show=data.template == LetterTemplate.NO_SHOW
+        )
+    elif data.template == LetterTemplate.REFERRAL:
+        referral_id, extra["referral"] = _referral_facts(actor, patient.pk, data.referral_id)
+    else:
+        extra["balance"] = _balance(data.balance)
+        extra["statement_date"] = data.statement_date
+    facts = letters.LetterFacts(
+        template=data.template,
+        letterhead=selectors.letterhead_of(actor.organization_id),
+        patient=_addressee(patient),
+        today=clock.now().astimezone(selectors.organization_zone(actor.organization_id)).date(),
+        note=note,
+        **extra,
+    )
+    return _Prepared(facts, letters.compose(facts), patient.pk, appointment_id, referral_id)
+
+
+def preview_letter(*, actor: Actor, data: NewLetter) -> selectors.LetterPdf:
+    """The letter as a PDF, not sent and not logged; one LETTER_PREVIEW audit row naming the patient."""
+    prepared = _prepare(actor, data)
+    pdf = letters.render_pdf(
+        letterhead=prepared.facts.letterhead, text=prepared.letter.text, title=prepared.letter.subject
+    )
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditAction.LETTER_PREVIEW,
+            patient_id=prepared.patient_id,
+            object_type="messaging.communication",
+            detail={
+                "letter_template": data.template,
+                "appointment_id": prepared.appointment_id,
+                "referral_id": prepared.referral_id,
+            },
+        )
+    return selectors.LetterPdf(None, prepared.patient_id, prepared.letter.subject, prepared.letter.text, pdf)
+
+
+def send_letter(*, actor: Actor, data: NewLetter) -> tuple[Communication, selectors.LetterPdf]:
+    """Record a letter to the patient in the communication log (outbound, letter, sent; linked to its
+    appointment or referral; the text as sent is the body) and return it with its PDF. Nothing is mailed
+    from here: printing and posting it is the user's. Patients have no mail consent to check (only SMS,
+    e-mail and voicemail); a deceased or merged patient gets no letter."""
+    prepared = _prepare(actor, data)
+    organization_id = actor.organization_id
+    if organization_id is None:  # refused by _prepare already; for the type checker
+        raise Forbidden("Only a member of an organization can write letters.")
+    if len(prepared.letter.text) > MAX_BODY:
+        raise ValidationFailed(f"The letter is longer than {MAX_BODY} characters.", field="note")
+    pdf = letters.render_pdf(
+        letterhead=prepared.facts.letterhead, text=prepared.letter.text, title=prepared.letter.subject
+    )
+    with transaction.atomic():
+        patient_id = _patient(actor, prepared.patient_id)
+        entry = Communication.objects.create(
+            organization_id=organization_id,
+            patient_id=patient_id,
+            direction=Direction.OUTBOUND,
+            channel=Channel.LETTER,
+            party=Party.PATIENT,
+            subject=prepared.letter.subject[:200],
+            body=prepared.letter.text,
+            outcome=Outcome.SENT,
+            occurred_at=clock.now(),
+            referral_id=prepared.referral_id,
+            appointment_id=prepared.appointment_id,
+            letter_template=data.template,
+            logged_by_id=actor.user_id,
+            logged_by_name=_name_of(actor),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.COMMUNICATION_CREATE,
+            patient_id=patient_id,
+            obj=entry,
+            detail={
+                "channel": Channel.LETTER,
+                "direction": Direction.OUTBOUND,
+                "outcome": Outcome.SENT,
+                "letter_template": data.template,
+                "appointment_id": prepared.appointment_id,
+                "referral_id": prepared.referral_id,
+            },
+        )
+    return entry, selectors.LetterPdf(entry.pk, patient_id, entry.subject, entry.body, pdf)

@@ -7,4 +7,6 @@ app_name = "messaging"
 urlpatterns = [
     path("patients/<int:patient_id>/", views.patient_log, name="patient_log"),
     path("patients/<int:patient_id>/log/", views.log_communication, name="log"),
+    path("patients/<int:patient_id>/letters/", views.letter, name="letter"),
+    path("letters/<int:communication_id>/pdf/", views.letter_pdf, name="letter_pdf"),
 ]

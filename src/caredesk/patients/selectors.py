@@ -12,6 +12,7 @@ like one that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -584,6 +585,94 @@ def open_document(*, actor: Actor, document_id: int) -> Document:
             detail={"sha256": document.sha256, "size_bytes": document.size_bytes},
         )
     return document
+
+
+def _readable_documents(actor: Actor) -> QuerySet[Document]:
+    """Documents the actor may see (as open_document): staff with CLINICAL_VIEW or DOCUMENT_UPLOAD, a
+    portal user the current documents of their own record. Not audited."""
+    documents = Document.objects.filter(patient_id__in=patient_queryset(actor).values("pk"))
+    if actor.is_portal:
+        return documents.filter(status=EntryStatus.CURRENT)
+    return documents if _can_see_documents(actor) else documents.none()
+
+
+def get_document(*, actor: Actor, document_id: Any) -> Document:
+    """One document's description (not its content: open_document), audited CLINICAL_VIEW.
+    EntryNotFound outside the scope."""
+    pk = _as_id(document_id)
+    with transaction.atomic():
+        document = None if pk is None else _readable_documents(actor).filter(pk=pk).first()
+        if document is None:
+            raise EntryNotFound(f"No document with id {document_id}.", details={"id": str(document_id)})
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLINICAL_VIEW,
+            patient_id=document.patient_id,
+            obj=document,
+            detail={"view": "document"},
+        )
+    return document
+
+
+@dataclass(frozen=True)
+class DocumentSearch:
+    """Criteria of a document search; `created_from` / `created_to` bound when it was filed, [from, to)."""
+
+    patient_id: int | None = None
+    document_ids: tuple[int, ...] | None = None  # None: any
+    title_prefix: str = ""
+    content_type: str = ""
+    statuses: tuple[str, ...] = ()
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+
+
+def search_documents(
+    *, actor: Actor, search: DocumentSearch, page: int = 1, page_size: int = 20
+) -> tuple[list[Document], bool]:
+    """Documents matching `search`, newest first, a page at a time (and whether more follow); one
+    CLINICAL_VIEW audit row with the criteria, the document ids and the patients shown (`result_ids`)."""
+    page = max(1, page)
+    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+    documents = _readable_documents(actor)
+    if search.patient_id is not None:
+        documents = documents.filter(patient_id=search.patient_id)
+    if search.document_ids is not None:
+        documents = documents.filter(pk__in=search.document_ids)
+    if search.title_prefix:
+        documents = documents.filter(title__istartswith=search.title_prefix)
+    if search.content_type:
+        documents = documents.filter(content_type__iexact=search.content_type)
+    if search.statuses:
+        documents = documents.filter(status__in=search.statuses)
+    if search.created_from is not None:
+        documents = documents.filter(created_at__gte=search.created_from)
+    if search.created_to is not None:
+        documents = documents.filter(created_at__lt=search.created_to)
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        rows = list(documents.order_by("-created_at", "-pk")[offset : offset + page_size + 1])
+        shown = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.CLINICAL_VIEW,
+            object_type="patients.document",
+            detail={
+                "view": "document_search",
+                "criteria": {
+                    "patient_id": search.patient_id,
+                    "title": search.title_prefix,
+                    "content_type": search.content_type,
+                    "statuses": list(search.statuses),
+                    "from": search.created_from.isoformat() if search.created_from else None,
+                    "to": search.created_to.isoformat() if search.created_to else None,
+                },
+                "page": page,
+                "document_ids": [d.pk for d in shown],
+                "result_ids": sorted({d.patient_id for d in shown}),
+            },
+        )
+    return shown, len(rows) > page_size
 
 
 # ---------------------------------------------------------------------------------------------------

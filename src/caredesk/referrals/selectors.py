@@ -328,3 +328,44 @@ def loop_report(*, actor: Actor, since: dt.date, until: dt.date) -> Report:
         if total
         else rules.GroupStats("All", medians=dict.fromkeys((label for label, _s, _e in rules.STEPS), None)),
     )
+
+
+def referrals_of_documents(*, actor: Actor, document_ids: list[int]) -> dict[int, list[int]]:
+    """Document id -> the referrals (in the actor's scope) it was sent with. Not audited: ids only, of
+    documents the caller has already read through an audited selector."""
+    found: dict[int, list[int]] = {}
+    rows = (
+        ReferralAttachment.objects.filter(document_id__in=document_ids, referral__in=referral_queryset(actor))
+        .order_by("referral_id")
+        .values_list("document_id", "referral_id")
+    )
+    for document_id, referral_id in rows:
+        found.setdefault(document_id, []).append(referral_id)
+    return found
+
+
+def documents_of_referral(*, actor: Actor, referral_id: Any) -> list[int]:
+    """The ids of the chart documents sent with a referral in the actor's scope (empty otherwise). Not
+    audited: the caller reads the documents through an audited selector."""
+    pk = parse_id(referral_id)
+    if pk is None:
+        return []
+    return list(
+        ReferralAttachment.objects.filter(referral_id=pk, referral__in=referral_queryset(actor))
+        .order_by("document_id")
+        .values_list("document_id", flat=True)
+    )
+
+
+def service_request_queryset(actor: Actor) -> QuerySet[Referral]:
+    """Referrals as FHIR ServiceRequests (served with orders by orders.selectors): the organization's for
+    a holder of REFERRAL_VIEW, a portal user's own (drafts left out). Not audited: the caller audits."""
+    if actor.organization_id is None:
+        return Referral.objects.none()
+    if actor.is_portal:
+        if not actor.has(Permission.PORTAL_OWN_RECORD):
+            return Referral.objects.none()
+        return Referral.objects.filter(
+            organization_id=actor.organization_id, patient_id=actor.patient_id or 0
+        ).exclude(status=ReferralStatus.DRAFT)
+    return referral_queryset(actor)

@@ -604,11 +604,20 @@ class SurgeryPlan(OrganizationScopedModel):
 
 
 class SurgeryPlanItem(models.Model):
-    """One case of a plan: its room and its time (the room is then held `turnover` minutes longer)."""
+    """One case of a plan: its room, its anesthesia provider and its time (the room is then held
+    `turnover` minutes longer)."""
 
     plan = models.ForeignKey(SurgeryPlan, on_delete=models.CASCADE, related_name="items")
     case = models.ForeignKey(SurgicalCase, on_delete=models.PROTECT, related_name="plan_items")
     room = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="+")
+    anesthetist = models.ForeignKey(
+        Resource,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The anesthesia provider (a practitioner resource of category anesthesia)",
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     appointment = models.ForeignKey(

@@ -14,7 +14,13 @@ What a plan must respect (`check` verifies it, the CP-SAT model and first-fit bo
 - one case per room at a time, with `turnover` minutes after each case before the room takes the next
   one; the room's existing bookings count as taken;
 - a surgeon operates on one case at a time; each piece of equipment serves one case at a time (existing
-  bookings of surgeons and equipment count too).
+  bookings of surgeons and equipment count too);
+- when the instance lists an anesthesia pool (`Instance.anesthesia`, not None), every case needs one
+  anesthesia provider from it: the case starts inside one of the provider's working intervals and ends no
+  later than that interval's end plus the overtime cap (as for the surgeon), and a provider is on one case
+  at a time (their existing bookings count; one person who is both a surgeon and in the pool is never on
+  two overlapping cases in either role, and never the anesthesia provider of their own case). An empty
+  pool places nothing. `Instance.anesthesia` None: anesthesia is not planned.
 
 What a plan is worth (`evaluate`, lower is better, the same for CP-SAT and first-fit):
 
@@ -98,6 +104,16 @@ class Case:
 
 
 @dataclass(frozen=True)
+class Anesthetist:
+    """An anesthesia provider of the pool: when they work (whole minutes) and their existing bookings."""
+
+    id: int
+    name: str
+    hours: tuple[Interval, ...]
+    busy: tuple[Interval, ...] = ()
+
+
+@dataclass(frozen=True)
 class Instance:
     cases: tuple[Case, ...]
     rooms: tuple[Room, ...]
@@ -108,6 +124,8 @@ class Instance:
     step: int = DEFAULT_STEP  # start times fall on multiples of `step` minutes (epoch-aligned)
     not_before: Minute | None = None
     weights: Weights = field(default_factory=Weights)
+    # The anesthesia providers every case draws one from; None: anesthesia is not planned.
+    anesthesia: tuple[Anesthetist, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,12 +134,13 @@ class Placement:
     room_id: int
     start: Minute
     end: Minute
+    anesthetist_id: int | None = None  # set when the instance plans anesthesia
 
 
 @dataclass(frozen=True)
 class Unplaced:
     case_id: int
-    code: str  # no_block_time, surgeon_unavailable, too_long, no_common_time, no_capacity
+    code: str  # no_block_time, surgeon_unavailable, too_long, no_common_time, no_anesthesia, no_capacity
     reason: str
 
 
@@ -173,6 +192,11 @@ def validate(instance: Instance) -> None:
         rooms.add(room.id)
         if any(b.end <= b.start for b in room.blocks):
             raise PlanningInputError(f"Room {room.name} has a block that ends before it starts.")
+    providers: set[int] = set()
+    for provider in instance.anesthesia or ():
+        if provider.id in providers:
+            raise PlanningInputError(f"Anesthesia provider {provider.name} is listed twice.")
+        providers.add(provider.id)
 
 
 def _grid_up(minute: Minute, step: int) -> Minute:
@@ -200,9 +224,45 @@ def _earliest(instance: Instance, case: Case) -> Minute:
     return lo
 
 
-def _surgeon_starts(instance: Instance, case: Case) -> list[tuple[Minute, Minute]]:
+def _starts_within(instance: Instance, case: Case, hours: Iterable[Interval]) -> list[tuple[Minute, Minute]]:
+    """The starts (inclusive ranges) at which somebody working `hours` can take the whole case: starting
+    inside a working interval and finishing no later than its end plus the overtime cap."""
     d, cap = case.duration, instance.overtime_cap
-    return [(a, min(b - 1, b + cap - d)) for a, b in case.surgeon_hours if min(b - 1, b + cap - d) >= a]
+    return sorted((a, min(b - 1, b + cap - d)) for a, b in hours if min(b - 1, b + cap - d) >= a)
+
+
+def _surgeon_starts(instance: Instance, case: Case) -> list[tuple[Minute, Minute]]:
+    return _starts_within(instance, case, case.surgeon_hours)
+
+
+def _merge(ranges: Iterable[tuple[Minute, Minute]]) -> list[tuple[Minute, Minute]]:
+    """The union of inclusive ranges, sorted and disjoint."""
+    out: list[tuple[Minute, Minute]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _providers_for(instance: Instance, case: Case) -> list[Anesthetist]:
+    """The pool's providers who may take the case (not its own surgeon)."""
+    return [a for a in instance.anesthesia or () if a.id != case.surgeon_id]
+
+
+def _anesthesia_starts(instance: Instance, case: Case) -> list[tuple[Minute, Minute]]:
+    """Starts at which at least one provider of the pool works through the case."""
+    return _merge(r for a in _providers_for(instance, case) for r in _starts_within(instance, case, a.hours))
+
+
+def _on_grid(ranges: Iterable[tuple[Minute, Minute]], step: int) -> list[tuple[Minute, Minute]]:
+    out = []
+    for a, b in ranges:
+        a, b = _grid_up(a, step), _grid_down(b, step)
+        if a <= b:
+            out.append((a, b))
+    return out
 
 
 def _intersect_ranges(
@@ -222,9 +282,11 @@ def _intersect_ranges(
     return out
 
 
-def _options(instance: Instance, case: Case) -> list[_Option]:
+def _options(instance: Instance, case: Case, *, anesthesia: bool = True) -> list[_Option]:
     step, cap, d = instance.step, instance.overtime_cap, case.duration
     surgeon = sorted(_surgeon_starts(instance, case))
+    if anesthesia and instance.anesthesia is not None:
+        surgeon = _intersect_ranges(surgeon, _anesthesia_starts(instance, case))
     earliest = _earliest(instance, case)
     found: list[_Option] = []
     for r, room in enumerate(instance.rooms):
@@ -268,6 +330,12 @@ def _static_reason(instance: Instance, case: Case) -> Unplaced:
             f"At {case.duration} minutes it is longer than any block plus the overtime cap "
             f"({instance.overtime_cap} minutes).",
         )
+    if instance.anesthesia is not None and _options(instance, case, anesthesia=False):
+        return Unplaced(
+            case.id,
+            "no_anesthesia",
+            "No anesthesia provider works while the surgeon and an operating room could take this case.",
+        )
     return Unplaced(
         case.id,
         "no_common_time",
@@ -276,8 +344,8 @@ def _static_reason(instance: Instance, case: Case) -> Unplaced:
 
 
 NO_CAPACITY = (
-    "No room time left that fits: taken by higher-priority cases, existing bookings, or the surgeon's or "
-    "the equipment's other cases."
+    "No room time left that fits: taken by higher-priority cases, existing bookings, or the surgeon's, "
+    "the anesthesia providers' or the equipment's other cases."
 )
 
 
@@ -300,6 +368,7 @@ def check(instance: Instance, placements: Iterable[Placement]) -> list[tuple[int
     cases = {c.id: c for c in instance.cases}
     rooms = {r.id: r for r in instance.rooms}
     cap, turnover = instance.overtime_cap, instance.turnover
+    pool = {a.id: a for a in instance.anesthesia or ()}
     problems: list[tuple[int, str]] = []
     placed = list(placements)
     for p in placed:
@@ -329,6 +398,8 @@ def check(instance: Instance, placements: Iterable[Placement]) -> list[tuple[int
                 _overlap((p.start, p.end), busy) for busy in instance.equipment_busy.get(equipment_id, ())
             ):
                 problems.append((p.case_id, f"Equipment {equipment_id} is already booked then."))
+        if instance.anesthesia is not None:
+            problems += [(p.case_id, problem) for problem in _anesthesia_problems(instance, pool, case, p)]
     for i, p in enumerate(placed):
         for q in placed[i + 1 :]:
             a, b = cases.get(p.case_id), cases.get(q.case_id)
@@ -342,10 +413,37 @@ def check(instance: Instance, placements: Iterable[Placement]) -> list[tuple[int
                 )
             if a.surgeon_id == b.surgeon_id and _overlap((p.start, p.end), (q.start, q.end)):
                 problems.append((q.case_id, f"The surgeon is operating on case {p.case_id} then."))
+            if instance.anesthesia is not None and _overlap((p.start, p.end), (q.start, q.end)):
+                if q.anesthetist_id is not None and q.anesthetist_id in (p.anesthetist_id, a.surgeon_id):
+                    problems.append(
+                        (q.case_id, f"The anesthesia provider is on case {p.case_id} at the same time.")
+                    )
+                elif p.anesthetist_id is not None and p.anesthetist_id == b.surgeon_id:
+                    problems.append(
+                        (q.case_id, f"The surgeon is the anesthesia provider of case {p.case_id} then.")
+                    )
             shared = set(a.equipment) & set(b.equipment)
             if shared and _overlap((p.start, p.end), (q.start, q.end)):
                 problems.append((q.case_id, f"Shares equipment with case {p.case_id} at the same time."))
     return problems
+
+
+def _anesthesia_problems(
+    instance: Instance, pool: Mapping[int, Anesthetist], case: Case, p: Placement
+) -> list[str]:
+    """What is wrong with a placement's anesthesia provider on their own (not against other cases)."""
+    provider = pool.get(p.anesthetist_id) if p.anesthetist_id is not None else None
+    if provider is None:
+        return ["No anesthesia provider from the pool is assigned."]
+    found = []
+    if provider.id == case.surgeon_id:
+        found.append("The surgeon cannot be the case's own anesthesia provider.")
+    if not any(a <= p.start < b and p.end <= b + instance.overtime_cap for a, b in provider.hours):
+        found.append(f"The anesthesia provider ({provider.name}) does not work then.")
+    busy = set(provider.busy) | set(instance.surgeon_busy.get(provider.id, ()))
+    if any(_overlap((p.start, p.end), b) for b in busy):
+        found.append(f"The anesthesia provider ({provider.name}) is already booked then.")
+    return found
 
 
 def evaluate(instance: Instance, placements: Iterable[Placement]) -> Score:
@@ -411,9 +509,12 @@ def first_fit(instance: Instance) -> PlanResult:
     validate(instance)
     started = time.perf_counter()
     room_busy: dict[int, list[Interval]] = {r.id: list(r.busy) for r in instance.rooms}
+    # People (surgeons and anesthesia providers, by resource id: one person may be both).
     surgeon_busy: dict[int, list[Interval]] = defaultdict(list)
     for surgeon_id, busy in instance.surgeon_busy.items():
         surgeon_busy[surgeon_id].extend(busy)
+    for provider in instance.anesthesia or ():
+        surgeon_busy[provider.id].extend(b for b in provider.busy if b not in surgeon_busy[provider.id])
     equipment_busy: dict[int, list[Interval]] = defaultdict(list)
     for equipment_id, busy in instance.equipment_busy.items():
         equipment_busy[equipment_id].extend(busy)
@@ -427,17 +528,34 @@ def first_fit(instance: Instance) -> PlanResult:
             continue
         options.sort(key=lambda o: (instance.rooms[o.room_index].blocks[o.block_index].start, o.room_index))
         d, turnover = case.duration, instance.turnover
+        providers = _providers_for(instance, case)
         for option in options:
             room = instance.rooms[option.room_index]
             taken = [(b, d + turnover) for b in room_busy[room.id]]
             taken += [(b, d) for b in surgeon_busy[case.surgeon_id]]
             taken += [(b, d) for e in case.equipment for b in equipment_busy[e]]
-            start = _first_free(option.starts, instance.step, taken)
+            provider_id: int | None = None
+            if instance.anesthesia is None:
+                start = _first_free(option.starts, instance.step, taken)
+            else:  # the provider who can start it earliest (the first listed on a tie)
+                start = None
+                for provider in providers:
+                    ranges = _on_grid(
+                        _intersect_ranges(option.starts, _starts_within(instance, case, provider.hours)),
+                        instance.step,
+                    )
+                    theirs = _first_free(
+                        ranges, instance.step, taken + [(b, d) for b in surgeon_busy[provider.id]]
+                    )
+                    if theirs is not None and (start is None or theirs < start):
+                        start, provider_id = theirs, provider.id
             if start is None:
                 continue
-            placements.append(Placement(case.id, room.id, start, start + d))
+            placements.append(Placement(case.id, room.id, start, start + d, provider_id))
             room_busy[room.id].append((start, start + d + turnover))
             surgeon_busy[case.surgeon_id].append((start, start + d))
+            if provider_id is not None:
+                surgeon_busy[provider_id].append((start, start + d))
             for e in case.equipment:
                 equipment_busy[e].append((start, start + d))
             break
@@ -468,8 +586,9 @@ def solve(
     seed: int = 0,
 ) -> PlanResult:
     """The CP-SAT plan: every case a start variable on the grid, an optional interval per (room, block) it
-    may use, NoOverlap per room (with turnover), per surgeon and per piece of equipment; minimizing the
-    same cost `evaluate` computes. `hint` (e.g. the first-fit plan) warm-starts the search."""
+    may use and per anesthesia provider who may take it, NoOverlap per room (with turnover), per person
+    (surgeon or anesthesia provider) and per piece of equipment; minimizing the same cost `evaluate`
+    computes. `hint` (e.g. the first-fit plan) warm-starts the search."""
     started = time.perf_counter()  # the time limit counts loading OR-Tools the first time, too
     # Imported here, not at the top: OR-Tools (with numpy and pandas) takes half a second to load, and
     # every process that serves pages imports this module through the URLs; only planning needs it.
@@ -491,7 +610,10 @@ def solve(
         return minute - origin
 
     room_intervals: dict[int, list[cp_model.IntervalVar]] = defaultdict(list)
+    # By person: a surgeon's cases and the cases they give anesthesia for, in one NoOverlap.
     surgeon_intervals: dict[int, list[cp_model.IntervalVar]] = defaultdict(list)
+    case_intervals: list[cp_model.IntervalVar] = []
+    provider_choice: dict[tuple[int, int], cp_model.IntVar] = {}
     equipment_intervals: dict[int, list[cp_model.IntervalVar]] = defaultdict(list)
     block_used: dict[tuple[int, int], cp_model.IntVar] = {}
     block_members: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
@@ -530,9 +652,27 @@ def solve(
             key = (o.room_index, o.block_index)
             block_members[key].append((x, d))
         model.add(sum(literals) == p)
-        surgeon_intervals[case.surgeon_id].append(
-            model.new_optional_interval_var(start, d, start + d, p, f"s{case.id}")
-        )
+        operating = model.new_optional_interval_var(start, d, start + d, p, f"s{case.id}")
+        surgeon_intervals[case.surgeon_id].append(operating)
+        case_intervals.append(operating)
+        if instance.anesthesia is not None:
+            case_starts = _merge(r for o in case_options for r in o.starts)
+            takers = []
+            for provider in _providers_for(instance, case):
+                ranges = _on_grid(
+                    _intersect_ranges(case_starts, _starts_within(instance, case, provider.hours)), step
+                )
+                if not ranges:
+                    continue
+                y = model.new_bool_var(f"a{case.id}_{provider.id}")
+                domain = cp_model.Domain.from_intervals([[rel(a) // step, rel(b) // step] for a, b in ranges])
+                model.add_linear_expression_in_domain(q, domain).only_enforce_if(y)
+                surgeon_intervals[provider.id].append(
+                    model.new_optional_interval_var(start, d, start + d, y, f"an{case.id}_{provider.id}")
+                )
+                provider_choice[(case.id, provider.id)] = y
+                takers.append(y)
+            model.add(sum(takers) == p)  # _options kept only starts some provider can take
         for e in case.equipment:
             equipment_intervals[e].append(
                 model.new_optional_interval_var(start, d, start + d, p, f"e{case.id}_{e}")
@@ -567,9 +707,13 @@ def solve(
     for room_index, intervals in room_intervals.items():
         room = instance.rooms[room_index]
         model.add_no_overlap(intervals + fixed(room.busy, f"busy_room{room.id}_"))
-    for surgeon_id, intervals in surgeon_intervals.items():
-        busy = instance.surgeon_busy.get(surgeon_id, ())
-        model.add_no_overlap(intervals + fixed(busy, f"busy_surgeon{surgeon_id}_"))
+    provider_busy = {a.id: a.busy for a in instance.anesthesia or ()}
+    for person_id, intervals in surgeon_intervals.items():
+        taken = sorted(set(instance.surgeon_busy.get(person_id, ())) | set(provider_busy.get(person_id, ())))
+        model.add_no_overlap(intervals + fixed(taken, f"busy_person{person_id}_"))
+    if instance.anesthesia:
+        # Redundant, for propagation: no more cases at once than there are anesthesia providers.
+        model.add_cumulative(case_intervals, [1] * len(case_intervals), len(instance.anesthesia))
     for equipment_id, intervals in equipment_intervals.items():
         busy = instance.equipment_busy.get(equipment_id, ())
         model.add_no_overlap(intervals + fixed(busy, f"busy_equipment{equipment_id}_"))
@@ -578,6 +722,9 @@ def solve(
 
     if hint is not None:
         _add_hint(model, instance, plannable, hint, present, quantum, choice, origin)
+        hinted = {p.case_id: p.anesthetist_id for p in hint.placements}
+        for (case_id, provider_id), y in provider_choice.items():
+            model.add_hint(y, 1 if hinted.get(case_id) == provider_id else 0)
 
     solver = cp_model.CpSolver()
     # The time limit covers building the model and reading the answer too (a quarter second kept).
@@ -598,7 +745,13 @@ def solve(
                 continue
             begin = origin + int(solver.value(quantum[case.id])) * step
             room_index = next(k[1] for k, x in choice.items() if k[0] == case.id and solver.boolean_value(x))
-            placements.append(Placement(case.id, instance.rooms[room_index].id, begin, begin + case.duration))
+            taker = next(
+                (k[1] for k, y in provider_choice.items() if k[0] == case.id and solver.boolean_value(y)),
+                None,
+            )
+            placements.append(
+                Placement(case.id, instance.rooms[room_index].id, begin, begin + case.duration, taker)
+            )
     else:
         unplaced.extend(
             Unplaced(case.id, "no_solution", f"The solver found no plan in time ({status_name}).")

@@ -30,6 +30,7 @@ from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.coverage import selectors as coverage_selectors
 from caredesk.coverage.choices import CoverageOrder
+from caredesk.credentialing import services as credentialing
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
@@ -528,9 +529,18 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
         final,
     )
     plans = []
+    credentialed: dict[int, list[rules.Interval]] = {}  # practitioner resource -> the starts it may take
+    checking = credentialing.enforcement_on(actor.organization_id)  # as the booking path does
     for location, zone, options in candidates:
         here = templates.get(location.pk, {})
         options = [[i for i in opts if i in here] for opts in options]
+        if checking and all(options):
+            allowed = _credentialed_starts(
+                actor, query, location, zone, modality, visit_type.code, options, by_id, first, final
+            )
+            if allowed is not None:
+                options = [[i for i in opts if i not in allowed or allowed[i]] for opts in options]
+                credentialed.update(allowed)
         if all(options):
             plans.append((location, zone, options, sorted({i for opts in options for i in opts})))
     exceptions = _search_exceptions(
@@ -590,6 +600,9 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
                 )
                 for i in ids
             }
+            for i in ids:
+                if i in credentialed:
+                    starts[i] = rules.intersect(starts[i], credentialed[i])
             requirement_maps = [{i: starts[i] for i in opts} for opts in options]
             for hit in rules.find_slots(
                 requirement_maps, within=within, step=visit_type.slot_step_minutes, zone=zone, limit=limit
@@ -608,6 +621,106 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
         chunk_start = chunk_end + dt.timedelta(days=1)
     found.sort(key=lambda s: (s.start, s.location_name))
     return found[:limit]
+
+
+def why_no_slots(actor: Actor, query: SlotQuery) -> credentialing.CheckResult | None:
+    """When a search for one named practitioner found nothing because the practitioner may not take the
+    visit (the organization enforces credentials and the check fails at their home site on the first day
+    searched): the reasons in plain words and who could, so the desk is not left with a bare "no times"."""
+    organization_id = actor.organization_id
+    if organization_id is None or query.practitioner_id is None:
+        return None
+    if not credentialing.enforcement_on(organization_id):
+        return None
+    visit_type = VisitType.objects.filter(organization_id=organization_id, pk=query.visit_type_id).first()
+    resource = (
+        Resource.objects.filter(organization_id=organization_id, practitioner_id=query.practitioner_id)
+        .select_related("location")
+        .first()
+    )
+    if visit_type is None or resource is None:
+        return None
+    location: Location | None = resource.location
+    if query.location_id is not None and query.location_id != resource.location_id:
+        location = Location.objects.filter(organization_id=organization_id, pk=query.location_id).first()
+    if location is None:
+        return None
+    if (query.modality or visit_type.modality) == Modality.TELEHEALTH:
+        if query.patient_id is None:
+            return None
+        state = (
+            patient_selectors.patient_queryset(actor)
+            .filter(pk=query.patient_id)
+            .values_list("state", flat=True)
+            .first()
+            or ""
+        )
+    else:
+        state = location.state
+    result = credentialing.check_practitioner(
+        actor=actor,
+        practitioner_id=query.practitioner_id,
+        service_code=visit_type.code,
+        location_id=location.pk,
+        service_state=state,
+        on_date=query.first_day or clock.now().astimezone(zone_of(location)).date(),
+        service_label=visit_type.name,
+    )
+    return None if result.ok else result
+
+
+def _credentialed_starts(
+    actor: Actor,
+    query: SlotQuery,
+    location: Location,
+    zone: ZoneInfo,
+    modality: str,
+    service_code: str,
+    options: Sequence[Sequence[int]],
+    by_id: dict[int, rules.ResourceInfo],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> dict[int, list[rules.Interval]] | None:
+    """The booking path's credential check (credentialing.assert_bookable, when the organization enforces
+    it), once per practitioner for the whole search: practitioner resource -> the start minutes on the
+    days they pass (empty: they never do, and are left out); only practitioners who do not pass on every
+    day are listed. None when nothing can be checked: a telehealth search without a patient (the state
+    whose license counts is the patient's)."""
+    practitioners = {
+        i: by_id[i].practitioner_id for opts in options for i in opts if by_id[i].practitioner_id is not None
+    }
+    if not practitioners:
+        return None
+    if modality == Modality.TELEHEALTH:
+        if query.patient_id is None:
+            return None
+        state = (
+            patient_selectors.patient_queryset(actor)
+            .filter(pk=query.patient_id)
+            .values_list("state", flat=True)
+            .first()
+            or ""
+        )
+    else:
+        state = location.state
+    days = credentialing.passing_days(
+        actor=actor,
+        practitioner_ids=sorted({p for p in practitioners.values() if p is not None}),
+        service_code=service_code,
+        location_id=location.pk,
+        service_state=state,
+        first_day=first_day,
+        last_day=last_day,
+    )
+    out: dict[int, list[rules.Interval]] = {}
+    for resource_id, practitioner_id in practitioners.items():
+        passing = days.get(practitioner_id or 0, [])
+        if passing == [(first_day, last_day)]:
+            continue
+        out[resource_id] = [
+            (rules.local_day_bounds(a, zone)[0], rules.local_day_bounds(b, zone)[1]) for a, b in passing
+        ]
+    return out
 
 
 def _search_templates(

@@ -1155,6 +1155,31 @@ def change_status(
     return appointment
 
 
+def update_notes(
+    *, actor: Actor, appointment_id: int, notes: str, expected_version: int | None = None
+) -> Appointment:
+    """Replace an appointment's notes (APPOINTMENT_NOTES_CHANGED; the audit row keeps their lengths, not
+    the text). Any status: a note on a past or cancelled visit is still worth keeping."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    notes = _text(notes, "notes", "Notes", MAX_NOTES)
+    with transaction.atomic():
+        appointment = _locked(actor, appointment_id, expected_version)
+        if appointment.notes == notes:
+            return appointment
+        before = len(appointment.notes)
+        appointment.notes = notes
+        appointment.version += 1
+        appointment.save(update_fields=["notes", "version", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_NOTES_CHANGED,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+            detail={"length": [before, len(notes)]},
+        )
+    return appointment
+
+
 def move_appointments_on_merge(actor: Actor, source: models.Model, target: models.Model) -> None:
     """patients.services merge hook: the surviving record takes over the merged one's appointments (runs
     inside the merge's transaction, which writes the audit rows)."""

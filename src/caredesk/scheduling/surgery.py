@@ -11,10 +11,17 @@ and booking the whole plan in one step.
   existing bookings; `book_plan` books every case of a draft all or nothing, in one transaction, after
   checking everything again under the resources' locks.
 
-A booked case is an appointment of the case's procedure (a visit type) holding the surgeon and the
-equipment for the operation, and the room for the operation plus the turnover (so the database's
-no-double-booking guard keeps turnover too). The visit type's buffers and booking rules (notice, horizon,
-new/established) are for clinic visits and do not apply to planned cases; the plan's own rules do.
+Every case needs an anesthesia provider: the planner picks one from the organization's active practitioner
+resources of category "anesthesia" who work at the location then (their availability templates there) and
+are not on another case or booking at the same time; the plan item records who. Like credential checks,
+this starts with the organization's first anesthesia provider: an organization that has none on file yet
+plans rooms, surgeons and equipment as before.
+
+A booked case is an appointment of the case's procedure (a visit type) holding the surgeon, the
+anesthesia provider and the equipment for the operation, and the room for the operation plus the
+turnover (so the database's no-double-booking guard keeps turnover too). The visit type's buffers and
+booking rules (notice, horizon, new/established) are for clinic visits and do not apply to planned cases;
+the plan's own rules do.
 
 Operating rooms are the location's active rooms of category "operating".
 """
@@ -71,6 +78,7 @@ from .models import (
 from .services import _organization_id, is_overlap_violation
 
 OPERATING_CATEGORY = "operating"
+ANESTHESIA_CATEGORY = "anesthesia"
 MAX_PLAN_DAYS = 14
 MAX_TURNOVER = 240
 MAX_OVERTIME_CAP = 480
@@ -104,6 +112,19 @@ def operating_rooms(organization_id: int, location_id: int) -> list[Resource]:
             location_id=location_id,
             kind=ResourceKind.ROOM,
             category=OPERATING_CATEGORY,
+            active=True,
+        ).order_by("name", "pk")
+    )
+
+
+def anesthesia_providers(organization_id: int) -> list[Resource]:
+    """The anesthesia pool: active practitioner resources of category "anesthesia" (where and when they
+    work is up to their templates)."""
+    return list(
+        Resource.objects.filter(
+            organization_id=organization_id,
+            kind=ResourceKind.PRACTITIONER,
+            category=ANESTHESIA_CATEGORY,
             active=True,
         ).order_by("name", "pk")
     )
@@ -273,6 +294,7 @@ class _World:
     zone: ZoneInfo
     rooms: dict[int, Resource]
     cases: dict[int, SurgicalCase]
+    anesthesia: dict[int, Resource]
 
 
 def _day_span(first_day: dt.date, last_day: dt.date, zone: ZoneInfo) -> tuple[rules.Minute, rules.Minute]:
@@ -299,11 +321,12 @@ def _load_world(
     equipment_of = {c.pk: sorted(e.pk for e in c.equipment.all()) for c in cases}
     surgeon_ids = sorted({c.surgeon_id for c in cases})
     equipment_ids = sorted({e for ids in equipment_of.values() for e in ids})
+    providers = anesthesia_providers(organization_id)
     span = _day_span(first_day, last_day, zone)
     schedule = selectors.load_schedule(
         organization_id=organization_id,
         location=location,
-        resource_ids=[r.pk for r in rooms] + surgeon_ids + equipment_ids,
+        resource_ids=[r.pk for r in rooms] + surgeon_ids + equipment_ids + [a.pk for a in providers],
         start=rules.from_minute(span[0]),
         end=rules.from_minute(span[1] + overtime_cap + turnover),
     )
@@ -342,6 +365,15 @@ def _load_world(
                 label=f"Case {case.pk}",
             )
         )
+    pool = []
+    for provider in providers:
+        hours = tuple(schedule.available(provider.pk, first_day, last_day, None))
+        if hours:  # works at this location on some of these days
+            pool.append(
+                planning.Anesthetist(
+                    provider.pk, provider.name, hours, tuple(schedule.busy_intervals(provider.pk))
+                )
+            )
     instance = planning.Instance(
         cases=tuple(planning_cases),
         rooms=tuple(planning_rooms),
@@ -350,8 +382,11 @@ def _load_world(
         turnover=turnover,
         overtime_cap=overtime_cap,
         not_before=rules.to_minute(clock.now()),
+        anesthesia=tuple(pool) if providers else None,  # none on file: anesthesia not planned yet
     )
-    return _World(instance, zone, {r.pk: r for r in rooms}, {c.pk: c for c in cases})
+    return _World(
+        instance, zone, {r.pk: r for r in rooms}, {c.pk: c for c in cases}, {a.pk: a for a in providers}
+    )
 
 
 def _check_dates(location: Location, date_from: Any, date_to: Any) -> tuple[dt.date, dt.date]:
@@ -499,6 +534,7 @@ def plan_cases(
                 plan=plan,
                 case_id=p.case_id,
                 room_id=p.room_id,
+                anesthetist_id=p.anesthetist_id,
                 starts_at=rules.from_minute(p.start),
                 ends_at=rules.from_minute(p.end),
             )
@@ -549,7 +585,9 @@ def get_plan(*, actor: Actor, plan_id: int) -> PlanDetail:
     zone = selectors.zone_of(plan.location)
     with transaction.atomic():
         items = list(
-            plan.items.select_related("case__patient", "case__surgeon", "case__procedure", "room")
+            plan.items.select_related(
+                "case__patient", "case__surgeon", "case__procedure", "room", "anesthetist"
+            )
             .prefetch_related("case__equipment")
             .order_by("starts_at", "room__name")
         )
@@ -626,7 +664,11 @@ def _plan_world(plan: SurgeryPlan, items: Sequence[SurgeryPlanItem]) -> _World:
 
 def _placement(item: SurgeryPlanItem) -> planning.Placement:
     return planning.Placement(
-        item.case_id, item.room_id, rules.to_minute(item.starts_at), rules.to_minute(item.ends_at)
+        item.case_id,
+        item.room_id,
+        rules.to_minute(item.starts_at),
+        rules.to_minute(item.ends_at),
+        item.anesthetist_id,
     )
 
 
@@ -653,8 +695,9 @@ def adjust_plan_item(
     *, actor: Actor, plan_id: int, item_id: int, room_id: int, start: dt.datetime
 ) -> SurgeryPlanItem:
     """Move one case of a draft plan to another room and/or start (SURGERY_PLAN_CHANGED). Checked against
-    the rest of the plan and the existing bookings with the planner's rules; SurgeryPlanConflict lists
-    what the move would break, and nothing changes."""
+    the rest of the plan and the existing bookings with the planner's rules. The case keeps its anesthesia
+    provider when they can take it at the new time; otherwise the first provider of the pool who can takes
+    over. SurgeryPlanConflict lists what the move would break, and nothing changes."""
     actor.require(Permission.SCHEDULE_MANAGE)
     if not isinstance(start, dt.datetime) or start.tzinfo is None or start.utcoffset() is None:
         raise InvalidTime("Give the new start as a date and time in the location's time zone.", field="start")
@@ -674,28 +717,47 @@ def adjust_plan_item(
             raise ValidationFailed(f"Choose one of {plan.location.name}'s operating rooms.", field="room_id")
         world = _plan_world(plan, items)
         moved_start = rules.to_minute(start)
-        moved = planning.Placement(
-            item.case_id, int(room_id), moved_start, moved_start + item.case.duration_minutes
-        )
         others = [_placement(i) for i in items if i.pk != item.pk]
         before = _problems(world, others)
-        after = _problems(world, [*others, moved])
-        new = {
-            case_id: [p for p in messages if p not in before.get(case_id, [])]
-            for case_id, messages in after.items()
-        }
-        new = {case_id: messages for case_id, messages in new.items() if messages}
-        if new:
+        candidates = [item.anesthetist_id] + [
+            a.id for a in world.instance.anesthesia or () if a.id != item.anesthetist_id
+        ]
+        first_new: dict[int, list[str]] | None = None
+        for anesthetist_id in candidates:
+            moved = planning.Placement(
+                item.case_id,
+                int(room_id),
+                moved_start,
+                moved_start + item.case.duration_minutes,
+                anesthetist_id,
+            )
+            after = _problems(world, [*others, moved])
+            new = {
+                case_id: [p for p in messages if p not in before.get(case_id, [])]
+                for case_id, messages in after.items()
+            }
+            new = {case_id: messages for case_id, messages in new.items() if messages}
+            if not new:
+                break
+            if first_new is None:
+                first_new = new
+        else:
+            problems = first_new or {}
             raise SurgeryPlanConflict(
-                "The case cannot go there: " + " ".join(m for ms in new.values() for m in ms),
-                items=_listed(world, new),
+                "The case cannot go there: " + " ".join(m for ms in problems.values() for m in ms),
+                items=_listed(world, problems),
                 field="start",
             )
-        previous = {"room": item.room_id, "start": item.starts_at.isoformat()}
+        previous = {
+            "room": item.room_id,
+            "start": item.starts_at.isoformat(),
+            "anesthetist": item.anesthetist_id,
+        }
         item.room_id = int(room_id)
+        item.anesthetist_id = moved.anesthetist_id
         item.starts_at = rules.from_minute(moved.start)
         item.ends_at = rules.from_minute(moved.end)
-        item.save(update_fields=["room", "starts_at", "ends_at"])
+        item.save(update_fields=["room", "anesthetist", "starts_at", "ends_at"])
         audit.record(
             actor=actor,
             action=AuditAction.SURGERY_PLAN_CHANGED,
@@ -705,7 +767,11 @@ def adjust_plan_item(
                 "item": item.pk,
                 "case": item.case_id,
                 "before": previous,
-                "after": {"room": item.room_id, "start": item.starts_at.isoformat()},
+                "after": {
+                    "room": item.room_id,
+                    "start": item.starts_at.isoformat(),
+                    "anesthetist": item.anesthetist_id,
+                },
             },
         )
     return item
@@ -724,7 +790,8 @@ def _hold(resource_ids: Sequence[int]) -> None:
 
 def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
     """Book every case of a draft plan, all or nothing, in one transaction: each case becomes an
-    appointment (APPOINTMENT_CREATE) holding its surgeon, equipment and room (the room with turnover).
+    appointment (APPOINTMENT_CREATE) holding its surgeon, anesthesia provider, equipment and room (the room
+    with turnover); the database's no-double-booking guard covers every one of them.
     When any case cannot be booked (a resource booked meanwhile, a case cancelled, time in the past),
     nothing is, and SurgeryPlanConflict lists every failing case and why."""
     actor.require(Permission.SCHEDULE_MANAGE)
@@ -742,6 +809,7 @@ def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
         _hold(
             [i.room_id for i in items]
             + [i.case.surgeon_id for i in items]
+            + [i.anesthetist_id for i in items if i.anesthetist_id is not None]
             + [e.pk for i in items for e in i.case.equipment.all()]
         )
         world = _plan_world(plan, items)
@@ -776,6 +844,8 @@ def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
             appointments.append(appointment)
             turnover_end = item.ends_at + dt.timedelta(minutes=plan.turnover_minutes)
             holds = [(case.surgeon_id, item.ends_at), (item.room_id, turnover_end)]
+            if item.anesthetist_id is not None:
+                holds.append((item.anesthetist_id, item.ends_at))
             holds += [(e.pk, item.ends_at) for e in case.equipment.all()]
             rows += [
                 AppointmentResource(
@@ -790,7 +860,8 @@ def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
         except DatabaseError as exc:
             if is_overlap_violation(exc):
                 raise SurgeryPlanConflict(
-                    "Someone booked one of these rooms, surgeons or devices a moment ago; nothing was "
+                    "Someone booked one of these rooms, surgeons, anesthesia providers or devices a moment "
+                    "ago; nothing was "
                     "booked. Re-plan or adjust and try again.",
                     items=[],
                 ) from exc
@@ -801,6 +872,7 @@ def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
                 "end": item.ends_at.astimezone(world.zone).isoformat(),
                 "location_id": plan.location_id,
                 "room": item.room_id,
+                "anesthetist": item.anesthetist_id,
                 "surgery_plan": plan.pk,
                 "case": item.case_id,
             }

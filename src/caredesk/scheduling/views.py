@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import public, require_permission
 from caredesk.accounts.permissions import Permission
+from caredesk.billing.choices import PaymentMethod, PaymentPurpose
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from caredesk.core.htmx import is_htmx, render_page_or_partial
@@ -28,6 +29,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import clock, grid, rules, search_text, selectors, services
+from .authorizations import check_booked
 from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus
 from .errors import ResourceNotFound, SeriesConflict
 from .forms import (
@@ -45,6 +47,9 @@ from .forms import (
     WaitlistForm,
 )
 from .models import Appointment
+
+# A co-pay is taken for a visit that is still to happen or happening (not one cancelled or missed).
+PAYMENT_CLOSED_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
 
 LEGEND = [(s.value, s.label) for s in AppointmentStatus if s not in (AppointmentStatus.CANCELLED,)]
 BOARD_COUNTS = [
@@ -523,6 +528,8 @@ def book(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 status = refusal_status(form, exc)
             else:
+                for warning in check_booked(actor, booked):  # booked anyway: the desk is warned
+                    messages.warning(request, warning)
                 return redirect("scheduling:detail", appointment_id=booked[0].pk)
     context = {
         "form": form,
@@ -541,7 +548,7 @@ def slots(request: HttpRequest) -> HttpResponse:
     text = request.GET.get("q", "").strip()[:300]
     if text and not request.GET.get("visit_type"):
         understood, initial, found = _text_search(actor, text, _as_int(request.GET.get("patient")))
-        context = {
+        context: dict[str, Any] = {
             "form": SlotSearchForm(initial=initial, actor=actor),
             "slots": found,
             "understood": understood,
@@ -570,6 +577,8 @@ def slots(request: HttpRequest) -> HttpResponse:
             request, "scheduling/slots.html", "scheduling/partials/slots.html", context, status=status
         )
     context["slots"] = found
+    if not found:
+        context["refusal"] = selectors.why_no_slots(actor, query)
     return render_page_or_partial(request, "scheduling/slots.html", "scheduling/partials/slots.html", context)
 
 
@@ -593,18 +602,47 @@ def _actions(actor: Actor, appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def _payment_context(actor: Actor, appointment: Appointment, coverage: Any) -> dict[str, Any]:
+    """The co-pay card (billing's payment form) for the front desk: prefilled with the co-pay due."""
+    if not actor.has(Permission.PAYMENT_RECORD) or appointment.status in PAYMENT_CLOSED_STATUSES:
+        return {"show_payment": False}
+    if coverage is None:
+        coverage = selectors.check_in_coverage(actor=actor, patient_id=appointment.patient_id)
+    return {
+        "show_payment": True,
+        "copay_due": coverage.copay if coverage.visible else None,
+        "patient_id": appointment.patient_id,
+        "appointment_id": appointment.pk,
+        "methods": PaymentMethod.choices,
+        "purposes": PaymentPurpose.choices,
+        "form_values": {
+            "amount": str(coverage.copay) if coverage.visible and coverage.copay is not None else "",
+            "method": PaymentMethod.CASH,
+            "reference": "",
+            "purpose": PaymentPurpose.COPAY,
+        },
+        "payment": None,
+        "error": "",
+        "field": "",
+    }
+
+
 def _detail_context(actor: Actor, detail: selectors.AppointmentDetail, **extra: Any) -> dict[str, Any]:
     appointment = detail.appointment
     actions = _actions(actor, appointment)
+    # At check-in the desk sees the co-pay due and the eligibility result (read through coverage).
+    coverage = (
+        selectors.check_in_coverage(actor=actor, patient_id=appointment.patient_id)
+        if actions.get("check_in")
+        else None
+    )
     return {
         "detail": detail,
         "appointment": appointment,
         "zone_name": appointment.location.timezone,
         "actions": actions,
-        # At check-in the desk sees the co-pay due and the eligibility result (read through coverage).
-        "check_in_coverage": selectors.check_in_coverage(actor=actor, patient_id=appointment.patient_id)
-        if actions.get("check_in")
-        else None,
+        "check_in_coverage": coverage,
+        **_payment_context(actor, appointment, coverage),
         "cancel_form": extra.pop("cancel_form", None) or CancelForm(initial={"version": appointment.version}),
         "can_open_chart": actor.has(Permission.PATIENT_VIEW),
         **extra,

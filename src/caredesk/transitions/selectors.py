@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
@@ -129,6 +129,102 @@ def list_encounters(
             },
         )
     return EncounterPage(encounters=shown, page=page, has_next=len(rows) > page_size)
+
+
+def _readable_encounters(actor: Actor) -> QuerySet[Encounter]:
+    """Staff with ENCOUNTER_VIEW: the organization's encounters; a portal user: the encounters matched to
+    their own record. Not audited."""
+    if actor.organization_id is not None and actor.is_portal and actor.has(Permission.PORTAL_OWN_RECORD):
+        return Encounter.objects.filter(
+            organization_id=actor.organization_id, patient_id=actor.patient_id or 0
+        )
+    if actor.is_portal:
+        return Encounter.objects.none()
+    return encounter_queryset(actor)
+
+
+@dataclass(frozen=True)
+class EncounterSearch:
+    """Criteria of an encounter search (FHIR). `overlaps_from` / `overlaps_to`: the stay's period (admit
+    to discharge, open while in progress) touches [from, to)."""
+
+    patient_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    overlaps_from: dt.datetime | None = None
+    overlaps_to: dt.datetime | None = None
+    encounter_id: int | None = None
+
+
+def read_encounter(*, actor: Actor, encounter_id: Any) -> Encounter:
+    """One encounter (a portal user: one of their own), audited ENCOUNTER_VIEW; EncounterNotFound outside
+    the scope."""
+    pk = parse_id(encounter_id)
+    with transaction.atomic():
+        encounter = None if pk is None else _readable_encounters(actor).filter(pk=pk).first()
+        if encounter is None:
+            raise EncounterNotFound(
+                f"No encounter with id {encounter_id}.", details={"id": str(encounter_id)}
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_VIEW,
+            patient_id=encounter.patient_id,
+            obj=encounter,
+            detail={"view": "fhir"},
+        )
+    return encounter
+
+
+def search_encounters(
+    *, actor: Actor, search: EncounterSearch, page: int = 1, page_size: int = 20
+) -> tuple[list[Encounter], bool]:
+    """Encounters matching `search`, latest admission first, a page at a time (and whether more follow);
+    one ENCOUNTER_SEARCH audit row with the criteria and the ids shown."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    encounters = _readable_encounters(actor)
+    if search.patient_id is not None:
+        encounters = encounters.filter(patient_id=search.patient_id)
+    if search.encounter_id is not None:
+        encounters = encounters.filter(pk=search.encounter_id)
+    if search.statuses:
+        encounters = encounters.filter(status__in=search.statuses)
+    if search.classes:
+        encounters = encounters.filter(encounter_class__in=search.classes)
+    if search.overlaps_to is not None:
+        encounters = encounters.filter(Q(admit_at__lt=search.overlaps_to) | Q(admit_at__isnull=True))
+    if search.overlaps_from is not None:
+        encounters = encounters.filter(
+            Q(discharge_at__gte=search.overlaps_from)
+            | Q(discharge_at__isnull=True, status=EncounterStatus.IN_PROGRESS)
+        )
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        rows = list(
+            encounters.order_by(F("admit_at").desc(nulls_last=True), "-id")[offset : offset + page_size + 1]
+        )
+        shown = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_SEARCH,
+            patient_id=search.patient_id if search.patient_id in {e.patient_id for e in shown} else None,
+            object_type="transitions.encounter",
+            detail={
+                "criteria": {
+                    "patient_id": search.patient_id,
+                    "statuses": list(search.statuses),
+                    "classes": list(search.classes),
+                    "from": search.overlaps_from.isoformat() if search.overlaps_from else None,
+                    "to": search.overlaps_to.isoformat() if search.overlaps_to else None,
+                    "id": search.encounter_id,
+                },
+                "page": page,
+                "encounter_ids": [e.pk for e in shown],
+                "result_ids": sorted({e.patient_id for e in shown if e.patient_id is not None}),
+            },
+        )
+    return shown, len(rows) > page_size
 
 
 @dataclass

@@ -33,6 +33,7 @@ from caredesk.accounts.models import Organization, User
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
+from caredesk.audit.models import AuditEvent
 from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import DomainError, Forbidden, ValidationFailed
 from caredesk.core.text import name_key
@@ -125,6 +126,74 @@ def _clip(text: str, limit: int) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FeedOrganization:
+    """What applying a message needs to know about the receiving organization: its short code (our MRNs)
+    and time zone. A listener reads it once (`feed_organization`) and passes it to every
+    `receive_message`, so a message does not look them up again."""
+
+    organization_id: int
+    short_code: str
+    zone: ZoneInfo
+
+
+def feed_organization(organization_id: int) -> FeedOrganization:
+    short_code = Organization.objects.values_list("short_code", flat=True).get(pk=organization_id)
+    return FeedOrganization(organization_id, short_code.upper(), selectors.organization_zone(organization_id))
+
+
+class _Writes:
+    """Rows that only get appended while a message is applied (timeline events, audit rows), written in
+    one insert each at the end of the transaction."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.events: list[EncounterEvent] = []
+        self.audits: list[AuditEvent] = []
+
+    def event(
+        self,
+        encounter: Encounter,
+        kind: str,
+        summary: str,
+        moment: dt.datetime,
+        message: InboundMessage | None = None,
+    ) -> None:
+        self.events.append(
+            EncounterEvent(
+                encounter=encounter, message=message, event_type=kind, occurred_at=moment, summary=summary
+            )
+        )
+
+    def audit(
+        self,
+        action: AuditAction,
+        *,
+        patient_id: int | None = None,
+        obj: models.Model | None = None,
+        object_type: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.audits.append(
+            audit.build(
+                actor=self.actor,
+                action=action,
+                patient_id=patient_id,
+                obj=obj,
+                object_type=object_type,
+                detail=detail,
+            )
+        )
+
+    def flush(self) -> None:
+        if self.events:
+            EncounterEvent.objects.bulk_create(self.events)
+            self.events = []
+        if self.audits:
+            audit.record_many(self.audits)
+            self.audits = []
+
+
 @dataclass
 class _Context:
     """One message being applied: who, which, where, and what came of it."""
@@ -132,10 +201,15 @@ class _Context:
     actor: Actor
     message: InboundMessage
     event: AdtEvent
-    zone: ZoneInfo
+    organization: FeedOrganization
+    writes: _Writes
     warnings: list[str] = field(default_factory=list)
     patient_id: int | None = None
     encounter: Encounter | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.organization.zone
 
     @property
     def trigger(self) -> str:
@@ -153,6 +227,20 @@ class _Context:
         return self.message.received_at
 
 
+class _NotApplied(Exception):
+    """Applying failed: the transaction is rolled back and the message stored with this outcome."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.text)
+        self.rejection = rejection
+
+
+#: A race (two connections creating the same encounter, task or control id at once) ends the transaction
+#: with an IntegrityError; it is run again, and then finds what the other one wrote.
+_ATTEMPTS = 3
+_INTERNAL_ERROR = "Application internal error; the message is kept for review."
+
+
 def receive_message(
     *,
     actor: Actor,
@@ -160,64 +248,101 @@ def receive_message(
     raw: str,
     event: AdtEvent | None = None,
     rejection: Rejection | None = None,
+    organization: FeedOrganization | None = None,
 ) -> Receipt:
     """Store an inbound message and, when it could be read (`event`), apply it, in one transaction that has
     committed when this returns. With `rejection` (it could not be read, or is of a type not handled) it
     is stored with that outcome and nothing is applied. A rule that says no while applying (InvalidEvent
     and other domain errors) rolls the changes back but keeps the message, answered AE with the reason;
     so does an unexpected failure (HL7 error 207). A control id seen before from the same sender is
-    answered with the first outcome and not applied again."""
+    answered with the first outcome and not applied again. `organization`: the listener's
+    `feed_organization` (looked up when not given)."""
     _require(actor, Permission.ENCOUNTER_MANAGE)
     organization_id = _organization_id(actor)
     if (event is None) == (rejection is None):
         raise ValueError("Pass either the event or the rejection")
+    if organization is None or organization.organization_id != organization_id:
+        organization = feed_organization(organization_id)
     now = clock.now()
-    sender = _clip(header.sender or "unknown", 120)
-    control_id = header.control_id[:80]
     digest = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
-    with transaction.atomic():
-        if control_id:
-            existing = _existing(organization_id, sender, control_id)
-            if existing is not None:
-                return _repeat(existing, digest, now)
-        message = InboundMessage(
-            organization_id=organization_id,
-            received_at=now,
-            sender=sender,
-            control_id=control_id,
-            message_type=_clip("^".join(p for p in (header.message_type, header.trigger) if p), 20),
-            raw=raw,
-            sha256=digest,
-            status=MessageStatus.APPLIED,
-            ack_code=AckCode.ACCEPT,
-        )
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             with transaction.atomic():
-                message.save(force_insert=True)
+                # The first attempt inserts straight away (a repeat is rare): its IntegrityError sends it
+                # round again, and the next attempt looks for the first message before inserting.
+                return _receive(actor, organization, header, raw, digest, now, event, rejection, attempt > 1)
+        except _NotApplied as failed:
+            event, rejection = None, failed.rejection
         except IntegrityError:
-            existing = _existing(organization_id, sender, control_id) if control_id else None
-            if existing is None:
+            if attempt < _ATTEMPTS:
+                continue
+            if event is None:
                 raise
+            logger.exception("Applying HL7 message %s from %s failed", header.control_id, header.sender)
+            event, rejection = None, Rejection(ack_code=AckCode.ERROR, error_code="207", text=_INTERNAL_ERROR)
+
+
+def _receive(
+    actor: Actor,
+    organization: FeedOrganization,
+    header: MessageHeader,
+    raw: str,
+    digest: str,
+    now: dt.datetime,
+    event: AdtEvent | None,
+    rejection: Rejection | None,
+    look_first: bool,
+) -> Receipt:
+    """One attempt, inside the transaction: a repeat is answered as the first time (found when
+    `look_first`; else the insert fails on the unique control id); else the message is stored and applied
+    (or stored with `rejection`)."""
+    sender = _clip(header.sender or "unknown", 120)
+    control_id = header.control_id[:80]
+    if control_id and look_first:
+        existing = _existing(organization.organization_id, sender, control_id)
+        if existing is not None:
             return _repeat(existing, digest, now)
-        if rejection is not None:
-            _set_outcome(message, rejection.ack_code, rejection.error_code, rejection.text)
-        else:
-            assert event is not None
-            _apply_kept(actor, message, event)
-        message.save()
-        audit.record(
-            actor=actor,
-            action=AuditAction.HL7_MESSAGE_CREATE,
-            patient_id=message.patient_id,
-            obj=message,
-            detail={
-                "sender": sender,
-                "control_id": control_id,
-                "message_type": message.message_type,
-                "ack": message.ack_code,
-                "error_code": message.error_code,
-            },
-        )
+    message = InboundMessage(
+        organization_id=organization.organization_id,
+        received_at=now,
+        sender=sender,
+        control_id=control_id,
+        message_type=_clip("^".join(p for p in (header.message_type, header.trigger) if p), 20),
+        raw=raw,
+        sha256=digest,
+        status=MessageStatus.APPLIED,
+        ack_code=AckCode.ACCEPT,
+    )
+    if rejection is not None:
+        _set_outcome(message, rejection.ack_code, rejection.error_code, rejection.text)
+    # No savepoint: a repeated control id (or a concurrent insert of it) fails the transaction, which is
+    # run again and finds the message (the unique constraint decides).
+    message.save(force_insert=True)
+    writes = _Writes(actor)
+    if rejection is None:
+        assert event is not None
+        ctx = _Context(actor, message, event, organization, writes)
+        _apply_or_fail(ctx)
+        if ctx.patient_id is not None or ctx.encounter is not None or ctx.warnings:
+            message.patient_id = ctx.patient_id
+            message.encounter = ctx.encounter
+            message.warnings = ctx.warnings
+            message.save(update_fields=["patient", "encounter", "warnings", "updated_at"])
+    writes.audit(
+        AuditAction.HL7_MESSAGE_CREATE,
+        patient_id=message.patient_id,
+        obj=message,
+        detail={
+            "sender": sender,
+            "control_id": control_id,
+            "message_type": message.message_type,
+            "ack": message.ack_code,
+            "error_code": message.error_code,
+        },
+    )
+    writes.flush()
     return Receipt(
         ack_code=message.ack_code,
         error_code=message.error_code,
@@ -268,25 +393,23 @@ def _set_outcome(message: InboundMessage, ack_code: str, error_code: str, text: 
     message.error_text = _clip(text, MAX_ERROR_TEXT)
 
 
-def _apply_kept(actor: Actor, message: InboundMessage, event: AdtEvent) -> None:
-    """Apply inside a savepoint: whatever goes wrong is undone, and the message stays with the reason."""
-    ctx = _Context(actor, message, event, selectors.organization_zone(message.organization_id))
+def _apply_or_fail(ctx: _Context) -> None:
+    """Apply; whatever goes wrong (but a race, which is run again) rolls the transaction back and the
+    message is stored with the reason (_NotApplied)."""
     try:
-        with transaction.atomic():
-            _apply(ctx)
+        _apply(ctx)
     except DomainError as exc:
-        _set_outcome(message, AckCode.ERROR, str(exc.details.get("hl7_code", "207")), exc.message)
-        return
-    except Exception:
+        raise _NotApplied(
+            Rejection(
+                ack_code=AckCode.ERROR, error_code=str(exc.details.get("hl7_code", "207")), text=exc.message
+            )
+        ) from exc
+    except IntegrityError:
+        raise
+    except Exception as exc:
         # A defect must not lose the message or the connection: it is kept, answered AE, and logged.
-        logger.exception("Applying HL7 message %s from %s failed", message.control_id, message.sender)
-        _set_outcome(
-            message, AckCode.ERROR, "207", "Application internal error; the message is kept for review."
-        )
-        return
-    message.patient_id = ctx.patient_id
-    message.encounter = ctx.encounter
-    message.warnings = ctx.warnings
+        logger.exception("Applying HL7 message %s from %s failed", ctx.message.control_id, ctx.message.sender)
+        raise _NotApplied(Rejection(ack_code=AckCode.ERROR, error_code="207", text=_INTERNAL_ERROR)) from exc
 
 
 def _apply(ctx: _Context) -> None:
@@ -315,10 +438,6 @@ def primary_identifier(identifiers: tuple[ExternalId, ...]) -> ExternalId | None
     )
 
 
-def _short_code(organization_id: int) -> str:
-    return Organization.objects.values_list("short_code", flat=True).get(pk=organization_id).upper()
-
-
 def _is_our_mrn(ext: ExternalId, short_code: str) -> bool:
     """An MRN we issued: assigned by us (CX-4 is our short code or our MRN system) and shaped like ours
     (our prefix, then digits). A bare number, or our shape under another authority, is someone else's id."""
@@ -333,10 +452,34 @@ def _one(actor: Actor, query: PatientQuery) -> int | None:
     return page.results[0].pk if len(page.results) == 1 else None
 
 
+def _by_our_mrn(ctx: _Context, value: str) -> int | None:
+    """What `search_patients(mrn=value)` finds, in one indexed read (two after a merge): the active record
+    with this MRN or the one it was merged into. The same PATIENT_SEARCH audit row, written with the
+    message's other rows."""
+    scope = patient_selectors.patient_queryset(ctx.actor)
+    columns = ("pk", "status", "merged_into_id")
+    row = scope.filter(mrn=value.strip().upper()).values_list(*columns).first()
+    for _ in range(patient_selectors.MAX_MERGE_HOPS):
+        if row is None or row[1] != PatientStatus.MERGED or row[2] is None:
+            break
+        row = scope.filter(pk=row[2]).values_list(*columns).first()
+    found = row[0] if row is not None and row[1] == PatientStatus.ACTIVE else None
+    ctx.writes.audit(
+        AuditAction.PATIENT_SEARCH,
+        object_type="patients.patient",
+        detail={
+            "criteria": {"mrn": value.strip(), "include_inactive": False},
+            "page": 1,
+            "result_ids": [found] if found is not None else [],
+        },
+    )
+    return found
+
+
 def _match_identifiers(ctx: _Context, identifiers: tuple[ExternalId, ...]) -> _Match:
-    short_code = _short_code(ctx.organization_id)
+    short_code = ctx.organization.short_code
     for ext in identifiers:
-        if _is_our_mrn(ext, short_code) and (found := _one(ctx.actor, PatientQuery(mrn=ext.value))):
+        if _is_our_mrn(ext, short_code) and (found := _by_our_mrn(ctx, ext.value)):
             return _Match(found, "mrn")
     for ext in identifiers:
         link = (
@@ -462,12 +605,11 @@ def _demographics(person: PersonData) -> dict[str, Any]:
 def _event_row(
     ctx: _Context | None, encounter: Encounter, kind: str, summary: str, moment: dt.datetime
 ) -> None:
+    if ctx is not None:
+        ctx.writes.event(encounter, kind, _clip(summary, 300), moment, ctx.message)
+        return
     EncounterEvent.objects.create(
-        encounter=encounter,
-        message=ctx.message if ctx else None,
-        event_type=kind,
-        occurred_at=moment,
-        summary=_clip(summary, 300),
+        encounter=encounter, event_type=kind, occurred_at=moment, summary=_clip(summary, 300)
     )
 
 
@@ -482,11 +624,12 @@ def _locked_encounter(organization_id: int, source: str, key: str) -> Encounter 
 def _encounter_for(
     ctx: _Context, person: PersonData, visit: VisitData, match: _Match
 ) -> tuple[Encounter, bool]:
-    """The encounter this visit is, created when new; visit details refreshed from the message."""
+    """The encounter this visit is (locked), or a new one (`created`, saved by _save_encounter); visit
+    details refreshed from the message."""
     key = _visit_key(person, visit)
     source = ctx.message.sender
     encounter = _locked_encounter(ctx.organization_id, source, key)
-    created = False
+    created = encounter is None
     if encounter is None:
         primary = primary_identifier(person.identifiers)
         encounter = Encounter(
@@ -500,15 +643,7 @@ def _encounter_for(
             external_id_authority=(primary.authority if primary else "")[:120],
             admit_at=visit.admit_at,
         )
-        try:
-            with transaction.atomic():
-                encounter.save(force_insert=True)
-            created = True
-        except IntegrityError:
-            encounter = _locked_encounter(ctx.organization_id, source, key)
-            if encounter is None:
-                raise
-    if not created:
+    else:
         if encounter.patient_id is None and match.patient_id is not None:
             encounter.patient_id = match.patient_id
         elif match.patient_id is not None and encounter.patient_id != match.patient_id:
@@ -535,13 +670,15 @@ def _save_encounter(ctx: _Context, encounter: Encounter, created: bool, summary:
             f"({encounter.admit_at:%Y-%m-%d %H:%M}).",
             hl7_code="207",
         )
-    if not created:
+    if created:
+        # A visit another connection creates at the same moment fails the transaction: it runs again.
+        encounter.save(force_insert=True)
+    else:
         encounter.version += 1
-    encounter.save()
+        encounter.save()
     _event_row(ctx, encounter, ctx.trigger, summary, ctx.moment())
-    audit.record(
-        actor=ctx.actor,
-        action=AuditAction.ENCOUNTER_CREATE if created else AuditAction.ENCOUNTER_UPDATE,
+    ctx.writes.audit(
+        AuditAction.ENCOUNTER_CREATE if created else AuditAction.ENCOUNTER_UPDATE,
         patient_id=encounter.patient_id,
         obj=encounter,
         detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
@@ -648,7 +785,7 @@ def _on_discharge(ctx: _Context) -> None:
             "Match them first.",
         )
         return
-    _start_tcm(ctx.actor, encounter, ctx.zone, ctx.message)
+    _start_tcm(ctx.actor, encounter, ctx.zone, ctx.message, ctx.writes)
 
 
 def _on_update(ctx: _Context) -> None:
@@ -693,9 +830,8 @@ def _record_cancel(ctx: _Context, encounter: Encounter, summary: str) -> None:
     encounter.version += 1
     encounter.save()
     _event_row(ctx, encounter, ctx.trigger, summary, ctx.moment())
-    audit.record(
-        actor=ctx.actor,
-        action=AuditAction.ENCOUNTER_CANCEL,
+    ctx.writes.audit(
+        AuditAction.ENCOUNTER_CANCEL,
         patient_id=encounter.patient_id,
         obj=encounter,
         detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
@@ -767,9 +903,8 @@ def _on_merge(ctx: _Context) -> None:
                     f"Hospital record {ext.value} merged into {survivor_id.value}.",
                     ctx.moment(),
                 )
-                audit.record(
-                    actor=ctx.actor,
-                    action=AuditAction.ENCOUNTER_PATIENT_CHANGED
+                ctx.writes.audit(
+                    AuditAction.ENCOUNTER_PATIENT_CHANGED
                     if changed_patient
                     else AuditAction.ENCOUNTER_UPDATE,
                     patient_id=encounter.patient_id,
@@ -919,10 +1054,16 @@ def _tcm_tasks(episode: TcmEpisode, encounter: Encounter, zone: ZoneInfo) -> lis
 
 
 def _start_tcm(
-    actor: Actor, encounter: Encounter, zone: ZoneInfo, message: InboundMessage | None = None
+    actor: Actor,
+    encounter: Encounter,
+    zone: ZoneInfo,
+    message: InboundMessage | None = None,
+    writes: _Writes | None = None,
 ) -> TcmEpisode | None:
     """Start TCM for a qualifying discharge (idempotent: an active episode with the same discharge date is
-    left alone; a corrected discharge date moves its deadlines)."""
+    left alone; a corrected discharge date moves its deadlines). With `writes` (a message being applied)
+    the tasks go in with one insert and the timeline and audit rows with the message's; a race on a task
+    key then fails the message's transaction, which runs again."""
     if not _qualifies(actor, encounter):
         return None
     assert encounter.discharge_at is not None
@@ -949,18 +1090,20 @@ def _start_tcm(
         visit_due=deadlines.visit_due,
         period_end=deadlines.period_end,
     )
-    for task in _tcm_tasks(episode, encounter, zone):
-        worklist.create_task(actor=actor, data=task)
+    tasks = _tcm_tasks(episode, encounter, zone)
+    if writes is None:
+        for task in tasks:
+            worklist.create_task(actor=actor, data=task)
+    else:
+        worklist.create_tasks(actor=actor, data=tasks)
     summary = (
         f"TCM started: contact due {episode.contact_due:%a %Y-%m-%d}, "
         f"visit due {episode.visit_due:%a %Y-%m-%d}."
     )
-    EncounterEvent.objects.create(
-        encounter=encounter, message=message, event_type="tcm", occurred_at=clock.now(), summary=summary
-    )
-    audit.record(
-        actor=actor,
-        action=AuditAction.TCM_EPISODE_CREATE,
+    own = writes or _Writes(actor)
+    own.event(encounter, "tcm", summary, clock.now(), message)
+    own.audit(
+        AuditAction.TCM_EPISODE_CREATE,
         patient_id=episode.patient_id,
         obj=episode,
         detail={
@@ -970,6 +1113,8 @@ def _start_tcm(
             "complexity": complexity,
         },
     )
+    if writes is None:
+        own.flush()
     return episode
 
 
@@ -1335,7 +1480,9 @@ def record_transfer_package(
 
 __all__ = [
     "FEED_PERMISSIONS",
+    "FeedOrganization",
     "feed_actor",
+    "feed_organization",
     "link_encounter_patient",
     "move_encounters_on_merge",
     "primary_identifier",

@@ -39,12 +39,18 @@ class WorklistForm(StyledForm):
         field.choices = choices
 
 
-def _assignee_choices(actor: Actor, *, everyone: bool) -> list[tuple[str, str]]:
+def staff_choices(actor: Actor) -> list[tuple[str, str]]:
+    """The people tasks can be assigned to, as choices (read once per page, shared by its forms)."""
+    return [(str(u.pk), u.display_name) for u in selectors.assignable_users(actor=actor)]
+
+
+def _assignee_choices(
+    actor: Actor, *, everyone: bool, staff: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
     choices = [("", "Anyone" if everyone else "Nobody"), ("me", "Me")]
     if everyone:
         choices.append(("unassigned", "Unassigned"))
-    choices += [(str(u.pk), u.display_name) for u in selectors.assignable_users(actor=actor)]
-    return choices
+    return choices + (staff_choices(actor) if staff is None else staff)
 
 
 def _assignee_id(actor: Actor, value: str) -> int | None:
@@ -64,10 +70,12 @@ class FilterForm(WorklistForm):
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, actor: Actor, staff: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.set_choices("queue", [("", "My queues"), *selectors.queues_for(actor)])
-        self.set_choices("assignee", _assignee_choices(actor, everyone=True))
+        self.set_choices("assignee", _assignee_choices(actor, everyone=True, staff=staff))
 
     def to_query(self) -> WorklistQuery:
         data = self.cleaned_data
@@ -86,9 +94,11 @@ class BulkAssignForm(WorklistForm):
     task_ids = forms.TypedMultipleChoiceField(coerce=int, required=True, widget=forms.MultipleHiddenInput)
     assignee = forms.ChoiceField(required=False, label="Assign to")
 
-    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, actor: Actor, staff: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.set_choices("assignee", _assignee_choices(actor, everyone=False))
+        self.set_choices("assignee", _assignee_choices(actor, everyone=False, staff=staff))
         self.actor = actor
         # Any id is acceptable here: the service decides which the actor may assign.
         raw = self.data.getlist("task_ids") if hasattr(self.data, "getlist") else []

@@ -22,7 +22,15 @@ from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 
 from . import clock, rules
-from .choices import ACTIVE_STATUSES, CLOSED_STATUSES, CommentKind, TaskQueue, TaskStatus
+from .choices import (
+    ACTIVE_STATUSES,
+    CLOSED_STATUSES,
+    CommentKind,
+    TaskPriority,
+    TaskQueue,
+    TaskStatus,
+    TaskType,
+)
 from .errors import TaskNotFound
 from .models import Task, TaskComment
 
@@ -82,10 +90,21 @@ class WorklistQuery:
 
 @dataclass
 class WorklistRow:
+    """A task as the worklist shows it: the labels are worked out here, once, not per template lookup."""
+
     task: Task
     sla_state: str
     sla_text: str
     snoozed: bool
+    priority_label: str = ""
+    type_label: str = ""
+    queue_label: str = ""
+    status_label: str = ""
+    patient_name: str = ""  # "Family, Given"; "" without a patient
+    patient_mrn: str = ""
+    assignee_name: str = ""  # "" unassigned
+    url: str = ""  # set by the view
+    patient_url: str = ""
 
 
 @dataclass
@@ -97,12 +116,18 @@ class WorklistPage:
     now: dt.datetime
 
 
+#: A queue's counts stop here ("999+"): counting stays a short index range scan however long it grows.
+COUNT_CAP = 999
+
+
 @dataclass
 class QueueCount:
     queue: str
     label: str
     active: int = 0
     overdue: int = 0
+    more_active: bool = False  # more than COUNT_CAP active tasks (`active` is COUNT_CAP)
+    more_overdue: bool = False
 
 
 def _filtered(actor: Actor, query: WorklistQuery, now: dt.datetime) -> QuerySet[Task]:
@@ -147,6 +172,49 @@ def _criteria(query: WorklistQuery) -> dict[str, Any]:
     return criteria
 
 
+#: What a worklist row reads (the rest of the task, patient and assignee rows is not loaded).
+_ROW_FIELDS = (
+    "title",
+    "task_type",
+    "queue",
+    "priority",
+    "status",
+    "due_at",
+    "snoozed_until",
+    "organization",
+    "patient",
+    "assignee",
+    "patient__family_name",
+    "patient__given_name",
+    "patient__mrn",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__username",
+)
+_PRIORITY_LABELS = dict(TaskPriority.choices)
+_TYPE_LABELS = dict(TaskType.choices)
+_QUEUE_LABELS = dict(TaskQueue.choices)
+_STATUS_LABELS = dict(TaskStatus.choices)
+
+
+def _row(task: Task, now: dt.datetime) -> WorklistRow:
+    patient = task.patient if task.patient_id is not None else None
+    assignee = task.assignee if task.assignee_id is not None else None
+    return WorklistRow(
+        task=task,
+        sla_state=rules.sla_state(task.status, task.due_at, now),
+        sla_text=rules.sla_text(task.status, task.due_at, now),
+        snoozed=rules.is_snoozed(task.snoozed_until, now),
+        priority_label=str(_PRIORITY_LABELS.get(task.priority, task.priority)),
+        type_label=str(_TYPE_LABELS.get(task.task_type, task.task_type)),
+        queue_label=str(_QUEUE_LABELS.get(task.queue, task.queue)),
+        status_label=str(_STATUS_LABELS.get(task.status, task.status)),
+        patient_name=f"{patient.family_name}, {patient.given_name}" if patient is not None else "",
+        patient_mrn=patient.mrn if patient is not None else "",
+        assignee_name=assignee.display_name if assignee is not None else "",
+    )
+
+
 def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: int = 50) -> WorklistPage:
     """One page of the worklist, most pressing first (by due time unless `query.sort` says otherwise).
     Writes one TASK_SEARCH audit row: the criteria, the task ids and the patient ids shown."""
@@ -159,6 +227,7 @@ def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: 
         tasks = list(
             _filtered(actor, query, now)
             .select_related("patient", "assignee")
+            .only(*_ROW_FIELDS)
             .order_by(*ordering)[offset : offset + page_size + 1]
         )
         has_next = len(tasks) > page_size
@@ -174,33 +243,47 @@ def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: 
                 "result_ids": sorted({t.patient_id for t in tasks if t.patient_id is not None}),
             },
         )
-    rows = [
-        WorklistRow(
-            task=t,
-            sla_state=rules.sla_state(t.status, t.due_at, now),
-            sla_text=rules.sla_text(t.status, t.due_at, now),
-            snoozed=rules.is_snoozed(t.snoozed_until, now),
-        )
-        for t in tasks
-    ]
+    rows = [_row(t, now) for t in tasks]
     return WorklistPage(rows=rows, page=page, page_size=page_size, has_next=has_next, now=now)
 
 
 def queue_counts(*, actor: Actor) -> list[QueueCount]:
-    """Active and overdue tasks per queue the actor works (snoozed ones included: they still count)."""
+    """Active and overdue tasks per queue the actor works (snoozed ones included: they still count), and per
+    other queue where tasks are assigned to the actor. Each queue reads at most COUNT_CAP + 1 of its
+    active tasks in due order (the partial index task_active_queue_due): overdue ones come first, so both
+    counts are exact up to COUNT_CAP, and beyond it the count says "more" (`more_active`,
+    `more_overdue`) instead of counting every row."""
     now = clock.now()
-    counts = {queue: QueueCount(queue, label) for queue, label in queues_for(actor)}
-    rows = (
-        task_queryset(actor)
-        .filter(status__in=ACTIVE_STATUSES)
-        .values("queue")
-        .annotate(active=Count("due_at"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
-        .order_by()
-    )
-    for row in rows:
-        found = counts.setdefault(row["queue"], QueueCount(row["queue"], TaskQueue(row["queue"]).label))
-        found.active, found.overdue = row["active"], row["overdue"]
-    return list(counts.values())
+    active = task_queryset(actor).filter(status__in=ACTIVE_STATUSES)
+    counts = []
+    for queue, label in queues_for(actor):
+        window = active.filter(queue=queue).order_by("due_at")[: COUNT_CAP + 1]
+        found = window.aggregate(active=Count("due_at"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
+        counts.append(
+            QueueCount(
+                queue,
+                label,
+                active=min(found["active"], COUNT_CAP),
+                overdue=min(found["overdue"], COUNT_CAP),
+                more_active=found["active"] > COUNT_CAP,
+                more_overdue=found["overdue"] > COUNT_CAP,
+            )
+        )
+    worked = {count.queue for count in counts}
+    if actor.user_id is not None and len(worked) < len(TaskQueue):
+        # Tasks of other queues assigned to the actor: few, counted in one grouped query.
+        rows = (
+            active.filter(assignee_id=actor.user_id)
+            .exclude(queue__in=sorted(worked))
+            .values("queue")
+            .annotate(active=Count("due_at"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
+            .order_by("queue")
+        )
+        for row in rows:
+            counts.append(
+                QueueCount(row["queue"], TaskQueue(row["queue"]).label, row["active"], row["overdue"])
+            )
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Worklist use cases: one function per use case, keyword-only actor, one transaction, audit row inside.
 
-CONTRACT (other apps call exactly these): `create_task` (idempotent by `dedupe_key`), `close_tasks_by_keys`,
+CONTRACT (other apps call exactly these): `create_task` (idempotent by `dedupe_key`), `create_tasks` (the
+same for several at once), `close_tasks_by_keys`,
 `set_due`; the pages also use `assign_task`, `bulk_assign`, `snooze_task`, `change_status`, `add_comment`.
 
 Every function checks the permission it needs (TASK_WORK; TASK_ASSIGN to give a task to someone else) and
@@ -278,6 +279,71 @@ def create_task(*, actor: Actor, data: NewTask) -> CreatedTask:
             },
         )
     return CreatedTask(task, created=True)
+
+
+def create_tasks(*, actor: Actor, data: list[NewTask]) -> list[CreatedTask]:
+    """`create_task` for several tasks at once (a feed's TCM tasks): the same checks and outcome, in a
+    few queries (one read of the existing dedupe keys, one per distinct patient, one insert, one audit
+    insert). A key that exists (or repeats in `data`) returns its task with `created=False`. No savepoint:
+    when a concurrent caller inserts one of the keys first, the IntegrityError ends the surrounding
+    transaction and the caller retries it (transitions.receive_message does)."""
+    _require(actor, Permission.TASK_WORK)
+    organization_id = _organization_id(actor)
+    now = clock.now()
+    cleaned = [_clean_new(actor, item, now) for item in data]
+    with transaction.atomic(savepoint=False):
+        keys = sorted({values["dedupe_key"] for values in cleaned if values["dedupe_key"]})
+        existing = (
+            {
+                t.dedupe_key: t
+                for t in Task.objects.filter(organization_id=organization_id, dedupe_key__in=keys)
+            }
+            if keys
+            else {}
+        )
+        patients = {pid: _check_patient(actor, pid) for pid in {item.patient_id for item in data}}
+        assignees = {aid: _check_assignee(actor, aid) for aid in {item.assignee_id for item in data}}
+        name = _name_of(actor)
+        outcomes: list[CreatedTask | None] = []
+        new: list[Task] = []
+        for item, values in zip(data, cleaned, strict=True):
+            key = values["dedupe_key"]
+            if key and key in existing:
+                outcomes.append(CreatedTask(existing[key], created=False))
+                continue
+            task = Task(
+                organization_id=organization_id,
+                patient_id=patients[item.patient_id],
+                assignee=assignees[item.assignee_id],
+                created_by_id=actor.user_id,
+                created_by_name=name,
+                **values,
+            )
+            if key:
+                existing[key] = task
+            new.append(task)
+            outcomes.append(None)
+        Task.objects.bulk_create(new)
+        for task in new:
+            if task.assignee is not None:
+                _event(task, actor, f"Assigned to {task.assignee.display_name}.")
+        audit.record_many(
+            audit.build(
+                actor=actor,
+                action=AuditAction.TASK_CREATE,
+                patient_id=task.patient_id,
+                obj=task,
+                detail={
+                    "task_type": task.task_type,
+                    "queue": task.queue,
+                    "dedupe_key": task.dedupe_key,
+                    "source": f"{task.source_type}:{task.source_id}" if task.source_type else "",
+                },
+            )
+            for task in new
+        )
+    created = iter(new)
+    return [outcome or CreatedTask(next(created), created=True) for outcome in outcomes]
 
 
 # ---------------------------------------------------------------------------------------------------

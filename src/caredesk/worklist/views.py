@@ -7,6 +7,7 @@ the form with its status (400 or 409); a task outside the actor's scope answers 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -36,6 +37,7 @@ from .forms import (
     SnoozeForm,
     StatusForm,
     WorklistForm,
+    staff_choices,
 )
 from .models import Task
 
@@ -55,8 +57,28 @@ def _can(actor: Actor) -> dict[str, bool]:
 # ---------------------------------------------------------------------------------------------------
 
 
+_ID_SLOT = 2**62  # a placeholder id: its URL is reversed once per page, not once per row
+
+
+def _url_maker(name: str) -> Callable[[int], str]:
+    pattern = reverse(name, args=[_ID_SLOT])
+    before, _, after = pattern.partition(str(_ID_SLOT))
+    return lambda pk: f"{before}{pk}{after}"
+
+
+def _link_rows(rows: list[selectors.WorklistRow]) -> None:
+    if not rows:
+        return
+    task_url, chart_url = _url_maker("worklist:task"), _url_maker("patients:chart")
+    for row in rows:
+        row.url = task_url(row.task.pk)
+        if row.task.patient_id is not None:
+            row.patient_url = chart_url(row.task.patient_id)
+
+
 def _worklist_context(actor: Actor, params: QueryDict) -> tuple[dict[str, Any], int]:
-    form = FilterForm(params, actor=actor)
+    staff = staff_choices(actor)
+    form = FilterForm(params, actor=actor, staff=staff)
     context: dict[str, Any] = {"form": form, "result": None, "can": _can(actor)}
     if not form.is_valid():
         return context, 400
@@ -66,6 +88,7 @@ def _worklist_context(actor: Actor, params: QueryDict) -> tuple[dict[str, Any], 
         page=form.cleaned_data.get("page") or 1,
         page_size=WORKLIST_PAGE_SIZE,
     )
+    _link_rows(result.rows)
     query = params.copy()
     query.pop("page", None)
     for name in ("csrfmiddlewaretoken", "task_ids", "assignee_to"):
@@ -74,7 +97,7 @@ def _worklist_context(actor: Actor, params: QueryDict) -> tuple[dict[str, Any], 
         result=result,
         base_query=query.urlencode(),
         counts=selectors.queue_counts(actor=actor),
-        bulk_form=BulkAssignForm(actor=actor, auto_id="bulk_%s"),
+        bulk_form=BulkAssignForm(actor=actor, auto_id="bulk_%s", staff=staff),
     )
     return context, 200
 

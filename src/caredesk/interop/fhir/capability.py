@@ -13,6 +13,7 @@ from .common import compact
 
 FHIR_VERSION = "4.0.1"
 SOFTWARE_NAME = "Caredesk"
+OPERATION_SYSTEM = "urn:caredesk:operation"  # OperationDefinition.url of our own operations
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ResourceSupport:
     interactions: tuple[str, ...]  # read, search-type, create
     search_params: tuple[SearchParam, ...] = ()
     documentation: str = ""
+    operations: tuple[tuple[str, str], ...] = ()  # (name without "$", documentation)
 
 
 def capability_statement(
@@ -43,6 +45,14 @@ def capability_statement(
                 "searchParam": [
                     {"name": p.name, "type": p.type, "documentation": p.documentation}
                     for p in support.search_params
+                ],
+                "operation": [
+                    {
+                        "name": name,
+                        "definition": f"{OPERATION_SYSTEM}:{support.type}-{name}",
+                        "documentation": doc,
+                    }
+                    for name, doc in support.operations
                 ],
                 "readHistory": False,
                 "updateCreate": False,

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from . import careplan, communication, coverage, practitioner_role, scheduling, supply, task, transfer, views
+from . import (
+    billing,
+    careplan,
+    careteam,
+    communication,
+    coverage,
+    document_reference,
+    eligibility,
+    encounter,
+    goal,
+    practitioner_role,
+    scheduling,
+    service_request,
+    supply,
+    task,
+    transfer,
+    views,
+)
 from .http import fhir_view, unknown_path
 
 urlpatterns: list[URLPattern] = [
@@ -50,6 +67,33 @@ urlpatterns: list[URLPattern] = [
     path("SupplyRequest/<str:entry_id>", fhir_view(supply.read_supply_request), name="fhir-supplyrequest"),
     path("SupplyDelivery", fhir_view(supply.search_supply_deliveries), name="fhir-supplydelivery-type"),
     path("SupplyDelivery/<str:entry_id>", fhir_view(supply.read_supply_delivery), name="fhir-supplydelivery"),
+    path("Goal", fhir_view(goal.search_goals, goal.create_goal), name="fhir-goal-type"),
+    path("Goal/<str:entry_id>", fhir_view(goal.read_goal), name="fhir-goal"),
+    path("CareTeam", fhir_view(careteam.search_careteams), name="fhir-careteam-type"),
+    path("CareTeam/<str:entry_id>", fhir_view(careteam.read_careteam), name="fhir-careteam"),
+    path("Encounter", fhir_view(encounter.search_encounters), name="fhir-encounter-type"),
+    path("Encounter/<str:entry_id>", fhir_view(encounter.read_encounter), name="fhir-encounter"),
+    path(
+        "DocumentReference",
+        fhir_view(document_reference.search_document_references),
+        name="fhir-documentreference-type",
+    ),
+    path(
+        "DocumentReference/<str:entry_id>",
+        fhir_view(document_reference.read_document_reference),
+        name="fhir-documentreference",
+    ),
+    path("Binary/<str:entry_id>", fhir_view(document_reference.read_binary), name="fhir-binary"),
+    path(
+        "ServiceRequest",
+        fhir_view(service_request.search_service_requests),
+        name="fhir-servicerequest-type",
+    ),
+    path(
+        "ServiceRequest/<str:entry_id>",
+        fhir_view(service_request.read_service_request),
+        name="fhir-servicerequest",
+    ),
     path("Task", fhir_view(task.search_tasks), name="fhir-task-type"),
     path("Task/<str:entry_id>", fhir_view(task.read_task), name="fhir-task"),
     path("Communication", fhir_view(communication.search_communications), name="fhir-communication-type"),
@@ -57,6 +101,36 @@ urlpatterns: list[URLPattern] = [
         "Communication/<str:entry_id>",
         fhir_view(communication.read_communication),
         name="fhir-communication",
+    ),
+    path(
+        "CoverageEligibilityRequest",
+        fhir_view(eligibility.search_requests),
+        name="fhir-coverageeligibilityrequest-type",
+    ),
+    path(
+        "CoverageEligibilityRequest/<str:entry_id>",
+        fhir_view(eligibility.read_request),
+        name="fhir-coverageeligibilityrequest",
+    ),
+    path(
+        "CoverageEligibilityResponse",
+        fhir_view(eligibility.search_responses),
+        name="fhir-coverageeligibilityresponse-type",
+    ),
+    path(
+        "CoverageEligibilityResponse/<str:entry_id>",
+        fhir_view(eligibility.read_response),
+        name="fhir-coverageeligibilityresponse",
+    ),
+    path("Claim", fhir_view(billing.search_claims), name="fhir-claim-type"),
+    path("Claim/<str:entry_id>", fhir_view(billing.read_claim), name="fhir-claim"),
+    path("ClaimResponse", fhir_view(billing.search_claim_responses), name="fhir-claimresponse-type"),
+    path("ClaimResponse/<str:entry_id>", fhir_view(billing.read_claim_response), name="fhir-claimresponse"),
+    path("ExplanationOfBenefit", fhir_view(billing.search_eobs), name="fhir-explanationofbenefit-type"),
+    path(
+        "ExplanationOfBenefit/<str:entry_id>",
+        fhir_view(billing.read_eob),
+        name="fhir-explanationofbenefit",
     ),
 ]
 for _resource_type, (_search, _read) in views.CLINICAL_OPERATIONS.items():

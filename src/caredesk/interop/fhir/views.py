@@ -32,12 +32,20 @@ from caredesk.patients.models import Patient
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import search as params
+from .billing import CLAIM_RESPONSE_SUPPORT, CLAIM_SUPPORT, EOB_SUPPORT
 from .bundle import PageLinks, known_total, searchset
 from .capability import ResourceSupport, SearchParam, capability_statement
 from .careplan import SUPPORT as CAREPLAN_SUPPORT
+from .careteam import SUPPORT as CARETEAM_SUPPORT
 from .clinical import CLINICAL_RESOURCES
 from .communication import SUPPORT as COMMUNICATION_SUPPORT
 from .coverage import SUPPORT as COVERAGE_SUPPORT
+from .document_reference import BINARY_SUPPORT
+from .document_reference import SUPPORT as DOCUMENT_REFERENCE_SUPPORT
+from .eligibility import REQUEST_SUPPORT as ELIGIBILITY_REQUEST_SUPPORT
+from .eligibility import RESPONSE_SUPPORT as ELIGIBILITY_RESPONSE_SUPPORT
+from .encounter import SUPPORT as ENCOUNTER_SUPPORT
+from .goal import SUPPORT as GOAL_SUPPORT
 from .http import (
     FhirHandler,
     Operation,
@@ -55,6 +63,7 @@ from .patient import FHIR_PATHS, PatientRecord, patient_input_from_fhir, patient
 from .practitioner import practitioner_to_fhir
 from .practitioner_role import SUPPORT as PRACTITIONER_ROLE_SUPPORT
 from .scheduling import APPOINTMENT_SUPPORT, SCHEDULE_SUPPORT, SLOT_SUPPORT
+from .service_request import SUPPORT as SERVICE_REQUEST_SUPPORT
 from .supply import DELIVERY_SUPPORT, REQUEST_SUPPORT
 from .task import SUPPORT as TASK_SUPPORT
 
@@ -144,7 +153,18 @@ _RESOURCES = (
     REQUEST_SUPPORT,
     DELIVERY_SUPPORT,
     TASK_SUPPORT,
+    SERVICE_REQUEST_SUPPORT,
     COMMUNICATION_SUPPORT,
+    GOAL_SUPPORT,
+    CARETEAM_SUPPORT,
+    ENCOUNTER_SUPPORT,
+    DOCUMENT_REFERENCE_SUPPORT,
+    BINARY_SUPPORT,
+    ELIGIBILITY_REQUEST_SUPPORT,
+    ELIGIBILITY_RESPONSE_SUPPORT,
+    CLAIM_SUPPORT,
+    CLAIM_RESPONSE_SUPPORT,
+    EOB_SUPPORT,
 )
 
 

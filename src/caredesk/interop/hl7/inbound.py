@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from caredesk.accounts.models import Organization
 from caredesk.core.context import Actor
-from caredesk.transitions import selectors as transition_selectors
 from caredesk.transitions import services as transitions
 from caredesk.transitions.schemas import MessageHeader, Receipt, Rejection
 
@@ -40,7 +39,8 @@ class Inbound:
     def __init__(self, organization: Organization) -> None:
         self.organization_id = organization.pk
         self.facility = organization.short_code.upper()
-        self.zone: ZoneInfo = transition_selectors.organization_zone(organization.pk)
+        self.organization = transitions.feed_organization(organization.pk)  # read once per listener
+        self.zone: ZoneInfo = self.organization.zone
         self.actor: Actor = transitions.feed_actor(organization_id=organization.pk)
 
     @classmethod
@@ -59,9 +59,13 @@ class Inbound:
         except adt.Unreadable as exc:
             header = env.header() if env.control_id or env.message_type else MessageHeader()
             rejection = Rejection(ack_code=exc.ack_code, error_code=exc.error_code, text=exc.text)
-            receipt = transitions.receive_message(actor=actor, header=header, raw=text, rejection=rejection)
+            receipt = transitions.receive_message(
+                actor=actor, header=header, raw=text, rejection=rejection, organization=self.organization
+            )
         else:
-            receipt = transitions.receive_message(actor=actor, header=env.header(), raw=text, event=event)
+            receipt = transitions.receive_message(
+                actor=actor, header=env.header(), raw=text, event=event, organization=self.organization
+            )
         if receipt.ack_code != "AA" and not receipt.duplicate:
             logger.warning(
                 "HL7 %s %s answered %s: %s", env.trigger, env.control_id, receipt.ack_code, receipt.text

@@ -5,6 +5,11 @@ ORM is synchronous) and its ACK written before the next block is read, so a send
 in the order sent. Bytes before the VT (stray line breaks between frames) are skipped. When handling fails
 outright (the database is down) no ACK is sent and the connection is closed: the sender will resend, and
 nothing was acknowledged that was not stored.
+
+Concurrency comes from several connections (a sender waits for each ACK): up to `workers` messages are
+applied at once, each in its own transaction. A worker thread keeps its database connection from one
+message to the next (opening one per message costs more than applying an admission); a connection that
+failed is closed and the next message opens a new one; all are closed when the server stops.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, start_hl7_server
 
 from .inbound import Inbound, Outcome
@@ -43,14 +49,30 @@ class MllpServer:
         self.port = port
         self.on_outcome = on_outcome
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hl7")
+        self._lock = threading.Lock()
+        self._databases: set[BaseDatabaseWrapper] = set()
         self._clients: set[asyncio.Task[None]] = set()
 
     def _handle(self, block: bytes) -> Outcome:
-        close_old_connections()
+        with self._lock:
+            self._databases.add(connections[DEFAULT_DB_ALIAS])  # this thread's, closed at the end
         try:
             return self.inbound.handle(block)
-        finally:
-            close_old_connections()
+        except Exception:
+            connections.close_all()  # possibly broken: the next message on this thread reconnects
+            raise
+
+    def _close_connections(self) -> None:
+        """Close the worker threads' database connections, once the pool has stopped (no thread uses them
+        any more, so closing them from another one is safe)."""
+        with self._lock:
+            databases, self._databases = list(self._databases), set()
+        for database in databases:
+            database.inc_thread_sharing()
+            try:
+                database.close()
+            finally:
+                database.dec_thread_sharing()
 
     async def _read_block(self, reader: HL7StreamReader) -> bytes | None:
         """The next frame's content, or None at the end of the stream."""
@@ -112,6 +134,7 @@ class MllpServer:
             await asyncio.gather(*self._clients, return_exceptions=True)
             await server.wait_closed()
             self._executor.shutdown(wait=True)
+            await asyncio.to_thread(self._close_connections)  # Django refuses database calls in async code
 
 
 class ListenerThread:

@@ -3,7 +3,8 @@
 Every file is read and validated first (pyx12, then our reading); if any is bad the command exits
 non-zero naming the file, segment and line, and posts nothing. Then each file is posted in its own
 transaction, with one line per file: matched, paid, denied and unmatched claims, or "already posted" for a
-file imported before (same payer and trace number), which changes nothing.
+file imported before (same payer and trace number), which changes nothing. Each unmatched claim payment
+becomes one billing worklist task (never two). `caredesk x12_import` reads 835s too, and 271/999/277CA.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from caredesk.billing import services as billing
 from caredesk.billing.schemas import Remittance
 from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import DomainError
+from caredesk.interop.x12.inbound import unmatched_payment_tasks
 from caredesk.interop.x12.segments import X12Error
 from caredesk.interop.x12.x835 import parse_835
 
@@ -64,8 +66,10 @@ class Command(BaseCommand):
         for number, (path, remittance) in enumerate(parsed, start=1):
             try:
                 posted = billing.post_remittance(actor=actor, remittance=remittance, file_name=path.name)
+                created = unmatched_payment_tasks(actor, posted)
             except DomainError as exc:
                 raise CommandError(f"{path}: {exc.message}") from exc
             self.stdout.write(f"[{number}/{len(parsed)}] {path.name}: {posted.message}")
             if posted.unmatched:
-                self.stdout.write("    unmatched claim numbers: " + ", ".join(posted.unmatched))
+                tasks = f" ({created} new worklist task(s))" if created else ""
+                self.stdout.write("    unmatched claim numbers: " + ", ".join(posted.unmatched) + tasks)
