@@ -16,6 +16,20 @@ from caredesk.core.context import Actor
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """On PostgreSQL the test sessions do not wait for each commit's WAL flush (synchronous_commit=off):
+    the throwaway test database needs no crash durability, and the transactional tests (browser, HL7
+    listener, concurrency) commit and flush the database thousands of times. What a commit makes
+    visible, and when, is unchanged: only surviving a server crash is given up."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if "postgresql" in database["ENGINE"]:
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+
+
 @pytest.fixture
 def org(db) -> Organization:
     organization = Organization.objects.create(name="Riverside Health", short_code="RSH")
