@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,26 @@ from caredesk.accounts.services import actor_for_user
 from caredesk.core.context import Actor
 
 PASSWORD = "correct-horse-battery-staple"
+
+#: Fixtures through which a test reaches the database (directly or through the fixtures it uses).
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """CAREDESK_DB_TESTS_ONLY=1 (CI's second pass, on PostgreSQL) keeps only the tests that touch the
+    database: the others (pure rules, parsers, property tests without a database) ran on the first pass
+    against the same code, and the database is the only thing the second pass changes."""
+    if os.environ.get("CAREDESK_DB_TESTS_ONLY") != "1":
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        touches = item.get_closest_marker("django_db") is not None or bool(names & _DATABASE_FIXTURES)
+        (kept if touches else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from caredesk.scheduling import services as scheduling
 from caredesk.scheduling.models import Appointment
 from caredesk.worklist.models import Task
 from tests.conftest import sign_in
+from tests.interop.conftest import TokenClient, token_for
 from tests.patients.factories import staff_actor
 from tests.scheduling.conftest import MONDAY, at, build_clinic, frozen_clock  # noqa: F401 (fixture)
 
@@ -116,3 +117,34 @@ def test_completed_visit_uses_a_unit_and_never_more(booking, frozen_clock):  # n
     assert auth.units_used == 1  # the second visit took place all the same, and used nothing
     assert list(auth.uses.values_list("reference", flat=True)) == [f"appointment {first.pk}"]
     assert Appointment.objects.filter(patient=patient, status="fulfilled").count() == 2
+
+
+def test_booking_through_the_api_is_warned_too(booking, make_user, org):
+    sched, patient, _insured, _billing, _desk = booking
+    api = TokenClient(token_for(make_user(Role.FRONT_DESK, org)))
+    payload = {
+        "patient_id": patient.pk,
+        "visit_type_id": sched.echo.pk,
+        "location_id": sched.location.pk,
+        "start": at(MONDAY + dt.timedelta(days=7), 9).isoformat(),
+        "resource_ids": [sched.dr_heart.pk, sched.procedure.pk, sched.echo_machine.pk],
+    }
+    created = api.post_json("/api/v1/appointments", payload)
+    assert created.status_code == 201, created.content
+    assert created.json()["warnings"] == [
+        "Acme Health requires prior authorization for echo (Echocardiogram); none is on file."
+    ]
+    task = Task.objects.get(task_type="prior_authorization")
+    assert task.dedupe_key == f"scheduling:prior-auth:{created.json()['id']}"
+
+    quiet = api.post_json(
+        "/api/v1/appointments",
+        {
+            **payload,
+            "visit_type_id": sched.follow_up.pk,
+            "start": at(MONDAY + dt.timedelta(days=8), 9).isoformat(),
+            "resource_ids": [sched.dr_heart.pk, sched.exam1.pk],
+        },
+    )
+    assert quiet.status_code == 201, quiet.content
+    assert quiet.json()["warnings"] == []

@@ -23,6 +23,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import ValidationFailed
 from caredesk.scheduling import selectors, services
+from caredesk.scheduling.authorizations import check_booked
 from caredesk.scheduling.choices import AppointmentStatus
 from caredesk.scheduling.errors import SeriesConflict, SlotConflict
 from caredesk.scheduling.models import Appointment, VisitType
@@ -91,9 +92,21 @@ class AppointmentListOut(Schema):
     results: list[AppointmentOut]
 
 
+class BookedOut(AppointmentOut):
+    warnings: list[str] = Field(
+        description="Booked, but the desk should act before the visit (e.g. the payer requires a prior "
+        "authorization that is missing, expired or used up; a front-desk task was opened for it)"
+    )
+
+    @staticmethod
+    def resolve_warnings(obj: Appointment) -> list[str]:
+        return list(getattr(obj, "booking_warnings", []))
+
+
 class SeriesOut(Schema):
     series_id: int
     appointments: list[AppointmentOut]
+    warnings: list[str] = Field(default_factory=list, description="As for one booking, for the series")
 
 
 class VisitTypeOut(Schema):
@@ -348,17 +361,19 @@ def read_appointment(request: HttpRequest, appointment_id: AppointmentId) -> Any
     "POST",
     "/appointments",
     Permission.APPOINTMENT_BOOK,
-    response={201: AppointmentOut, **WRITE_ERRORS},
+    response={201: BookedOut, **WRITE_ERRORS},
     summary="Book an appointment",
     tags=TAGS,
 )
 def book_appointment(request: HttpRequest, payload: BookingIn, response: HttpResponse) -> Any:
     """201 with the appointment; 409 `slot_conflict` (with `conflicts`) when a resource is taken then,
     `resources_unavailable` when one does not work then; 400 for bad times and booking-rule refusals."""
+    actor = actor_of(request)
     try:
-        appointment = services.book_appointment(actor=actor_of(request), request=payload.to_request())
+        appointment = services.book_appointment(actor=actor, request=payload.to_request())
     except SlotConflict as exc:
         return _conflict(exc)
+    appointment.booking_warnings = check_booked(actor, [appointment])  # type: ignore[attr-defined]
     response["Location"] = _location_path(request, appointment)
     return Status(201, appointment)
 
@@ -373,16 +388,20 @@ def book_appointment(request: HttpRequest, payload: BookingIn, response: HttpRes
 )
 def book_series(request: HttpRequest, payload: SeriesIn) -> Any:
     """All or nothing: 409 `series_conflict` lists every visit that cannot be booked, and none is."""
+    actor = actor_of(request)
     try:
         appointments = services.book_series(
-            actor=actor_of(request),
+            actor=actor,
             request=payload.to_request(),
             every_weeks=payload.every_weeks,
             occurrences=payload.occurrences,
         )
     except (SeriesConflict, SlotConflict) as exc:
         return _conflict(exc)
-    return Status(201, {"series_id": appointments[0].series_id, "appointments": appointments})
+    warnings = check_booked(actor, appointments)
+    return Status(
+        201, {"series_id": appointments[0].series_id, "appointments": appointments, "warnings": warnings}
+    )
 
 
 @endpoint(
