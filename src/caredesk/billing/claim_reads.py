@@ -21,20 +21,13 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden
+from caredesk.core.ids import positive_id
 
 from .errors import ClaimNotFound, RemittanceClaimNotFound
 from .models import Claim, RemittanceClaim
 from .services import claim_queryset
 
 MAX_ROWS = 200
-
-
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return number if 0 < number < 2**63 else 0
 
 
 def visible_claims(actor: Actor) -> QuerySet[Claim]:
@@ -69,7 +62,7 @@ def _claims_with_lines(rows: QuerySet[Claim]) -> QuerySet[Claim]:
 
 def get_claim(*, actor: Actor, claim_id: Any) -> Claim:
     with transaction.atomic():
-        claim = _claims_with_lines(visible_claims(actor)).filter(pk=_as_id(claim_id)).first()
+        claim = _claims_with_lines(visible_claims(actor)).filter(pk=positive_id(claim_id)).first()
         if claim is None:
             raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
         audit.record(actor=actor, action=AuditAction.CLAIM_VIEW, patient_id=claim.patient_id, obj=claim)
@@ -116,7 +109,7 @@ def _payments(actor: Actor) -> QuerySet[RemittanceClaim]:
 def get_claim_payment(*, actor: Actor, payment_id: Any) -> RemittanceClaim:
     """One claim payment of a posted 835 (matched to a claim the actor may see). Audited."""
     with transaction.atomic():
-        payment = _payments(actor).filter(pk=_as_id(payment_id)).first()
+        payment = _payments(actor).filter(pk=positive_id(payment_id)).first()
         if payment is None or payment.claim is None:
             raise RemittanceClaimNotFound(
                 f"No claim payment with id {payment_id}.", details={"id": str(payment_id)}

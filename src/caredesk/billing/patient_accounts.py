@@ -23,6 +23,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden
+from caredesk.core.ids import positive_id
 
 from . import rules, services
 from .choices import LedgerKind, PaymentMethod
@@ -193,7 +194,7 @@ def payment_for(*, actor: Actor, payment_id: Any) -> PatientPayment:
         payment = (
             PatientPayment.objects.filter(
                 organization_id=organization_id,
-                pk=services._as_id(payment_id),
+                pk=positive_id(payment_id),
                 patient_id__in=services.patient_selectors.patient_queryset(actor).values("pk"),
             )
             .select_related("patient", "organization")
@@ -225,7 +226,7 @@ def statements_for(*, actor: Actor, patient_id: Any = None, limit: int = 200) ->
         audit.record(
             actor=actor,
             action=AuditAction.STATEMENT_VIEW,
-            patient_id=services._as_id(patient_id) or None,
+            patient_id=positive_id(patient_id) or None,
             detail={
                 "statement_ids": [s.pk for s in found],
                 "result_ids": sorted({s.patient_id for s in found}),
@@ -241,7 +242,7 @@ def statement_for(*, actor: Actor, statement_id: Any) -> Statement:
         statement = (
             Statement.objects.filter(
                 organization_id=organization_id,
-                pk=services._as_id(statement_id),
+                pk=positive_id(statement_id),
                 patient_id__in=services.patient_selectors.patient_queryset(actor).values("pk"),
             )
             .select_related("patient")

@@ -22,6 +22,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden
+from caredesk.core.ids import positive_id
 from caredesk.coverage.choices import CoverageOrder, CoverageStatus
 from caredesk.patients import selectors as patient_selectors
 
@@ -281,7 +282,7 @@ def generate_statement(*, actor: Actor, patient_id: Any, today: dt.date | None =
     organization_id = _staff_organization(actor, Permission.BILLING_MANAGE)
     day = today or timezone.localdate()
     with transaction.atomic():
-        patient = patient_selectors.patient_queryset(actor).filter(pk=services._as_id(patient_id)).first()
+        patient = patient_selectors.patient_queryset(actor).filter(pk=positive_id(patient_id)).first()
         if patient is None:
             services._patient_id(actor, patient_id)  # raises PatientNotFound
             raise AssertionError("unreachable")

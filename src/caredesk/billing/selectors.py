@@ -11,19 +11,12 @@ from django.db import transaction
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
+from caredesk.core.ids import positive_id
 
 from .choices import ClaimStatus
 from .errors import ClaimNotFound
 from .models import Claim, ClaimEvent, ProcedureCode, Remittance, RemittanceClaim
 from .services import claim_queryset
-
-
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return number if 0 < number < 2**63 else 0
 
 
 def list_claims(*, actor: Actor, status: str = "", limit: int = 200) -> list[Claim]:
@@ -50,7 +43,7 @@ def get_claim(*, actor: Actor, claim_id: Any) -> Claim:
             claim_queryset(actor)
             .select_related("patient", "coverage__plan__payer", "rendering_provider")
             .prefetch_related("diagnoses", "lines__procedure", "events")
-            .filter(pk=_as_id(claim_id))
+            .filter(pk=positive_id(claim_id))
             .first()
         )
         if claim is None:

@@ -24,6 +24,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden
+from caredesk.core.ids import positive_id
 from caredesk.coverage import selectors as coverage_selectors
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
@@ -65,14 +66,6 @@ def _organization_id(actor: Actor, permission: Permission = Permission.BILLING_M
     if actor.organization_id is None or actor.is_portal:
         raise Forbidden("Only staff of an organization can work with its claims.")
     return actor.organization_id
-
-
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return number if 0 < number < 2**63 else 0
 
 
 def claim_queryset(actor: Actor) -> QuerySet[Claim]:
@@ -119,7 +112,7 @@ def set_fee(*, actor: Actor, payer_id: int, code: str, allowed_amount: Decimal) 
     if not rules.is_cents(allowed_amount):
         raise InvalidCharges("The allowed amount must be zero or more.", field="allowed_amount")
     with transaction.atomic():
-        payer = coverage_selectors.payer_queryset(actor).filter(pk=_as_id(payer_id)).first()
+        payer = coverage_selectors.payer_queryset(actor).filter(pk=positive_id(payer_id)).first()
         procedure = ProcedureCode.objects.filter(organization_id=organization_id, code=code.upper()).first()
         if payer is None or procedure is None:
             raise InvalidCharges("Unknown payer or procedure code.", field="code")
@@ -143,7 +136,9 @@ def set_fee(*, actor: Actor, payer_id: int, code: str, allowed_amount: Decimal) 
 
 def _patient_id(actor: Actor, patient_id: Any) -> int:
     found = (
-        patient_selectors.patient_queryset(actor).filter(pk=_as_id(patient_id)).values_list("pk", flat=True)
+        patient_selectors.patient_queryset(actor)
+        .filter(pk=positive_id(patient_id))
+        .values_list("pk", flat=True)
     )
     pk = found.first()
     if pk is None:
@@ -156,7 +151,7 @@ def _coverage_id(actor: Actor, patient_id: int, coverage_id: int | None, field: 
         return None
     found = (
         coverage_selectors.coverage_queryset(actor)
-        .filter(pk=_as_id(coverage_id), patient_id=patient_id)
+        .filter(pk=positive_id(coverage_id), patient_id=patient_id)
         .values_list("pk", flat=True)
         .first()
     )
@@ -172,7 +167,7 @@ def _appointment_id(organization_id: int, patient_id: int, appointment_id: int |
         return None
     appointments = Claim._meta.get_field("appointment").related_model._default_manager
     found = appointments.filter(
-        pk=_as_id(appointment_id), organization_id=organization_id, patient_id=patient_id
+        pk=positive_id(appointment_id), organization_id=organization_id, patient_id=patient_id
     ).exists()
     if not found:
         raise InvalidCharges("The visit is not one of the patient's appointments.", field="appointment_id")
@@ -284,7 +279,7 @@ def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
             )
         rendering = (
             practitioner_selectors.practitioner_queryset(actor)
-            .filter(pk=_as_id(data.rendering_provider_id))
+            .filter(pk=positive_id(data.rendering_provider_id))
             .first()
         )
         if rendering is None:
@@ -365,7 +360,7 @@ def _locked_claim(actor: Actor, claim_id: Any) -> Claim:
         claim_queryset(actor)
         .select_for_update(of=("self",))
         .select_related("coverage", "rendering_provider")
-        .filter(pk=_as_id(claim_id))
+        .filter(pk=positive_id(claim_id))
         .first()
     )
     if claim is None:
@@ -458,12 +453,12 @@ def mark_submitted(*, actor: Actor, claim_ids: Sequence[int], file_name: str) ->
             c.pk: c
             for c in claim_queryset(actor)
             .select_for_update(of=("self",))
-            .filter(pk__in=[_as_id(c) for c in claim_ids])
+            .filter(pk__in=[positive_id(c) for c in claim_ids])
             .order_by("pk")
         }
         collected = _Postings(events=[], audits=[], moved={})
         for claim_id in claim_ids:
-            claim = found.get(_as_id(claim_id))
+            claim = found.get(positive_id(claim_id))
             if claim is None:
                 raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
             _step(actor, claim, ClaimStatus.SUBMITTED, note, collected)
@@ -881,7 +876,7 @@ def post_remittance(*, actor: Actor, remittance: RemittanceData, file_name: str 
 def claim_balance(*, actor: Actor, claim_id: int) -> rules.Balance:
     """The claim's balance, summed from its ledger (charges - payments - adjustments). Audited as a view."""
     with transaction.atomic():
-        claim = claim_queryset(actor).filter(pk=_as_id(claim_id)).first()
+        claim = claim_queryset(actor).filter(pk=positive_id(claim_id)).first()
         if claim is None:
             raise ClaimNotFound(f"No claim with id {claim_id}.", details={"id": str(claim_id)})
         totals = dict(
