@@ -535,6 +535,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.NO_SHOW: frozenset(),
 }
 RESCHEDULABLE: frozenset[str] = frozenset({S.PROPOSED, S.BOOKED, S.CONFIRMED})
+#: A co-pay is taken for a visit still to happen or happening, not for one cancelled or missed.
+NO_COPAY_STATUSES: frozenset[str] = frozenset({S.CANCELLED, S.NO_SHOW})
 
 
 def transition_error(current: str, target: str) -> str | None:

@@ -48,9 +48,6 @@ from .forms import (
 )
 from .models import Appointment
 
-# A co-pay is taken for a visit that is still to happen or happening (not one cancelled or missed).
-PAYMENT_CLOSED_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
-
 LEGEND = [(s.value, s.label) for s in AppointmentStatus if s not in (AppointmentStatus.CANCELLED,)]
 BOARD_COUNTS = [
     (AppointmentStatus.BOOKED, "Booked"),
@@ -604,7 +601,7 @@ def _actions(actor: Actor, appointment: Appointment) -> dict[str, Any]:
 
 def _payment_context(actor: Actor, appointment: Appointment, coverage: Any) -> dict[str, Any]:
     """The co-pay card (billing's payment form) for the front desk: prefilled with the co-pay due."""
-    if not actor.has(Permission.PAYMENT_RECORD) or appointment.status in PAYMENT_CLOSED_STATUSES:
+    if not actor.has(Permission.PAYMENT_RECORD) or appointment.status in rules.NO_COPAY_STATUSES:
         return {"show_payment": False}
     if coverage is None:
         coverage = selectors.check_in_coverage(actor=actor, patient_id=appointment.patient_id)
