@@ -19,6 +19,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 from caredesk.core.text import spreadsheet_cell
+from caredesk.core.web import request_actor
 
 from . import report_rules, reports
 from .errors import InvalidReport
@@ -72,7 +73,7 @@ def _chart(rows: Sequence[tuple[str, Sequence[Any]]]) -> dict[str, Any]:
 @require_permission(Permission.BILLING_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def report_page(request: HttpRequest) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     try:
         criteria = _criteria(request.GET)
         aging = reports.aging_report(actor=actor, as_of=criteria.as_of)

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, Forbidden, NotFound
 from caredesk.core.htmx import render_page_or_partial
+from caredesk.core.web import request_actor
 from caredesk.coverage import selectors as coverage_selectors
 from caredesk.patients import selectors as patient_selectors
 from caredesk.practitioners import selectors as practitioner_selectors
@@ -45,7 +45,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
 
 
 def _claim_page(request: HttpRequest, claim_id: int, error: str = "", status: int = 200) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     try:
         claim = selectors.get_claim(actor=actor, claim_id=claim_id)
     except NotFound as exc:
@@ -74,7 +74,7 @@ def claim_detail(request: HttpRequest, claim_id: int) -> HttpResponse:
 def claim_status(request: HttpRequest, claim_id: int) -> HttpResponse:
     try:
         services.change_status(
-            actor=request.actor,  # type: ignore[attr-defined]
+            actor=request_actor(request),
             claim_id=claim_id,
             target=request.POST.get("target", ""),
             note=request.POST.get("note", "")[:500],
@@ -92,7 +92,7 @@ def claim_diagnoses(request: HttpRequest, claim_id: int) -> HttpResponse:
     """Replace a draft or ready claim's diagnoses (ICD-10-CM codes, comma-separated, in order)."""
     try:
         services.set_claim_diagnoses(
-            actor=request.actor,  # type: ignore[attr-defined]
+            actor=request_actor(request),
             claim_id=claim_id,
             codes=charges_form.diagnosis_codes(request.POST.get("diagnoses", "")[:200]),
         )
@@ -107,7 +107,7 @@ def claim_diagnoses(request: HttpRequest, claim_id: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def build_batch(request: HttpRequest) -> HttpResponse:
     """Every ready claim (or those of one payer) leaves as one 837P file per payer; the page shows them."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     payer_id = request.POST.get("payer_id", "").strip()[:80]
     try:
         batches = get_submitter().submit(actor=actor, payer_id=payer_id)
@@ -119,7 +119,7 @@ def build_batch(request: HttpRequest) -> HttpResponse:
 def _charges_page(
     request: HttpRequest, patient_id: int, *, error: str = "", field: str = "", status: int = 200
 ) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     try:
         patient = patient_selectors.get_patient(actor=actor, patient_id=patient_id, action="charges")
     except NotFound as exc:
@@ -145,7 +145,7 @@ def enter_charges(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Charges for a visit: diagnoses and lines (more lines arrive through htmx); saved as a draft claim."""
     if request.method != "POST":
         return _charges_page(request, patient_id)
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     try:
         claim = services.enter_charges(actor=actor, data=charges_form.read_charges(request.POST, patient_id))
     except NotFound as exc:
@@ -219,7 +219,7 @@ def _payment_card(
 def record_payment(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Take a patient's payment (a co-pay at check-in, or against a statement); the answer is the payment
     card again with the receipt link, or the reason it was refused (nothing is recorded then)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     amount = rules.parse_amount(request.POST.get("amount", "")[:30])  # None: the service says why
     appointment = request.POST.get("appointment_id", "")
     try:
@@ -265,7 +265,7 @@ def receipt(request: HttpRequest, payment_id: int) -> HttpResponse:
 def _account_page(
     request: HttpRequest, patient_id: int, *, error: str = "", status: int = 200
 ) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request_actor(request)
     try:
         patient = patient_selectors.get_patient(actor=actor, patient_id=patient_id, action="billing account")
         account = patient_accounts.account_for(actor=actor, patient_id=patient.pk)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from caredesk.accounts.decorators import require_permission
 from caredesk.accounts.permissions import Permission
 from caredesk.core.errors import DomainError
+from caredesk.core.web import request_actor
 
 from .x12.inbound import import_x12
 from .x12.segments import X12Error
@@ -39,7 +40,7 @@ def x12_import(request: HttpRequest) -> HttpResponse:
         return _page(request, error="The file is not UTF-8 (or ASCII) text.", status=400)
     try:
         result = import_x12(
-            actor=request.actor,  # type: ignore[attr-defined]
+            actor=request_actor(request),
             text=text,
             file_name=(upload.name or "")[:200],
         )
