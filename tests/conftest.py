@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.test import Client
@@ -35,6 +35,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashing() -> None:
+    """Passwords hash at Argon2's lowest cost in tests (tests/support/hashers.py)."""
+    from django.conf import settings
+    from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
+
+    settings.PASSWORD_HASHERS = [
+        "tests.support.hashers.QuickArgon2PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+    get_hashers.cache_clear()
+    get_hashers_by_algorithm.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_indexed_once() -> Iterator[None]:
+    """Each django.test.Client builds its own middleware chain, and WhiteNoise indexes every static file
+    (stat, headers, compressed variants) when it is built: ~50 ms per client, thousands of clients in the
+    suite. The files do not change during a run, so the suite indexes them once per process; a server
+    builds its chain once anyway."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    original = WhiteNoiseMiddleware.add_files_from_finders
+    index: dict[str, object] = {}
+
+    def add_files_from_finders(self: WhiteNoiseMiddleware) -> None:
+        if not index:
+            original(self)
+            index.update(self.files)
+        else:
+            self.files.update(index)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_from_finders)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import os
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth.hashers import identify_hasher
-from django.test import Client
+from django.contrib.auth.hashers import Argon2PasswordHasher, identify_hasher
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from caredesk.accounts.permissions import Role
@@ -172,9 +172,20 @@ def test_sign_out_is_post_only(client_as, coordinator):
 
 
 def test_passwords_are_hashed_with_argon2(coordinator):
-    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
-    assert identify_hasher(coordinator.password).algorithm == "argon2"
-    assert coordinator.check_password("correct-horse-battery-staple")
+    """Production hashes with Django's Argon2 hasher at its own cost (the suite uses a low-cost Argon2,
+    tests/support/hashers.py); a password set under the production setting is an Argon2 hash with
+    Django's parameters and checks."""
+    from caredesk.config import settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    with override_settings(PASSWORD_HASHERS=production.PASSWORD_HASHERS):
+        coordinator.set_password("correct-horse-battery-staple")
+        coordinator.save(update_fields=["password"])
+        hasher = identify_hasher(coordinator.password)
+        assert hasher.algorithm == "argon2"
+        assert hasher.decode(coordinator.password)["memory_cost"] == Argon2PasswordHasher.memory_cost
+        assert coordinator.check_password("correct-horse-battery-staple")
+        assert not coordinator.check_password("correct-horse-battery-stapler")
 
 
 def test_home_sends_staff_to_search_and_patients_to_their_portal(client_as, coordinator, org):

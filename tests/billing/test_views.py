@@ -76,12 +76,15 @@ def test_coordinator_reads_only_and_other_org_gets_404(
     assert claim.status == ClaimStatus.DRAFT
 
 
-def test_build_batch_shows_the_validated_file(clinic: BillingClinic, make_user, client_as, tmp_path) -> None:
+def test_build_batch_shows_the_validated_file(
+    clinic: BillingClinic, make_user, client_as, tmp_path, django_capture_on_commit_callbacks
+) -> None:
     claim = services.enter_charges(actor=clinic.billing, data=clinic.charges())
     services.change_status(actor=clinic.billing, claim_id=claim.pk, target=ClaimStatus.READY)
     web = client_as(make_user(Role.BILLING, clinic.org))
     assert "Build 837P batch" in web.get("/billing/claims/").content.decode()
-    answer = web.post("/billing/claims/batch/")
+    with django_capture_on_commit_callbacks(execute=True):  # the file appears when its batch commits
+        answer = web.post("/billing/claims/batch/")
     assert answer.status_code == 200
     page = answer.content.decode()
     assert "ST*837*" in page

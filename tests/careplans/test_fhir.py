@@ -40,3 +40,16 @@ def test_read_and_search(fhir, coord, patient, other_patient, stranger):
     )
     assert fhir.get("/fhir/CarePlan/abc").status_code == 404
     assert any(r["type"] == "CarePlan" for r in fhir.get("/fhir/metadata").json()["rest"][0]["resource"])
+
+
+def test_careplan_names_its_care_team_which_reads_back(fhir, coord, patient):
+    plan = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    body = fhir.get(f"/fhir/CarePlan/{plan.pk}").json()
+    assert body["careTeam"] == [{"reference": f"CareTeam/{plan.pk}"}]
+    team = fhir.get(f"/fhir/{body['careTeam'][0]['reference']}")
+    assert team.status_code == 200, team.content
+    team_body = team.json()
+    assert (team_body["resourceType"], team_body["id"]) == ("CareTeam", str(plan.pk))
+    assert team_body["subject"] == body["subject"]
+    found = fhir.get("/fhir/CarePlan", {"patient": str(patient.pk)}).json()
+    assert found["entry"][0]["resource"]["careTeam"] == [{"reference": f"CareTeam/{plan.pk}"}]

@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from fhir.resources.R4B.appointment import Appointment as FhirAppointment
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from caredesk.accounts.permissions import Role
 from caredesk.coverage import services as coverage
@@ -148,3 +150,76 @@ def test_booking_through_the_api_is_warned_too(booking, make_user, org):
     )
     assert quiet.status_code == 201, quiet.content
     assert quiet.json()["warnings"] == []
+
+
+def _fhir_booking(sched, patient, day: dt.date, code: str = "echo") -> dict[str, object]:
+    return {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "start": at(day, 9).isoformat(),
+        "serviceType": [{"coding": [{"system": "urn:caredesk:visit-type", "code": code}]}],
+        "participant": [
+            {"actor": {"reference": f"Patient/{patient.pk}"}, "status": "accepted"},
+            {"actor": {"reference": f"Practitioner/{sched.heart.pk}"}, "status": "accepted"},
+        ],
+    }
+
+
+WARNING = "Acme Health requires prior authorization for echo (Echocardiogram); none is on file."
+BOOKING_WARNING = "urn:caredesk:fhir:StructureDefinition/booking-warning"
+
+
+def test_booking_through_fhir_answers_the_appointment_with_the_warnings(booking, make_user, org):
+    sched, patient, _insured, _billing, _desk = booking
+    fhir = TokenClient(token_for(make_user(Role.FRONT_DESK, org)))
+    day = MONDAY + dt.timedelta(days=7)
+    created = fhir.post_json(
+        "/fhir/Appointment", _fhir_booking(sched, patient, day), content_type="application/fhir+json"
+    )
+    assert created.status_code == 201, created.content
+    body = FhirAppointment.model_validate(created.json())
+    assert body.extension is not None
+    assert [(e.url, e.valueString) for e in body.extension] == [(BOOKING_WARNING, WARNING)]
+    task = Task.objects.get(task_type="prior_authorization")
+    assert (task.queue, task.dedupe_key) == ("front_desk", f"scheduling:prior-auth:{body.id}")
+    assert "extension" not in fhir.get(f"/fhir/Appointment/{body.id}").json()  # the answer's only
+
+    quiet = fhir.post_json(
+        "/fhir/Appointment",
+        _fhir_booking(sched, patient, day + dt.timedelta(days=1), code="follow-up"),
+        content_type="application/fhir+json",
+    )
+    assert quiet.status_code == 201, quiet.content
+    assert "extension" not in quiet.json()
+    assert Task.objects.filter(task_type="prior_authorization").count() == 1
+
+
+def test_booking_through_fhir_prefers_an_operation_outcome(booking, make_user, org):
+    sched, patient, _insured, _billing, _desk = booking
+    fhir = TokenClient(token_for(make_user(Role.FRONT_DESK, org)))
+    day = MONDAY + dt.timedelta(days=7)
+    created = fhir.post_json(
+        "/fhir/Appointment",
+        _fhir_booking(sched, patient, day),
+        content_type="application/fhir+json",
+        headers={"Prefer": "return=OperationOutcome"},
+    )
+    assert created.status_code == 201, created.content
+    body = OperationOutcome.model_validate(created.json())
+    assert [(i.severity, i.code, i.diagnostics) for i in body.issue] == [
+        ("warning", "business-rule", WARNING)
+    ]
+    appointment = Appointment.objects.get(patient=patient)  # booked anyway
+    assert created["Location"].endswith(f"/fhir/Appointment/{appointment.pk}")
+    assert Task.objects.get(task_type="prior_authorization").dedupe_key == (
+        f"scheduling:prior-auth:{appointment.pk}"
+    )
+
+    quiet = fhir.post_json(
+        "/fhir/Appointment",
+        _fhir_booking(sched, patient, day + dt.timedelta(days=1), code="follow-up"),
+        content_type="application/fhir+json",
+        headers={"Prefer": "return=OperationOutcome"},
+    )
+    assert quiet.status_code == 201, quiet.content
+    assert [i["severity"] for i in quiet.json()["issue"]] == ["information"]

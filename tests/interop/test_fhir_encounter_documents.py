@@ -1,11 +1,14 @@
 """FHIR Encounter (stays reported by the ADT feed) and DocumentReference (chart documents, with the
 referrals they were sent with) over HTTP with bearer tokens: valid R4B, the search filters, 404 for
 unknown and other organizations' ids, 400 for bad parameters, the authorized download of the content
-(Binary), portal isolation, the audit rows, and the CapabilityStatement (with Encounter's $document)."""
+(Binary), portal isolation, the audit rows, and the CapabilityStatement (with Encounter's $document).
+Letters sent to patients are DocumentReferences too (letter-[id], their PDF at Binary/letter-[id]), searched
+together with the chart's documents."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from fhir.resources.R4B.documentreference import DocumentReference as FhirDocume
 from fhir.resources.R4B.encounter import Encounter as FhirEncounter
 
 from caredesk.audit.codes import AuditAction
+from caredesk.messaging import services as messaging
 from caredesk.patients import services as patient_services
 from caredesk.referrals import services as referral_services
 from caredesk.transitions import services as transitions
@@ -140,7 +144,8 @@ def test_document_reference_read_links_the_authorized_download(api, coordinator_
     assert body["status"] == "current"
     assert body["subject"] == {"reference": f"Patient/{patient.pk}"}
     assert body["description"] == "Discharge summary"
-    assert body["context"]["related"] == [{"reference": f"ServiceRequest/{referral.pk}"}]
+    assert body["context"]["related"] == [{"reference": f"ServiceRequest/referral-{referral.pk}"}]
+    assert api.get(f"/fhir/{body['context']['related'][0]['reference']}").status_code == 200
     attachment = body["content"][0]["attachment"]
     assert "data" not in attachment
     assert attachment["size"] == len(b"Home on day 3.")
@@ -211,3 +216,99 @@ def test_capability_statement_lists_the_new_types_and_document_operation(api):
         "date",
     }
     assert [o["name"] for o in resources["Encounter"]["operation"]] == ["document"]
+
+
+def _letter(actor, patient, **fields: Any):
+    entry, _pdf = messaging.send_letter(
+        actor=actor, data=messaging.NewLetter(patient_id=patient.pk, **fields)
+    )
+    return entry
+
+
+def test_a_letter_is_a_document_reference_with_its_pdf(api, other_api, coordinator_actor, patient):
+    referral = referral_services.create_referral(
+        actor=coordinator_actor,
+        data=referral_services.NewReferral(patient_id=patient.pk, specialty="neurology", reason="Headaches"),
+    )
+    letter = _letter(coordinator_actor, patient, template="referral", referral_id=referral.pk)
+    response = api.get(f"/fhir/DocumentReference/letter-{letter.pk}")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    FhirDocumentReference.model_validate(body)
+    assert body["id"] == f"letter-{letter.pk}"
+    assert body["status"] == "current"
+    assert body["category"][0]["coding"][0]["code"] == "letter"
+    assert body["type"]["coding"][0] == {"system": "http://loinc.org", "code": "51852-2", "display": "Letter"}
+    assert body["type"]["text"] == "Referral letter"
+    assert body["subject"] == {"reference": f"Patient/{patient.pk}"}
+    assert dt.datetime.fromisoformat(body["date"]) == letter.occurred_at
+    assert body["description"] == letter.subject
+    related = [r["reference"] for r in body["context"]["related"]]
+    assert related == [f"Communication/{letter.pk}", f"ServiceRequest/referral-{referral.pk}"]
+    assert audit_rows(AuditAction.COMMUNICATION_VIEW, patient_id=patient.pk, object_id=str(letter.pk))
+    attachment = body["content"][0]["attachment"]
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["url"].endswith(f"/fhir/Binary/letter-{letter.pk}")
+    download = api.get(attachment["url"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    assert download.content.startswith(b"%PDF")
+    assert audit_rows(AuditAction.LETTER_PRINT, patient_id=patient.pk, object_id=str(letter.pk))
+    for missing in ("letter-424242", "letter-x", "letter-"):
+        assert api.get(f"/fhir/DocumentReference/{missing}").status_code == 404
+        assert api.get(f"/fhir/Binary/{missing}").status_code == 404
+    call = messaging.log_communication(
+        actor=coordinator_actor,
+        data=messaging.NewCommunication(
+            patient_id=patient.pk, direction="out", channel="phone", outcome="reached", subject="Call"
+        ),
+    )
+    assert api.get(f"/fhir/DocumentReference/letter-{call.pk}").status_code == 404  # a call is no letter
+    assert other_api.get(f"/fhir/DocumentReference/letter-{letter.pk}").status_code == 404
+    assert other_api.get(f"/fhir/Binary/letter-{letter.pk}").status_code == 404
+
+
+def test_search_pages_documents_and_letters_together(api, other_api, coordinator_actor, patient):
+    summary = _upload(coordinator_actor, patient, "Discharge summary", "summary.txt", b"Home on day 3.")
+    referral = referral_services.create_referral(
+        actor=coordinator_actor,
+        data=referral_services.NewReferral(patient_id=patient.pk, specialty="neurology", reason="Headaches"),
+    )
+    about_referral = _letter(coordinator_actor, patient, template="referral", referral_id=referral.pk)
+    cover = _letter(coordinator_actor, patient, template="statement_cover", balance=Decimal("12.50"))
+    newest_first = [f"letter-{cover.pk}", f"letter-{about_referral.pk}", str(summary.pk)]
+
+    def ids(query: str) -> list[str]:
+        return [d["id"] for d in entries(api.get(f"/fhir/DocumentReference?{query}"))]
+
+    assert ids(f"patient={patient.pk}") == newest_first
+    assert ids(f"patient={patient.pk}&_count=2") == newest_first[:2]
+    page_two = api.get(f"/fhir/DocumentReference?patient={patient.pk}&_count=2&_page=2").json()
+    assert [e["resource"]["id"] for e in page_two["entry"]] == newest_first[2:]
+    assert not any(link["relation"] == "next" for link in page_two["link"])
+    assert ids(f"patient={patient.pk}&type=http://loinc.org|51852-2") == newest_first[:2]
+    assert ids(f"patient={patient.pk}&contenttype=application/pdf") == newest_first[:2]
+    assert ids(f"patient={patient.pk}&contenttype=text/plain") == [str(summary.pk)]
+    assert ids(f"patient={patient.pk}&status=superseded") == []
+    assert ids(f"related=ServiceRequest/referral-{referral.pk}") == [f"letter-{about_referral.pk}"]
+    assert ids(f"_id=letter-{cover.pk}") == [f"letter-{cover.pk}"]
+    assert ids(f"_id={summary.pk}") == [str(summary.pk)]
+    assert ids("_id=letter-x") == []
+    today = timezone.localdate()
+    assert ids(f"patient={patient.pk}&date=lt{today.isoformat()}") == []
+    shown = audit_rows(AuditAction.COMMUNICATION_SEARCH, patient_id=patient.pk)
+    assert shown[0].detail["communication_ids"] == [cover.pk, about_referral.pk]
+    assert entries(other_api.get(f"/fhir/DocumentReference?patient={patient.pk}")) == []
+
+
+def test_portal_token_sees_only_its_own_letters(coordinator_actor, patient):
+    mine = _letter(coordinator_actor, patient, template="statement_cover", balance=Decimal("12.50"))
+    someone = make_patient(coordinator_actor, given_name="Ann", family_name="Other")
+    theirs = _letter(coordinator_actor, someone, template="statement_cover", balance=Decimal("99.00"))
+    portal = TokenClient(token_for(portal_user_for(patient)))
+    assert portal.get(f"/fhir/DocumentReference/letter-{mine.pk}").status_code == 200
+    assert portal.get(f"/fhir/Binary/letter-{mine.pk}").content.startswith(b"%PDF")
+    assert portal.get(f"/fhir/DocumentReference/letter-{theirs.pk}").status_code == 404
+    assert portal.get(f"/fhir/Binary/letter-{theirs.pk}").status_code == 404
+    assert [d["id"] for d in entries(portal.get("/fhir/DocumentReference"))] == [f"letter-{mine.pk}"]
+    assert entries(portal.get(f"/fhir/DocumentReference?patient={someone.pk}")) == []

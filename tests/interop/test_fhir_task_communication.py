@@ -15,6 +15,7 @@ from fhir.resources.R4B.task import Task as FhirTask
 from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.messaging import services as messaging
+from caredesk.referrals import services as referrals
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskType
 from tests.interop.conftest import TokenClient, audit_rows, token_for
@@ -182,4 +183,31 @@ def test_capability_statement_lists_task_and_communication(api):
     statement = api.get("/fhir/metadata").json()
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert {p["name"] for p in resources["Task"]["searchParam"]} == {"patient", "status", "owner", "code"}
-    assert {p["name"] for p in resources["Communication"]["searchParam"]} == {"patient", "sent"}
+    assert {p["name"] for p in resources["Communication"]["searchParam"]} == {"patient", "sent", "about"}
+
+
+def test_communication_about_a_referral_refers_to_its_service_request(api, coordinator_actor, patient, tcm):
+    referral = referrals.create_referral(
+        actor=coordinator_actor,
+        data=referrals.NewReferral(patient_id=patient.pk, specialty="neurology", reason="Headaches"),
+    )
+    fax = _log(coordinator_actor, patient, channel="fax", outcome="sent", referral_id=referral.pk)
+    call = _log(coordinator_actor, patient, task_id=tcm.pk)
+    body = api.get(f"/fhir/Communication/{fax.pk}").json()
+    FhirCommunication.model_validate(body)
+    assert body["about"] == [{"reference": f"ServiceRequest/referral-{referral.pk}", "display": "Referral"}]
+    assert "basedOn" not in body
+    served = api.get(f"/fhir/{body['about'][0]['reference']}")  # the reference resolves
+    assert served.status_code == 200, served.content
+    assert served.json()["id"] == f"referral-{referral.pk}"
+
+    def ids(query: str) -> list[str]:
+        return [c["id"] for c in entries(api.get(f"/fhir/Communication?patient={patient.pk}&{query}"))]
+
+    assert ids(f"about=ServiceRequest/referral-{referral.pk}") == [str(fax.pk)]
+    assert ids(f"about=Task/{tcm.pk}") == [str(call.pk)]
+    assert ids("about=ServiceRequest/order-1") == []
+    assert ids("about=Task/x") == []
+    assert api.get(f"/fhir/Communication?patient={patient.pk}&about=Patient/{patient.pk}").status_code == 400
+    search_row = audit_rows(AuditAction.COMMUNICATION_SEARCH, patient_id=patient.pk)[-1]
+    assert search_row.detail["task_id"] == tcm.pk

@@ -181,7 +181,7 @@ def billing_clinic(db, settings, tmp_path: Path) -> BillingClinic:
 
 
 def test_ready_claims_leave_one_validated_file_per_payer(
-    billing_clinic: BillingClinic, tmp_path: Path
+    billing_clinic: BillingClinic, tmp_path: Path, django_capture_on_commit_callbacks
 ) -> None:
     clinic = billing_clinic
     second_payer = coverage_services.create_payer(
@@ -213,7 +213,8 @@ def test_ready_claims_leave_one_validated_file_per_payer(
         ids.append(made.pk)
     draft = billing.enter_charges(actor=clinic.billing, data=clinic.charges())
 
-    written = submit_ready_claims(actor=clinic.billing)
+    with django_capture_on_commit_callbacks(execute=True):  # each file appears when its batch commits
+        written = submit_ready_claims(actor=clinic.billing)
 
     assert sorted(w.payer_id for w in written) == ["60054", "BR001"]
     outbox = tmp_path / "x12" / str(clinic.org.pk) / "outbox"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import TestCase
 
 from caredesk.audit.models import AuditEvent
 from caredesk.billing import services as billing
@@ -54,7 +55,8 @@ def _ready(clinic: BillingClinic, count: int = 2) -> list[Claim]:
 
 def _export(clinic: BillingClinic, out: Path) -> str:
     stdout = io.StringIO()
-    call_command("claims_export", "--organization", "RSH", "--out", str(out), stdout=stdout)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the files appear when the batches commit
+        call_command("claims_export", "--organization", "RSH", "--out", str(out), stdout=stdout)
     return stdout.getvalue()
 
 

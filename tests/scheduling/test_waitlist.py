@@ -244,3 +244,37 @@ def test_the_sweep_command(clinic, frozen_clock, django_capture_on_commit_callba
     call_command("waitlist_sweep", "--organization", "RSH")
     call_command("waitlist_sweep", "--wait")
     assert WaitlistOffer.objects.get().status == OfferStatus.LAPSED
+
+
+def test_a_patient_taking_an_offer_that_needs_prior_authorization_leaves_the_front_desk_a_task(
+    clinic, channels, django_capture_on_commit_callbacks, org
+):
+    from caredesk.coverage import services as coverage
+    from caredesk.coverage.schemas import CoverageInput
+    from caredesk.worklist.models import Task
+    from tests.patients.factories import staff_actor
+
+    billing = staff_actor(org, Role.BILLING)
+    payer = coverage.create_payer(actor=billing, name="Acme Health", payer_id="60054", route="test_payer")
+    plan = coverage.create_plan(actor=billing, payer_id=payer.pk, name="Acme Gold PPO")
+    coverage.add_authorization_rule(actor=billing, payer_id=payer.pk, service_code=clinic.follow_up.code)
+    entry = waiting(clinic, "sms", phone="(555) 010-3001")
+    coverage.add_coverage(
+        actor=billing,
+        patient_id=entry.patient_id,
+        data=CoverageInput(plan_id=plan.pk, member_id="W9", effective_from=dt.date(2024, 1, 1)),
+    )
+    cancel(
+        clinic,
+        book(clinic, at(THURSDAY, 10), practitioner_id=clinic.heart.pk),
+        django_capture_on_commit_callbacks,
+    )
+
+    token = Client().get(link_of(sms_sent(channels)[0]["body"])).context["token"]
+    taken = Client().post("/scheduling/offer/", {"t": token, "answer": "accept"})
+    assert taken.context["booked"]
+    assert "authorization" not in taken.content.decode().lower()  # the patient is not handed the desk's job
+    entry.refresh_from_db()
+    task = Task.objects.get(task_type="prior_authorization")
+    assert (task.queue, task.patient_id, task.status) == ("front_desk", entry.patient_id, "open")
+    assert task.source_id == str(entry.appointment_id)

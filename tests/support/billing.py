@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING
 from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Role
 from caredesk.accounts.services import actor_for_user
-from caredesk.billing import services
-from caredesk.billing.models import Claim, RemittanceClaim
+from caredesk.billing import services, visit_charges
+from caredesk.billing.models import Claim, RemittanceClaim, VisitTypeCharge
 from caredesk.billing.schemas import Adjustment, ChargesInput, ClaimPayment, LineInput, Remittance
 from caredesk.practitioners.models import Practitioner
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 from tests.practitioners.conftest import valid_npi
 
 from .coverage import insurance_of
+from .scheduling import schedule_of
 
 if TYPE_CHECKING:
     from .world import World
@@ -122,4 +123,18 @@ def claim_payment_of(world: World) -> RemittanceClaim:
         )
         found = RemittanceClaim.objects.get(remittance=posted.remittance, claim=claim)
         world.__dict__["_claim_payment"] = found
+    return found
+
+
+def visit_charge_of(world: World) -> VisitTypeCharge:
+    """The first organization's charge-capture mapping: its sample visit type bills G0439."""
+    found = world.__dict__.get("_visit_charge")
+    if found is None:
+        claim_of(world)  # loads the first organization's codes
+        found = visit_charges.add_visit_charge(
+            actor=actor_for_user(world.users[Role.BILLING]),
+            visit_type_code=schedule_of(world).visit_type.code,
+            procedure_code="G0439",
+        )
+        world.__dict__["_visit_charge"] = found
     return found

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .billing import charges_body, claim_of, claim_payment_of
+from .billing import charges_body, claim_of, claim_payment_of, visit_charge_of
 from .care_coordination import care_of
 from .careplans import ccm_ready, plans_of, unplanned_patient
 from .coverage import (
@@ -590,6 +590,11 @@ def _api_mark_ready(world: World, user: User) -> object:
 @sample("entry_id", within="fhir-claim", patient_data=True)
 def _fhir_claim_id(world: World) -> object:
     return claim_of(world).pk
+
+
+@sample("charge_id")
+def _visit_charge_id(world: World) -> object:
+    return visit_charge_of(world).pk
 
 
 @sample("entry_id", within="fhir-claimresponse", patient_data=True)

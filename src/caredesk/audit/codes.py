@@ -165,6 +165,8 @@ class AuditAction(IntEnum):
     CLAIM_STATUS_CHANGED = 1704  # every step of the lifecycle, submission in a batch included
     PROCEDURE_CODES_CREATE = 1710  # a procedure-code list loaded from CSV
     FEE_SCHEDULE_UPDATE = 1711
+    VISIT_CHARGE_CREATE = 1712  # a charge-capture mapping added (visit type, procedure code, units)
+    VISIT_CHARGE_UPDATE = 1713  # one changed, deactivated or reactivated (before and after)
     REMITTANCE_POST = 1720  # an 835 posted: payments and adjustments on the claims it names
     REMITTANCE_VIEW = 1721  # the remittance list (the remittance ids shown)
     PATIENT_PAYMENT_CREATE = 1740  # a patient payment (co-pay, statement payment) posted to the ledger

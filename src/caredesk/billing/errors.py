@@ -49,3 +49,7 @@ class InvalidReport(ValidationFailed):
 
 class RemittanceClaimNotFound(NotFound):
     code = "remittance_claim_not_found"
+
+
+class VisitChargeNotFound(NotFound):
+    code = "visit_charge_not_found"

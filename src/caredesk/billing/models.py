@@ -301,11 +301,13 @@ class LedgerEntry(TimeStampedModel):
 
 class VisitTypeCharge(OrganizationScopedModel):
     """What a completed visit of a visit type bills: one procedure code and its units per row. Keyed by
-    the visit type's stable code (scheduling sits above billing, so no foreign key to it)."""
+    the visit type's stable code (scheduling sits above billing, so no foreign key to it). A deactivated
+    mapping is kept (claims captured with it name its code) but captures nothing more."""
 
     visit_type_code = models.SlugField(max_length=40)
     procedure = models.ForeignKey(ProcedureCode, on_delete=models.PROTECT, related_name="+")
     units = models.DecimalField(max_digits=7, decimal_places=2, default=1)
+    active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["visit_type_code", "id"]
@@ -333,10 +335,38 @@ class Statement(OrganizationScopedModel):
     over_90 = models.DecimalField("over 90 days", max_digits=12, decimal_places=2)
     pdf = models.BinaryField()
     actor_name = models.CharField(max_length=150)
+    cycle = models.DateField(
+        null=True, blank=True, help_text="The statement run's month (its first day); empty when made by hand"
+    )
 
     class Meta:
         ordering = ["-statement_date", "-id"]
         indexes = [models.Index(fields=["organization", "patient"], name="statement_patient")]
+        constraints = [
+            # The monthly run sends a patient one statement per cycle, however often or concurrently it runs.
+            models.UniqueConstraint(
+                fields=["patient", "cycle"], condition=Q(cycle__isnull=False), name="statement_once_per_cycle"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Statement {self.pk} of {self.statement_date}: {self.amount_due}"
+
+
+class StatementRun(OrganizationScopedModel):
+    """The statement run of one organization's cycle (a calendar month): started once (unique), finished
+    when every patient owing something then has the cycle's statement. The periodic run does nothing more
+    in a cycle whose run has finished, so a balance that appears later waits for the next cycle."""
+
+    cycle = models.DateField(help_text="The first day of the month")
+    statements = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-cycle"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "cycle"], name="statement_run_once_per_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Statement run of {self.cycle:%Y-%m}"

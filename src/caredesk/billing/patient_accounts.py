@@ -153,7 +153,7 @@ def account_for(*, actor: Actor, patient_id: Any, today: dt.date | None = None) 
     """The patient's account (balance, ledger lines, payments, aging). Audited."""
     organization_id = _organization(actor, Permission.BILLING_VIEW)
     with transaction.atomic():
-        patient = services._patient_id(actor, patient_id)
+        patient = services.visible_patient_id(actor, patient_id)
         account = account_of(organization_id, patient, today or timezone.localdate())
         audit.record(
             actor=actor,
@@ -170,7 +170,7 @@ def payments_for(*, actor: Actor, patient_id: Any) -> list[PatientPayment]:
     """The patient's payments, newest first. Audited."""
     organization_id = _organization(actor, Permission.BILLING_VIEW, Permission.PAYMENT_RECORD)
     with transaction.atomic():
-        patient = services._patient_id(actor, patient_id)
+        patient = services.visible_patient_id(actor, patient_id)
         found = list(
             PatientPayment.objects.filter(organization_id=organization_id, patient_id=patient).order_by(
                 "-received_at", "-id"
@@ -221,7 +221,7 @@ def statements_for(*, actor: Actor, patient_id: Any = None, limit: int = 200) ->
             patient_id__in=services.patient_selectors.patient_queryset(actor).values("pk"),
         ).select_related("patient")
         if patient_id is not None:
-            rows = rows.filter(patient_id=services._patient_id(actor, patient_id))
+            rows = rows.filter(patient_id=services.visible_patient_id(actor, patient_id))
         found = list(rows.defer("pdf").order_by("-statement_date", "-id")[:limit])
         audit.record(
             actor=actor,

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from caredesk.accounts.models import Organization
@@ -38,6 +39,7 @@ from .models import (
     PatientPayment,
     ProcedureCode,
     Statement,
+    StatementRun,
     VisitTypeCharge,
 )
 
@@ -69,7 +71,7 @@ def record_payment(
     organization_id = _staff_organization(actor, Permission.PAYMENT_RECORD)
     reference = reference.strip()
     with transaction.atomic():
-        patient = services._patient_id(actor, patient_id)  # another organization's patient: 404 first
+        patient = services.visible_patient_id(actor, patient_id)  # another organization's patient: 404 first
         problem = rules.payment_problem(amount, method, reference)
         if problem is not None:
             field, message = problem
@@ -79,7 +81,7 @@ def record_payment(
         appointment = None
         if appointment_id is not None:
             try:
-                appointment = services._appointment_id(organization_id, patient, appointment_id)
+                appointment = services.patient_appointment_id(organization_id, patient, appointment_id)
             except InvalidCharges as exc:
                 raise InvalidPayment(exc.message, field="appointment_id") from exc
         payment = PatientPayment.objects.create(
@@ -180,6 +182,7 @@ def capture_visit_charges(*, actor: Actor, organization_id: int, appointment_id:
         VisitTypeCharge.objects.filter(
             organization_id=organization_id,
             visit_type_code=appointment.visit_type.code,
+            active=True,
             procedure__active=True,
         )
         .select_related("procedure")
@@ -224,7 +227,7 @@ def capture_visit_charges(*, actor: Actor, organization_id: int, appointment_id:
         coverage=coverage,
         rendering_provider_id=practitioner_id,
         billing_npi=Organization.objects.filter(pk=organization_id).values_list("npi", flat=True).get(),
-        claim_number=services._claim_number(organization_id),
+        claim_number=services.next_claim_number(organization_id),
     )
     lines = []
     for position, row in enumerate(mapped, start=1):
@@ -250,7 +253,7 @@ def capture_visit_charges(*, actor: Actor, organization_id: int, appointment_id:
         note=f"Captured when the visit of {service_date.isoformat()} was completed",
     )
     if coverage is None:
-        services._post_charge(claim)
+        services.post_charge(claim)
     audit.record(
         actor=actor,
         action=AuditAction.VISIT_CHARGES_CAPTURE,
@@ -276,15 +279,19 @@ def capture_for_fulfilled_visit(actor: Actor, visit: Any) -> Claim | None:
 # ------------------------------------------------------------------------------------------ statements
 
 
-def generate_statement(*, actor: Actor, patient_id: Any, today: dt.date | None = None) -> Statement:
+def generate_statement(
+    *, actor: Actor, patient_id: Any, today: dt.date | None = None, cycle: dt.date | None = None
+) -> Statement:
     """A statement of the patient's account as of today: the ledger lines, payments, aging and amount
-    due, kept with its PDF as the record of what was sent."""
+    due, kept with its PDF as the record of what was sent. `cycle` (the statement run's month) makes it the
+    patient's statement of that cycle: a second one for the same cycle is refused by the database
+    (IntegrityError, nothing written)."""
     organization_id = _staff_organization(actor, Permission.BILLING_MANAGE)
     day = today or timezone.localdate()
     with transaction.atomic():
         patient = patient_selectors.patient_queryset(actor).filter(pk=positive_id(patient_id)).first()
         if patient is None:
-            services._patient_id(actor, patient_id)  # raises PatientNotFound
+            services.visible_patient_id(actor, patient_id)  # raises PatientNotFound
             raise AssertionError("unreachable")
         account = patient_accounts.account_of(organization_id, patient.pk, day)
         organization = Organization.objects.get(pk=organization_id)
@@ -307,13 +314,18 @@ def generate_statement(*, actor: Actor, patient_id: Any, today: dt.date | None =
             over_90=account.aging.over_90,
             pdf=content,
             actor_name=actor.username or "system",
+            cycle=cycle,
         )
         audit.record(
             actor=actor,
             action=AuditAction.STATEMENT_CREATE,
             patient_id=patient.pk,
             obj=statement,
-            detail={"amount_due": str(account.balance), "statement_date": day.isoformat()},
+            detail={
+                "amount_due": str(account.balance),
+                "statement_date": day.isoformat(),
+                "cycle": cycle.isoformat() if cycle else None,
+            },
         )
     return statement
 
@@ -326,12 +338,51 @@ def _address(patient: Any) -> str:
 def run_statements(
     *, actor: Actor, today: dt.date | None = None, progress: Callable[[Statement], object] | None = None
 ) -> list[Statement]:
-    """One statement per patient of the organization who owes something (each in its own transaction)."""
+    """The statement run of the cycle (calendar month) `today` falls in: one statement for every patient of
+    the organization who owes something and has not had the cycle's statement yet (each in its own
+    transaction). Running it again in the same cycle, or two runs at once, never sends a patient a second
+    statement of the cycle (a unique constraint on patient and cycle); statements made by hand from the
+    account page do not count. The cycle's run is recorded as finished at the end."""
     organization_id = _staff_organization(actor, Permission.BILLING_MANAGE)
+    day = today or timezone.localdate()
+    cycle = rules.statement_cycle(day)
+    with transaction.atomic():
+        run, _created = StatementRun.objects.get_or_create(organization_id=organization_id, cycle=cycle)
+    sent = set(
+        Statement.objects.filter(organization_id=organization_id, cycle=cycle).values_list(
+            "patient_id", flat=True
+        )
+    )
     made = []
     for patient_id in patient_accounts.patients_owing(organization_id):
-        statement = generate_statement(actor=actor, patient_id=patient_id, today=today)
+        if patient_id in sent:
+            continue
+        try:
+            statement = generate_statement(actor=actor, patient_id=patient_id, today=day, cycle=cycle)
+        except IntegrityError:  # a concurrent run of the same cycle sent it first
+            continue
         made.append(statement)
         if progress is not None:
             progress(statement)
+    StatementRun.objects.filter(pk=run.pk).update(
+        statements=F("statements") + len(made), finished_at=timezone.now()
+    )
     return made
+
+
+def statement_run_due(organization_id: int, today: dt.date | None = None) -> bool:
+    """Whether the organization's run of the current cycle has yet to finish (the periodic run's test)."""
+    cycle = rules.statement_cycle(today or timezone.localdate())
+    return not StatementRun.objects.filter(
+        organization_id=organization_id, cycle=cycle, finished_at__isnull=False
+    ).exists()
+
+
+def run_statement_cycle(*, actor: Actor, today: dt.date | None = None) -> list[Statement]:
+    """The monthly run as `caredesk periodic` queues it (every few minutes): the cycle's statement run
+    once, when its cycle has not had a finished run; nothing more until the next cycle. A run cut short
+    (the worker stopped) is finished by the next round, without sending anyone a second statement."""
+    organization_id = _staff_organization(actor, Permission.BILLING_MANAGE)
+    if not statement_run_due(organization_id, today):
+        return []
+    return run_statements(actor=actor, today=today)

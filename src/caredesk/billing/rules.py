@@ -488,6 +488,11 @@ class Aging:
         return list(zip(AGING_LABELS, amounts, strict=True))
 
 
+def statement_cycle(day: dt.date) -> dt.date:
+    """The statement cycle `day` falls in, named by its first day: statements go out once a calendar month."""
+    return day.replace(day=1)
+
+
 def bucket_of(days: int) -> int:
     """0 for 0 to 30 days old, 1 for 31 to 60, 2 for 61 to 90, 3 for older."""
     if days <= 30:

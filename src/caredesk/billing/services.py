@@ -134,7 +134,8 @@ def set_fee(*, actor: Actor, payer_id: int, code: str, allowed_amount: Decimal) 
 # ------------------------------------------------------------------------------------------ charges
 
 
-def _patient_id(actor: Actor, patient_id: Any) -> int:
+def visible_patient_id(actor: Actor, patient_id: Any) -> int:
+    """The id of a patient the actor may see; PatientNotFound (404) for any other id, or one that is none."""
     found = (
         patient_selectors.patient_queryset(actor)
         .filter(pk=positive_id(patient_id))
@@ -160,7 +161,7 @@ def _coverage_id(actor: Actor, patient_id: int, coverage_id: int | None, field: 
     return found
 
 
-def _appointment_id(organization_id: int, patient_id: int, appointment_id: int | None) -> int | None:
+def patient_appointment_id(organization_id: int, patient_id: int, appointment_id: int | None) -> int | None:
     """The visit the charges are for: an appointment of this patient in this organization. The model is
     reached through the foreign key, as billing sits below scheduling and may not import it."""
     if appointment_id is None:
@@ -188,7 +189,7 @@ def _clean_diagnoses(codes: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def _claim_number(organization_id: int) -> str:
+def next_claim_number(organization_id: int) -> str:
     """The organization's next claim number, drawn inside the caller's transaction: the counter row is
     locked until it commits (a concurrent biller waits, then draws the next), and a rolled-back claim gives
     its number back. A number already taken (claims from before the counter) is skipped."""
@@ -270,7 +271,7 @@ def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
         raise InvalidCharges("The place of service is a 2-digit code.", field="place_of_service")
     diagnoses = _clean_diagnoses(data.diagnoses)
     with transaction.atomic():
-        patient_id = _patient_id(actor, data.patient_id)
+        patient_id = visible_patient_id(actor, data.patient_id)
         coverage_id = _coverage_id(actor, patient_id, data.coverage_id, "coverage_id")
         other_id = _coverage_id(actor, patient_id, data.other_coverage_id, "other_coverage_id")
         if other_id is not None and other_id == coverage_id:
@@ -291,10 +292,10 @@ def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
             coverage_id=coverage_id,
             other_coverage_id=other_id,
             rendering_provider=rendering,
-            appointment_id=_appointment_id(organization_id, patient_id, data.appointment_id),
+            appointment_id=patient_appointment_id(organization_id, patient_id, data.appointment_id),
             place_of_service=data.place_of_service,
             billing_npi=Organization.objects.filter(pk=organization_id).values_list("npi", flat=True).get(),
-            claim_number=_claim_number(organization_id),
+            claim_number=next_claim_number(organization_id),
         )
         try:
             with transaction.atomic():
@@ -313,7 +314,7 @@ def enter_charges(*, actor: Actor, data: ChargesInput) -> Claim:
             claim=claim, to_status=ClaimStatus.DRAFT, actor_name=actor.username or "system"
         )
         if coverage_id is None:
-            _post_charge(claim)  # self-pay: the charge is the patient's to pay from now on
+            post_charge(claim)  # self-pay: the charge is the patient's to pay from now on
         audit.record(
             actor=actor,
             action=AuditAction.CLAIM_CREATE,
@@ -600,7 +601,7 @@ def _charge_total(claim: Claim) -> Decimal:
     return sum((line.charge for line in claim.lines.all()), Decimal("0.00"))
 
 
-def _post_charge(claim: Claim) -> None:
+def post_charge(claim: Claim) -> None:
     """The claim's charge on the ledger, once (a conditional unique constraint guards it)."""
     if not LedgerEntry.objects.filter(claim=claim, kind=LedgerKind.CHARGE).exists():
         LedgerEntry.objects.create(

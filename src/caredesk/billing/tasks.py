@@ -28,3 +28,10 @@ def statement_actor(organization_id: int, *, username: str = "statements", chann
 def run_statements(organization_id: int) -> int:
     """The statement batch of one organization (every patient with a balance); returns how many."""
     return len(payments.run_statements(actor=statement_actor(organization_id)))
+
+
+@task()
+def run_statement_cycle(organization_id: int) -> int:
+    """The monthly statement run (on `caredesk periodic`): the cycle's statements once, then nothing until
+    the next calendar month; returns how many were made this time."""
+    return len(payments.run_statement_cycle(actor=statement_actor(organization_id)))

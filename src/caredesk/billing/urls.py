@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import report_views, views
+from . import report_views, setup_views, views
 
 app_name = "billing"
 
@@ -23,4 +23,9 @@ urlpatterns = [
     path("reports/aging.csv", report_views.aging_csv, name="report_aging_csv"),
     path("reports/denials.csv", report_views.denials_csv, name="report_denials_csv"),
     path("reports/collections.csv", report_views.collections_csv, name="report_collections_csv"),
+    path("visit-charges/", setup_views.visit_charge_list, name="visit_charges"),
+    path("visit-charges/<int:charge_id>/", setup_views.visit_charge_edit, name="visit_charge"),
+    path(
+        "visit-charges/<int:charge_id>/active/", setup_views.visit_charge_active, name="visit_charge_active"
+    ),
 ]

@@ -20,6 +20,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.inputs import checked_text
 from caredesk.education import services as education
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -61,15 +62,7 @@ def _organization_id(actor: Actor) -> int:
 
 
 def _text(value: Any, field: str, label: str, limit: int = MAX_TEXT, *, required: bool = True) -> str:
-    value = "" if value is None else value
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    return value
+    return checked_text(value, field, label, limit, required=required)
 
 
 def _date(value: Any, field: str, label: str) -> dt.date:

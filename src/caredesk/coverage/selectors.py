@@ -16,6 +16,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden
+from caredesk.core.ids import positive_id
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 
@@ -37,14 +38,6 @@ def _organization_id(actor: Actor, permission: Permission = Permission.COVERAGE_
     if actor.organization_id is None or actor.is_portal or not actor.has(permission):
         raise Forbidden(f"This needs the permission {permission}.", details={"permission": str(permission)})
     return actor.organization_id
-
-
-def _as_id(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return number if 0 < number < 2**63 else 0
 
 
 def payer_queryset(actor: Actor) -> QuerySet[Payer]:
@@ -96,7 +89,7 @@ def summary_of(check: EligibilityCheck) -> rules.Summary:
 
 
 def _patient(actor: Actor, patient_id: Any) -> Any:
-    patient = patient_selectors.patient_queryset(actor).filter(pk=_as_id(patient_id)).first()
+    patient = patient_selectors.patient_queryset(actor).filter(pk=positive_id(patient_id)).first()
     if patient is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
     return patient
@@ -144,7 +137,7 @@ def coverage_overview(*, actor: Actor, patient_id: int) -> CoverageOverview:
 def get_coverage(*, actor: Actor, coverage_id: int) -> Coverage:
     _organization_id(actor)
     with transaction.atomic():
-        coverage = coverage_queryset(actor).filter(pk=_as_id(coverage_id)).first()
+        coverage = coverage_queryset(actor).filter(pk=positive_id(coverage_id)).first()
         if (
             coverage is None
             or not patient_selectors.patient_queryset(actor).filter(pk=coverage.patient_id).exists()
@@ -177,7 +170,7 @@ def get_check(*, actor: Actor, check_id: int) -> EligibilityCheck:
     organization_id = _organization_id(actor)
     with transaction.atomic():
         check = (
-            EligibilityCheck.objects.filter(organization_id=organization_id, pk=_as_id(check_id))
+            EligibilityCheck.objects.filter(organization_id=organization_id, pk=positive_id(check_id))
             .select_related("coverage__plan__payer", "patient")
             .prefetch_related(_benefits_prefetch())
             .first()
@@ -238,7 +231,9 @@ def batch_progress(*, actor: Actor, batch_id: int, limit: int = 200) -> BatchPro
     """How far a batch got (counted from its checks), and its first `limit` checks."""
     organization_id = _organization_id(actor)
     with transaction.atomic():
-        batch = EligibilityBatch.objects.filter(organization_id=organization_id, pk=_as_id(batch_id)).first()
+        batch = EligibilityBatch.objects.filter(
+            organization_id=organization_id, pk=positive_id(batch_id)
+        ).first()
         if batch is None:
             raise BatchNotFound(f"No eligibility batch with id {batch_id}.", details={"id": str(batch_id)})
         statuses = Counter(batch.checks.values_list("status", flat=True))
@@ -386,7 +381,7 @@ def get_authorization(*, actor: Actor, authorization_id: int) -> PriorAuthorizat
             authorization_queryset(actor)
             .select_related("patient")
             .prefetch_related("uses")
-            .filter(pk=_as_id(authorization_id))
+            .filter(pk=positive_id(authorization_id))
             .first()
         )
         if auth is None or not patient_selectors.patient_queryset(actor).filter(pk=auth.patient_id).exists():

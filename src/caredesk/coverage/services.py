@@ -23,6 +23,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.ids import optional_id
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 
@@ -87,14 +88,6 @@ def _organization_id(actor: Actor) -> int:
     return actor.organization_id
 
 
-def _as_id(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
@@ -119,7 +112,7 @@ def _user_name(actor: Actor) -> str:
 
 def _locked_patient_id(actor: Actor, patient_id: Any) -> int:
     """The patient, in scope and locked for the transaction (so coverage changes of one patient queue up)."""
-    pk = _as_id(patient_id)
+    pk = optional_id(patient_id)
     found = (
         None
         if pk is None
@@ -139,7 +132,7 @@ def _scoped_coverages(actor: Actor) -> QuerySet[Coverage]:
 
 
 def _coverage_for_update(actor: Actor, coverage_id: Any) -> Coverage:
-    pk = _as_id(coverage_id)
+    pk = optional_id(coverage_id)
     coverage = (
         None if pk is None else _scoped_coverages(actor).select_related("plan__payer").filter(pk=pk).first()
     )
@@ -223,7 +216,7 @@ def create_plan(
     clean_type = _text(plan_type, "plan_type", "Plan type", 40)
     amount = _money(copay, "copay", "Co-pay")
     with transaction.atomic():
-        payer = Payer.objects.filter(organization_id=organization_id, pk=_as_id(payer_id) or 0).first()
+        payer = Payer.objects.filter(organization_id=organization_id, pk=optional_id(payer_id) or 0).first()
         if payer is None:
             raise PayerNotFound(f"No payer with id {payer_id}.", field="payer_id")
         if Plan.objects.filter(payer=payer, name=clean_name).exists():
@@ -250,7 +243,7 @@ def _clean_coverage(
     actor: Actor, data: CoverageInput, plans: dict[int, Plan] | None = None
 ) -> dict[str, Any]:
     organization_id = _organization_id(actor)
-    plan_id = _as_id(data.plan_id) or 0
+    plan_id = optional_id(data.plan_id) or 0
     if plans is not None:
         plan = plans.get(plan_id)
     else:
@@ -554,7 +547,7 @@ def request_eligibility_batch(
         .order_by("patient_id", "order")
     )
     if patient_ids is not None:
-        ids = [i for i in (_as_id(p) for p in patient_ids) if i is not None]
+        ids = [i for i in (optional_id(p) for p in patient_ids) if i is not None]
         if len(ids) != len(patient_ids):
             raise ValidationFailed("Patient ids must be positive whole numbers.", field="patient_ids")
         coverages = coverages.filter(
@@ -834,7 +827,7 @@ def authorization_check(
     permission, and it says only what the caller's own use case must warn about."""
     organization_id = _organization_id(actor)
     code = str(service_code or "").strip()
-    pk = _as_id(patient_id)
+    pk = optional_id(patient_id)
     if not code or pk is None or not isinstance(on_date, dt.date):
         return rules.NOT_NEEDED
     with transaction.atomic():
@@ -941,12 +934,12 @@ def add_authorization_rule(
     code = _service_code(service_code)
     clean_description = _text(description, "description", "Description", 200)
     with transaction.atomic():
-        payer = Payer.objects.filter(organization_id=organization_id, pk=_as_id(payer_id) or 0).first()
+        payer = Payer.objects.filter(organization_id=organization_id, pk=optional_id(payer_id) or 0).first()
         if payer is None:
             raise PayerNotFound(f"No payer with id {payer_id}.", field="payer_id")
         plan = None
         if plan_id not in (None, ""):
-            plan = Plan.objects.filter(payer=payer, pk=_as_id(plan_id) or 0).first()
+            plan = Plan.objects.filter(payer=payer, pk=optional_id(plan_id) or 0).first()
             if plan is None:
                 raise PlanNotFound(f"{payer.name} has no plan with id {plan_id}.", field="plan_id")
         existing = AuthorizationRule.objects.filter(payer=payer, plan=plan, service_code__iexact=code)
@@ -983,7 +976,7 @@ def set_authorization_rule_active(*, actor: Actor, rule_id: int | str, active: b
     with transaction.atomic():
         rule = (
             AuthorizationRule.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(rule_id) or 0)
+            .filter(organization_id=organization_id, pk=optional_id(rule_id) or 0)
             .first()
         )
         if rule is None:
@@ -1019,7 +1012,7 @@ def request_authorization(
     clean_notes = str(notes or "").strip()[:2000]
     with transaction.atomic():
         coverage = _coverage_for_update(actor, coverage_id)
-        if patient_id is not None and coverage.patient_id != _as_id(patient_id):
+        if patient_id is not None and coverage.patient_id != optional_id(patient_id):
             raise InvalidAuthorization("That coverage is not this patient's.", field="coverage_id")
         if coverage.status != CoverageStatus.ACTIVE:
             raise CoverageEnded("This coverage has ended; request the authorization under the current one.")
@@ -1047,7 +1040,7 @@ def request_authorization(
 
 
 def _authorization_for_update(actor: Actor, authorization_id: Any) -> PriorAuthorization:
-    pk = _as_id(authorization_id)
+    pk = optional_id(authorization_id)
     organization_id = _organization_id(actor)
     found = (
         None

@@ -31,6 +31,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Conflict, ValidationFailed
+from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.practitioners import selectors as practitioner_selectors
 from caredesk.practitioners.models import Practitioner
@@ -94,12 +95,9 @@ def _organization_id(actor: Actor) -> int:
 
 
 def _text(value: Any, field_name: str, label: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidCredential(f"{label} is required.", field=field_name)
-    if len(text) > limit:
-        raise InvalidCredential(f"{label} is longer than {limit} characters.", field=field_name)
-    return text
+    return checked_text(
+        value, field_name, label, limit, required=required, coerce=True, error=InvalidCredential
+    )
 
 
 def _date(value: Any, field_name: str, label: str, *, required: bool = False) -> dt.date | None:

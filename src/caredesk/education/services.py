@@ -23,6 +23,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -48,17 +49,10 @@ def _organization_id(actor: Actor) -> int:
 
 
 def _text(value: Any, field: str, label: str, limit: int, *, required: bool = True) -> str:
-    value = "" if value is None else value
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    if "\x00" in value:
+    text = checked_text(value, field, label, limit, required=required)
+    if "\x00" in text:
         raise ValidationFailed(f"{label} holds a null character.", field=field)
-    return value
+    return text
 
 
 def _name_of(actor: Actor) -> str:

@@ -57,3 +57,15 @@ class X12Batch(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class X12ControlSequence(models.Model):
+    """Per-organization counter of 837P batch control numbers (ISA13/GS06), advanced under a row lock in the
+    transaction that records the batch: two exports at the same moment wait for each other and never draw
+    the same number, and a rolled-back export gives its number back."""
+
+    organization = models.OneToOneField("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"X12 control counter of organization {self.organization_id}: {self.last_value}"

@@ -1,7 +1,8 @@
 """Read queries of the communication log (audited: a patient's log is patient data).
 
 CONTRACT: `communication_queryset` (not audited), `patient_log`, `get_communication`,
-`search_communications` (the last two also serve a portal user's own entries, for FHIR), `letter_pdf`.
+`search_communications` (the last two also serve a portal user's own entries, for FHIR), `letter_pdf`,
+and printed letters as documents (FHIR DocumentReference): `letter_keys`, `search_letters`, `get_letter`.
 """
 
 from __future__ import annotations
@@ -120,10 +121,14 @@ def search_communications(
     before: dt.datetime | None = None,
     page: int = 1,
     page_size: int = 50,
+    referral_id: int | None = None,
+    task_id: int | None = None,
+    appointment_id: int | None = None,
 ) -> CommunicationPage:
     """A patient's entries (a portal user: only their own record), latest first, optionally those that
-    happened from `since` (inclusive) to `before` (exclusive); one COMMUNICATION_SEARCH audit row naming
-    the patient and the entries shown. PatientNotFound outside the actor's scope."""
+    happened from `since` (inclusive) to `before` (exclusive) and those about one referral, task or
+    appointment; one COMMUNICATION_SEARCH audit row naming the patient and the entries shown.
+    PatientNotFound outside the actor's scope."""
     pk = parse_id(patient_id)
     if pk is None or not patient_selectors.patient_queryset(actor).filter(pk=pk).exists():
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
@@ -134,6 +139,8 @@ def search_communications(
         entries = entries.filter(occurred_at__gte=since)
     if before is not None:
         entries = entries.filter(occurred_at__lt=before)
+    about = {"referral_id": referral_id, "task_id": task_id, "appointment_id": appointment_id}
+    entries = entries.filter(**{field: pk for field, pk in about.items() if pk is not None})
     offset = (page - 1) * page_size
     with transaction.atomic():
         window = list(entries.order_by("-occurred_at", "-pk")[offset : offset + page_size + 1])
@@ -146,6 +153,7 @@ def search_communications(
                 "since": since.isoformat() if since else None,
                 "before": before.isoformat() if before else None,
                 "page": page,
+                **{field: pk for field, pk in about.items() if pk is not None},
                 "communication_ids": [entry.pk for entry in shown],
             },
         )
@@ -221,3 +229,98 @@ def letter_pdf(*, actor: Actor, communication_id: Any) -> LetterPdf:
             detail={"letter_template": entry.letter_template},
         )
     return LetterPdf(entry.pk, entry.patient_id, entry.subject, entry.body, pdf)
+
+
+# --- printed letters as documents (FHIR DocumentReference) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterSearch:
+    """Criteria of a search of printed letters (log entries with a letter template); `sent_from` /
+    `sent_to` bound when it was sent, [from, to)."""
+
+    patient_id: int | None = None
+    letter_ids: tuple[int, ...] | None = None  # None: any
+    referral_id: int | None = None
+    subject_prefix: str = ""
+    sent_from: dt.datetime | None = None
+    sent_to: dt.datetime | None = None
+
+
+def _matching_letters(actor: Actor, search: LetterSearch) -> QuerySet[Communication]:
+    """The printed letters the actor may see (as letter_pdf: a portal user their own) matching `search`.
+    Not audited."""
+    visible = patient_selectors.patient_queryset(actor).values("pk")
+    letters_ = _visible(actor).filter(patient_id__in=visible).exclude(letter_template="")
+    if search.patient_id is not None:
+        letters_ = letters_.filter(patient_id=search.patient_id)
+    if search.letter_ids is not None:
+        letters_ = letters_.filter(pk__in=search.letter_ids)
+    if search.referral_id is not None:
+        letters_ = letters_.filter(referral_id=search.referral_id)
+    if search.subject_prefix:
+        letters_ = letters_.filter(subject__istartswith=search.subject_prefix)
+    if search.sent_from is not None:
+        letters_ = letters_.filter(occurred_at__gte=search.sent_from)
+    if search.sent_to is not None:
+        letters_ = letters_.filter(occurred_at__lt=search.sent_to)
+    return letters_
+
+
+def letter_keys(*, actor: Actor, search: LetterSearch, limit: int) -> list[tuple[dt.datetime, int]]:
+    """(sent at, id) of the first `limit` letters matching `search`, newest first: for a caller that pages
+    letters together with chart documents. Not audited (times and ids only): the caller reads the letters
+    it shows through search_letters (with their `letter_ids`)."""
+    rows = _matching_letters(actor, search).order_by("-occurred_at", "-pk")[: max(0, limit)]
+    return list(rows.values_list("occurred_at", "pk"))
+
+
+def search_letters(*, actor: Actor, search: LetterSearch, limit: int = MAX_ENTRIES) -> list[Communication]:
+    """The letters matching `search` (at most `limit`), newest first; one COMMUNICATION_SEARCH audit row
+    with the criteria, the entries shown and their patients (`result_ids`)."""
+    with transaction.atomic():
+        shown = list(
+            _matching_letters(actor, search).order_by("-occurred_at", "-pk")[
+                : max(0, min(limit, MAX_ENTRIES))
+            ]
+        )
+        patient_ids = sorted({entry.patient_id for entry in shown})
+        audit.record(
+            actor=actor,
+            action=AuditAction.COMMUNICATION_SEARCH,
+            patient_id=search.patient_id
+            if search.patient_id is not None
+            else (patient_ids[0] if len(patient_ids) == 1 else None),
+            detail={
+                "view": "letters",
+                "criteria": {
+                    "patient_id": search.patient_id,
+                    "referral_id": search.referral_id,
+                    "subject": search.subject_prefix,
+                    "from": search.sent_from.isoformat() if search.sent_from else None,
+                    "to": search.sent_to.isoformat() if search.sent_to else None,
+                },
+                "communication_ids": [entry.pk for entry in shown],
+                "result_ids": patient_ids,
+            },
+        )
+    return shown
+
+
+def get_letter(*, actor: Actor, letter_id: Any, purpose: str = "letter") -> Communication:
+    """One printed letter's log entry (its description; the PDF: letter_pdf) of a patient the actor may see
+    (a portal user: their own); one COMMUNICATION_VIEW audit row naming the patient. CommunicationNotFound
+    outside the scope or when the entry is not a printed letter."""
+    pk = parse_id(letter_id)
+    with transaction.atomic():
+        entry = None if pk is None else _matching_letters(actor, LetterSearch(letter_ids=(pk,))).first()
+        if entry is None:
+            raise CommunicationNotFound(f"No letter with id {letter_id}.", details={"id": str(letter_id)})
+        audit.record(
+            actor=actor,
+            action=AuditAction.COMMUNICATION_VIEW,
+            patient_id=entry.patient_id,
+            obj=entry,
+            detail={"view": purpose, "letter_template": entry.letter_template},
+        )
+    return entry

@@ -24,6 +24,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -55,18 +56,6 @@ class NewCommunication:
     occurred_at: dt.datetime | None = None  # default: now
     referral_id: int | None = None
     task_id: int | None = None
-
-
-def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
-    value = "" if value is None else value
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    return value
 
 
 def _choice(value: Any, field: str, label: str, choices: list[str]) -> str:
@@ -144,9 +133,9 @@ def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
         "channel": channel,
         "outcome": outcome,
         "party": _choice(data.party, "party", "party", Party.values),
-        "party_name": _text(data.party_name, "party_name", "Name", 200),
-        "subject": _text(data.subject, "subject", "Subject", 200, required=True),
-        "body": _text(data.body, "body", "Summary", MAX_BODY),
+        "party_name": checked_text(data.party_name, "party_name", "Name", 200),
+        "subject": checked_text(data.subject, "subject", "Subject", 200, required=True),
+        "body": checked_text(data.body, "body", "Summary", MAX_BODY),
         "duration_seconds": duration,
         "occurred_at": occurred_at,
     }
@@ -334,7 +323,7 @@ def _prepare(actor: Actor, data: NewLetter) -> _Prepared:
         raise UnknownLetterTemplate(
             f"There is no letter template {data.template!r}; use one of {known}.", field="template"
         )
-    note = _text(data.note, "note", "Note", MAX_NOTE)
+    note = checked_text(data.note, "note", "Note", MAX_NOTE)
     patient = _letter_patient(actor, data.patient_id)
     appointment_id = referral_id = None
     extra: dict[str, Any] = {}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from caredesk.billing.tasks import run_statement_cycle
 from caredesk.careplans.tasks import create_overdue_activity_tasks
 from caredesk.credentialing.tasks import create_credential_expiry_tasks
 from caredesk.inventory.tasks import create_reorder_tasks
@@ -37,4 +38,5 @@ RECURRING: tuple[Recurring, ...] = (
     Recurring("automatic no-shows", mark_no_shows),
     Recurring("credential expiry notices", create_credential_expiry_tasks),
     Recurring("supplies below their reorder point", create_reorder_tasks),
+    Recurring("monthly patient statements", run_statement_cycle),
 )

@@ -28,6 +28,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
+from caredesk.core.inputs import checked_text
 from caredesk.coverage import services as coverage_services
 from caredesk.credentialing import services as credential_services
 from caredesk.patients import selectors as patient_selectors
@@ -78,12 +79,7 @@ def _id(value: Any) -> int | None:
 
 
 def _text(value: Any, field_name: str, label: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidOrder(f"{label} is required.", field=field_name)
-    if len(text) > limit:
-        raise InvalidOrder(f"{label} is longer than {limit} characters.", field=field_name)
-    return text
+    return checked_text(value, field_name, label, limit, required=required, coerce=True, error=InvalidOrder)
 
 
 def _choice(value: Any, field_name: str, label: str, values: Sequence[str]) -> str:

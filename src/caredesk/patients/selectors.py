@@ -25,6 +25,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.ids import optional_id
 from caredesk.core.text import name_key, phone_key, prefix_upper_bound
 
 from . import rules
@@ -113,16 +114,8 @@ def patient_queryset(actor: Actor) -> QuerySet[Patient]:
     return patients
 
 
-def _as_id(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def _patient_in_scope(actor: Actor, patient_id: Any) -> Patient:
-    pk = _as_id(patient_id)
+    pk = optional_id(patient_id)
     patient = None if pk is None else patient_queryset(actor).filter(pk=pk).first()
     if patient is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
@@ -362,8 +355,8 @@ def search_patients(*, actor: Actor, query: PatientQuery, page: int = 1, page_si
     `page_size` + 1 rows are read to tell whether there is a next page, and the total is counted only
     when it is at most COUNT_LIMIT. Merged records are left out, except that an MRN search finds the
     record the MRN was merged into. Phone numbers come prefetched."""
-    page = max(1, _as_id(page) or 1)
-    page_size = min(max(1, _as_id(page_size) or 25), MAX_PAGE_SIZE)
+    page = max(1, optional_id(page) or 1)
+    page_size = min(max(1, optional_id(page_size) or 25), MAX_PAGE_SIZE)
     offset = (page - 1) * page_size
     with transaction.atomic():
         matching, branches = _matching(actor, query)
@@ -544,7 +537,7 @@ def entry_history(*, actor: Actor, entry_type: str, entry_id: int) -> list[Clini
     as the status of the version it hit); audited CLINICAL_VIEW. EntryNotFound outside the scope."""
     model = _entry_model(entry_type)
     allowed = _can_see_documents(actor) if model is Document else _can_see_clinical(actor)
-    pk = _as_id(entry_id)
+    pk = optional_id(entry_id)
     with transaction.atomic():
         entry = None
         if allowed and pk is not None:
@@ -567,7 +560,7 @@ def entry_history(*, actor: Actor, entry_type: str, entry_id: int) -> list[Clini
 def open_document(*, actor: Actor, document_id: int) -> Document:
     """A document to download, audited DOCUMENT_DOWNLOAD. Staff need CLINICAL_VIEW or DOCUMENT_UPLOAD; a
     portal user may open the current documents of their own record. EntryNotFound otherwise."""
-    pk = _as_id(document_id)
+    pk = optional_id(document_id)
     documents = Document.objects.filter(patient_id__in=patient_queryset(actor).values("pk"))
     if actor.is_portal:
         documents = documents.filter(status=EntryStatus.CURRENT)
@@ -599,7 +592,7 @@ def _readable_documents(actor: Actor) -> QuerySet[Document]:
 def get_document(*, actor: Actor, document_id: Any) -> Document:
     """One document's description (not its content: open_document), audited CLINICAL_VIEW.
     EntryNotFound outside the scope."""
-    pk = _as_id(document_id)
+    pk = optional_id(document_id)
     with transaction.atomic():
         document = None if pk is None else _readable_documents(actor).filter(pk=pk).first()
         if document is None:
@@ -627,13 +620,8 @@ class DocumentSearch:
     created_to: dt.datetime | None = None
 
 
-def search_documents(
-    *, actor: Actor, search: DocumentSearch, page: int = 1, page_size: int = 20
-) -> tuple[list[Document], bool]:
-    """Documents matching `search`, newest first, a page at a time (and whether more follow); one
-    CLINICAL_VIEW audit row with the criteria, the document ids and the patients shown (`result_ids`)."""
-    page = max(1, page)
-    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+def _matching_documents(actor: Actor, search: DocumentSearch) -> QuerySet[Document]:
+    """The documents the actor may see that match `search`. Not audited."""
     documents = _readable_documents(actor)
     if search.patient_id is not None:
         documents = documents.filter(patient_id=search.patient_id)
@@ -649,6 +637,25 @@ def search_documents(
         documents = documents.filter(created_at__gte=search.created_from)
     if search.created_to is not None:
         documents = documents.filter(created_at__lt=search.created_to)
+    return documents
+
+
+def document_keys(*, actor: Actor, search: DocumentSearch, limit: int) -> list[tuple[dt.datetime, int]]:
+    """(filed at, id) of the first `limit` documents matching `search`, newest first: for a caller that
+    pages documents together with something else. Not audited (times and ids only): the caller reads the
+    documents it shows through search_documents (with their `document_ids`)."""
+    rows = _matching_documents(actor, search).order_by("-created_at", "-pk")[: max(0, limit)]
+    return list(rows.values_list("created_at", "pk"))
+
+
+def search_documents(
+    *, actor: Actor, search: DocumentSearch, page: int = 1, page_size: int = 20
+) -> tuple[list[Document], bool]:
+    """Documents matching `search`, newest first, a page at a time (and whether more follow); one
+    CLINICAL_VIEW audit row with the criteria, the document ids and the patients shown (`result_ids`)."""
+    page = max(1, page)
+    page_size = min(max(1, page_size), MAX_PAGE_SIZE)
+    documents = _matching_documents(actor, search)
     offset = (page - 1) * page_size
     with transaction.atomic():
         rows = list(documents.order_by("-created_at", "-pk")[offset : offset + page_size + 1])
@@ -706,8 +713,8 @@ def list_entries(
         )
     if not (_can_see_clinical(actor) or (actor.is_portal and actor.has(Permission.PORTAL_OWN_RECORD))):
         raise Forbidden(f"This needs the permission {Permission.CLINICAL_VIEW}.")
-    page = max(1, _as_id(page) or 1)
-    page_size = min(max(1, _as_id(page_size) or 50), MAX_PAGE_SIZE)
+    page = max(1, optional_id(page) or 1)
+    page_size = min(max(1, optional_id(page_size) or 50), MAX_PAGE_SIZE)
     offset = (page - 1) * page_size
     model = _ENTRY_MODELS[entry_type]
     order = ("-effective_at", "-pk") if model is Observation else ("-created_at", "-pk")

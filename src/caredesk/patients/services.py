@@ -38,6 +38,8 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.ids import optional_id
+from caredesk.core.inputs import checked_text
 from caredesk.core.text import digits, name_key, phone_key
 
 from . import rules
@@ -110,17 +112,9 @@ def _scoped_patients(actor: Actor) -> QuerySet[Patient]:
     return patients
 
 
-def _as_id(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 def _locked_patient(actor: Actor, patient_id: Any) -> Patient:
     """The patient row, locked for the rest of the transaction; PatientNotFound outside the scope."""
-    pk = _as_id(patient_id)
+    pk = optional_id(patient_id)
     patient = None if pk is None else _scoped_patients(actor).select_for_update().filter(pk=pk).first()
     if patient is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
@@ -135,19 +129,6 @@ def _writable_patient(actor: Actor, patient_id: Any) -> Patient:
             details={"merged_into": patient.merged_into_id},
         )
     return patient
-
-
-def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    return value
 
 
 def _date(value: Any, field: str, label: str) -> dt.date | None:
@@ -176,7 +157,7 @@ def _choice(value: Any, field: str, label: str, choices: Iterable[str]) -> str:
 
 
 def _email(value: Any, field: str, label: str = "E-mail address") -> str:
-    email = _text(value, field, label, 254)
+    email = checked_text(value, field, label, 254)
     if email:
         try:
             validate_email(email)
@@ -249,14 +230,14 @@ UPDATABLE_FIELDS = frozenset(DEMOGRAPHIC_FIELDS) | {"telecoms"}
 
 
 def _clean_name(value: Any, field: str) -> str:
-    name = _text(value, field, _LABELS[field], 100, required=True)
+    name = checked_text(value, field, _LABELS[field], 100, required=True)
     if not name_key(name):
         raise ValidationFailed(f"{_LABELS[field]} needs at least one letter.", field=field)
     return name
 
 
 def _clean_code(value: Any, field: str, label: str) -> str:
-    code = _text(value, field, label, 2).upper()
+    code = checked_text(value, field, label, 2).upper()
     if code and not (len(code) == 2 and code.isascii() and code.isalpha()):
         raise ValidationFailed(f"{label} must be a two-letter code.", field=field)
     return code
@@ -273,7 +254,7 @@ def _clean_birth_date(value: Any) -> dt.date:
 
 
 def _clean_language(value: Any) -> str:
-    tag = _text(value, "preferred_language", "Preferred language", 35) or "en"
+    tag = checked_text(value, "preferred_language", "Preferred language", 35) or "en"
     if not rules.is_language_tag(tag):
         raise ValidationFailed(
             f"{tag!r} is not a language code such as en or es.", field="preferred_language"
@@ -303,7 +284,7 @@ def _clean_field(name: str, value: Any) -> Any:
     if name in ("given_name", "family_name"):
         return _clean_name(value, name)
     if name in _TEXT_LIMITS:
-        return _text(value, name, _LABELS[name], _TEXT_LIMITS[name])
+        return checked_text(value, name, _LABELS[name], _TEXT_LIMITS[name])
     if name in _FLAGS:
         return _flag(value, name, _FLAGS[name])
     return _SPECIAL_CLEANERS[name](value)
@@ -344,7 +325,7 @@ def _clean_telecoms(items: Sequence[Any] | None) -> list[TelecomInput]:
     seen: set[tuple[str, str]] = set()
     for index, item in enumerate(items or []):
         telecom = _coerce(item, TelecomInput, "telecoms", index)
-        value = _text(telecom.value, "telecoms", "Phone number", 100, required=True)
+        value = checked_text(telecom.value, "telecoms", "Phone number", 100, required=True)
         problem = rules.phone_digits_error(phone_key(value))
         if problem:
             raise ValidationFailed(f"{value}: {problem}", field="telecoms")
@@ -360,9 +341,9 @@ def _clean_identifiers(items: Sequence[Any] | None) -> list[IdentifierInput]:
     cleaned: list[IdentifierInput] = []
     for index, item in enumerate(items or []):
         identifier = _coerce(item, IdentifierInput, "identifiers", index)
-        system = _text(identifier.system, "identifiers", "Identifier system", 200, required=True)
-        value = _text(identifier.value, "identifiers", "Identifier value", 100, required=True)
-        label = _text(identifier.type_label, "identifiers", "Identifier type", 60)
+        system = checked_text(identifier.system, "identifiers", "Identifier system", 200, required=True)
+        value = checked_text(identifier.value, "identifiers", "Identifier value", 100, required=True)
+        label = checked_text(identifier.type_label, "identifiers", "Identifier type", 60)
         if any(c.system == system and c.value == value for c in cleaned):
             raise ValidationFailed(f"Identifier {system}|{value} is listed twice.", field="identifiers")
         cleaned.append(IdentifierInput(system=system, value=value, type_label=label))
@@ -373,12 +354,12 @@ def _clean_related_persons(items: Sequence[Any] | None) -> list[RelatedPersonInp
     cleaned: list[RelatedPersonInput] = []
     for index, item in enumerate(items or []):
         person = _coerce(item, RelatedPersonInput, "related_persons", index)
-        phone = _text(person.phone, "related_persons", "Contact phone", 30)
+        phone = checked_text(person.phone, "related_persons", "Contact phone", 30)
         if phone and (problem := rules.phone_digits_error(phone_key(phone))):
             raise ValidationFailed(f"{phone}: {problem}", field="related_persons")
         cleaned.append(
             RelatedPersonInput(
-                name=_text(person.name, "related_persons", "Contact name", 200, required=True),
+                name=checked_text(person.name, "related_persons", "Contact name", 200, required=True),
                 relationship=_choice(
                     person.relationship, "related_persons", "relationship", ContactRelationship.values
                 ),
@@ -739,8 +720,8 @@ def merge_patients(*, actor: Actor, source_id: int, target_id: int, reason: str)
     PATIENT_MERGE row on each patient. Returns the target."""
     _require(actor, Permission.PATIENT_MERGE)
     organization_id = _organization_id(actor)
-    reason = _text(reason, "reason", "Reason", 300, required=True)
-    source_pk, target_pk = _as_id(source_id), _as_id(target_id)
+    reason = checked_text(reason, "reason", "Reason", 300, required=True)
+    source_pk, target_pk = optional_id(source_id), optional_id(target_id)
     if source_pk is None or target_pk is None:
         raise PatientNotFound("No such patient.")
     if source_pk == target_pk:
@@ -809,13 +790,13 @@ def _past_date(value: Any, field: str, label: str) -> dt.date | None:
 def _problem_values(
     *, icd10_code: Any, description: Any = "", onset_date: Any = None, clinical_status: Any = "active"
 ) -> dict[str, Any]:
-    raw = _text(icd10_code, "icd10_code", "ICD-10-CM code", 10, required=True)
+    raw = checked_text(icd10_code, "icd10_code", "ICD-10-CM code", 10, required=True)
     code = rules.normalize_icd10(raw)
     if code is None:
         raise InvalidCode(f"'{raw}' is not an ICD-10-CM code.", field="icd10_code", details={"code": raw})
     return {
         "icd10_code": code,
-        "description": _text(description, "description", "Description", 300)
+        "description": checked_text(description, "description", "Description", 300)
         or rules.icd10_description(code)[:300],
         "onset_date": _past_date(onset_date, "onset_date", "Onset date"),
         "clinical_status": _choice(clinical_status, "clinical_status", "clinical status", CLINICAL_STATUSES),
@@ -824,8 +805,8 @@ def _problem_values(
 
 def _allergy_values(*, substance: Any, reaction: Any = "", criticality: Any = "low") -> dict[str, Any]:
     return {
-        "substance": _text(substance, "substance", "Substance", 200, required=True),
-        "reaction": _text(reaction, "reaction", "Reaction", 200),
+        "substance": checked_text(substance, "substance", "Substance", 200, required=True),
+        "reaction": checked_text(reaction, "reaction", "Reaction", 200),
         "criticality": _choice(criticality, "criticality", "criticality", AllergyCriticality.values),
     }
 
@@ -844,14 +825,14 @@ def _medication_values(
     end = _date(end_date, "end_date", "End date")
     if start and end and end < start:
         raise ValidationFailed("End date is before the start date.", field="end_date")
-    rxnorm = _text(rxnorm_code, "rxnorm_code", "RxNorm code", 20)
+    rxnorm = checked_text(rxnorm_code, "rxnorm_code", "RxNorm code", 20)
     if rxnorm and not rxnorm.isdigit():
         raise ValidationFailed("An RxNorm code is digits only.", field="rxnorm_code")
     return {
-        "name": _text(name, "name", "Medication name", 200, required=True),
-        "dose": _text(dose, "dose", "Dose", 100),
-        "route": _text(route, "route", "Route", 50),
-        "frequency": _text(frequency, "frequency", "Frequency", 100),
+        "name": checked_text(name, "name", "Medication name", 200, required=True),
+        "dose": checked_text(dose, "dose", "Dose", 100),
+        "route": checked_text(route, "route", "Route", 50),
+        "frequency": checked_text(frequency, "frequency", "Frequency", 100),
         "start_date": start,
         "end_date": end,
         "rxnorm_code": rxnorm,
@@ -896,7 +877,7 @@ def _observation_values(
     second = (
         None if value2 is None or value2 == "" else _decimal(value2, "value2", spec.value2_label or "Value")
     )
-    unit_code = _text(unit, "unit", "Unit", 20) or spec.default_unit
+    unit_code = checked_text(unit, "unit", "Unit", 20) or spec.default_unit
     problem = rules.observation_error(str(kind), number, second, unit_code)
     if problem:
         field, message = problem
@@ -913,8 +894,8 @@ def _observation_values(
 
 def _note_values(*, title: Any, body: Any) -> dict[str, Any]:
     return {
-        "title": _text(title, "title", "Title", 200, required=True),
-        "body": _text(body, "body", "Note", MAX_NOTE_LENGTH, required=True),
+        "title": checked_text(title, "title", "Title", 200, required=True),
+        "body": checked_text(body, "body", "Note", MAX_NOTE_LENGTH, required=True),
     }
 
 
@@ -1133,7 +1114,7 @@ def upload_document(*, actor: Actor, patient_id: int, title: str, uploaded_file:
     its SHA-256. The type is checked by extension and by content; empty or too large files are refused
     (InvalidDocument). The file is written before the row and removed again if the row is not."""
     _require(actor, Permission.DOCUMENT_UPLOAD)
-    title = _text(title, "title", "Title", 200, required=True)
+    title = checked_text(title, "title", "Title", 200, required=True)
     checked = _check_upload(uploaded_file)
     filename = (uploaded_file.name or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
     with transaction.atomic():
@@ -1188,7 +1169,7 @@ def _entry_kind(entry_type: str, *, correctable: bool = False) -> _EntryKind:
 
 def _locked_entry(actor: Actor, kind: _EntryKind, entry_id: Any) -> Any:
     """The entry, locked, if its patient is in the actor's scope; EntryNotFound otherwise."""
-    pk = _as_id(entry_id)
+    pk = optional_id(entry_id)
     entry = None
     if pk is not None:
         scope = _scoped_patients(actor).values("pk")
@@ -1231,7 +1212,7 @@ def correct_entry(
     records who corrected it and why. Only the current version can be corrected (EntryNotCurrent)."""
     kind = _entry_kind(entry_type, correctable=True)
     _require(actor, kind.permission)
-    reason = _text(reason, "reason", "Reason", 300, required=True)
+    reason = checked_text(reason, "reason", "Reason", 300, required=True)
     if not changes:
         raise ValidationFailed("The correction changes nothing.", field="changes")
     with transaction.atomic():
@@ -1279,7 +1260,7 @@ def retract_entry(*, actor: Actor, entry_type: str, entry_id: int, reason: str) 
     """Mark a current entry (documents too) "entered in error" with the reason; nothing is deleted."""
     kind = _entry_kind(entry_type)
     _require(actor, kind.permission)
-    reason = _text(reason, "reason", "Reason", 300, required=True)
+    reason = checked_text(reason, "reason", "Reason", 300, required=True)
     with transaction.atomic():
         entry = _locked_entry(actor, kind, entry_id)
         _require_current(entry, "retracted")

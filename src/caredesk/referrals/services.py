@@ -32,6 +32,7 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -68,19 +69,6 @@ def _organization_id(actor: Actor) -> int:
     if actor.organization_id is None:
         raise Forbidden("Only a member of an organization can work with its referrals.")
     return actor.organization_id
-
-
-def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    return value
 
 
 def _choice(value: Any, field: str, label: str, choices: Iterable[str]) -> str:
@@ -172,18 +160,18 @@ def add_receiver(*, actor: Actor, data: ReceiverInput) -> ReferralReceiver:
     """Add a practitioner or organization to the organization's receiver directory."""
     _require(actor, Permission.REFERRAL_MANAGE)
     organization_id = _organization_id(actor)
-    npi = _text(data.npi, "npi", "NPI", 10)
+    npi = checked_text(data.npi, "npi", "NPI", 10)
     if npi and not (len(npi) == 10 and npi.isdigit()):
         raise ValidationFailed("An NPI is ten digits.", field="npi")
     values = {
-        "name": _text(data.name, "name", "Name", 200, required=True),
+        "name": checked_text(data.name, "name", "Name", 200, required=True),
         "specialty": _choice(data.specialty, "specialty", "specialty", Specialty.values),
         "kind": _choice(data.kind, "kind", "kind of receiver", ReceiverKind.values),
         "npi": npi,
-        "phone": _text(data.phone, "phone", "Phone", 30),
-        "fax": _text(data.fax, "fax", "Fax", 30),
-        "email": _text(data.email, "email", "E-mail", 254),
-        "address": _text(data.address, "address", "Address", 300),
+        "phone": checked_text(data.phone, "phone", "Phone", 30),
+        "fax": checked_text(data.fax, "fax", "Fax", 30),
+        "email": checked_text(data.email, "email", "E-mail", 254),
+        "address": checked_text(data.address, "address", "Address", 300),
     }
     with transaction.atomic():
         exists = ReferralReceiver.objects.filter(
@@ -241,7 +229,7 @@ def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> R
     _require(actor, Permission.REFERRAL_CREATE)
     organization_id = _organization_id(actor)
     authorization_required = bool(data.authorization_required)
-    authorization_number = _text(
+    authorization_number = checked_text(
         data.authorization_number, "authorization_number", "Authorization number", 50
     )
     if authorization_number and not authorization_required:
@@ -250,7 +238,7 @@ def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> R
         )
     values = {
         "specialty": _choice(data.specialty, "specialty", "specialty", Specialty.values),
-        "reason": _text(data.reason, "reason", "Reason", MAX_REASON, required=True),
+        "reason": checked_text(data.reason, "reason", "Reason", MAX_REASON, required=True),
         "urgency": _choice(data.urgency, "urgency", "urgency", Urgency.values),
         "diagnoses": clean_diagnoses(list(data.diagnoses)),
         "include_chart_summary": bool(data.include_chart_summary),
@@ -444,7 +432,7 @@ def act(
     (consult note received), cancel (with the reason). InvalidTransition when the step is not open from
     the referral's status; StaleReferral when `expected_version` is not the current one."""
     action = _choice(action, "action", "action", ReferralAction.values)
-    note = _text(note, "note", "Note", MAX_NOTE)
+    note = checked_text(note, "note", "Note", MAX_NOTE)
     if appointment_at is not None:
         appointment_at = _aware(appointment_at, "appointment_at", "Appointment")
     with transaction.atomic():

@@ -52,25 +52,43 @@ def _task_actor(actor: Actor, organization_id: int) -> Actor:
     )
 
 
+def _checker(actor: Actor, organization_id: int) -> Actor:
+    """Staff who may read coverage check as themselves (their audit rows); for a patient, or a link
+    without a signed-in user, the check reads the coverage as the system."""
+    if (
+        not actor.is_portal
+        and actor.organization_id == organization_id
+        and actor.has(Permission.COVERAGE_VIEW)
+    ):
+        return actor
+    return system_actor(
+        organization_id=organization_id,
+        permissions=_USE_PERMISSIONS,
+        channel=actor.channel,
+        username="prior-authorization check",
+    )
+
+
 def check_booked(actor: Actor, appointments: Iterable[Appointment]) -> list[str]:
     """After a booking: the warnings to show (one per distinct reason), and a worklist task per
     appointment that needs an authorization it does not have. Never refuses the booking: a check that
-    cannot be made is logged and skipped."""
-    if actor.is_portal or actor.organization_id is None:
-        return []
+    cannot be made is logged and skipped.
+
+    Whoever booked (the desk, the API, a patient answering a waitlist offer or booking in the portal), the
+    check itself reads the coverage: a patient gets no warnings (the front desk gets the task)."""
     warnings: list[str] = []
     for appointment in appointments:
         try:
             local = appointment.starts_at.astimezone(selectors.zone_of(appointment.location))
             result = coverage.authorization_check(
-                actor=actor,
+                actor=_checker(actor, appointment.organization_id),
                 patient_id=appointment.patient_id,
                 service_code=appointment.visit_type.code,
                 on_date=local.date(),
             )
             if not result.needed or result.ok:
                 continue
-            if result.reason not in warnings:
+            if result.reason not in warnings and not actor.is_portal:
                 warnings.append(result.reason)
             worklist.create_task(
                 actor=_task_actor(actor, appointment.organization_id),

@@ -35,6 +35,8 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from caredesk.core.ids import checked_id
+from caredesk.core.inputs import checked_text
 from caredesk.credentialing import services as credentialing
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus, TelecomSystem, TelecomUse
@@ -111,20 +113,15 @@ S = AppointmentStatus
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
-def _organization_id(actor: Actor) -> int:
+def scheduling_organization_id(actor: Actor) -> int:
+    """The actor's organization; PermissionDenied for an actor outside any organization."""
     if actor.organization_id is None:
         raise PermissionDenied("Only a member of an organization can schedule.")
     return actor.organization_id
 
 
-def _as_id(value: Any, field_name: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{field_name} must be a whole number.", field=field_name) from exc
-    if not 0 < number < 2**63:
-        raise ValidationFailed(f"{field_name} must be a positive number.", field=field_name)
-    return number
+def _text(value: Any, field_name: str, label: str, limit: int, *, required: bool = False) -> str:
+    return checked_text(value, field_name, label, limit, required=required, coerce=True)
 
 
 def _minute(value: Any, field_name: str = "start") -> rules.Minute:
@@ -142,15 +139,6 @@ def _minute(value: Any, field_name: str = "start") -> rules.Minute:
     return rules.to_minute(value)
 
 
-def _text(value: Any, field_name: str, label: str, limit: int, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise ValidationFailed(f"{label} is required.", field=field_name)
-    if len(text) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field_name)
-    return text
-
-
 def _choice(value: Any, field_name: str, label: str, choices: type[models.TextChoices]) -> str:
     if value not in choices.values:
         raise ValidationFailed(f"{value!r} is not a valid {label}.", field=field_name)
@@ -163,7 +151,7 @@ def _iso(minute: rules.Minute, zone: ZoneInfo) -> str:
 
 def _location(organization_id: int, location_id: Any) -> Location:
     location = Location.objects.filter(
-        organization_id=organization_id, pk=_as_id(location_id, "location_id")
+        organization_id=organization_id, pk=checked_id(location_id, "location_id")
     ).first()
     if location is None:
         raise ValidationFailed(
@@ -174,7 +162,7 @@ def _location(organization_id: int, location_id: Any) -> Location:
 
 def _bookable_patient(actor: Actor, patient_id: Any) -> int:
     """The patient id, if the actor may book for that patient and the record takes new appointments."""
-    pk = _as_id(patient_id, "patient_id")
+    pk = checked_id(patient_id, "patient_id")
     row = patient_selectors.patient_queryset(actor).filter(pk=pk).values("pk", "status").first()
     if row is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", field="patient_id")
@@ -320,8 +308,10 @@ class _Context:
 
 
 def _context(actor: Actor, visit_type_id: Any, location_id: Any, modality: str | None) -> _Context:
-    organization_id = _organization_id(actor)
-    visit_type = selectors.get_visit_type(actor=actor, visit_type_id=_as_id(visit_type_id, "visit_type_id"))
+    organization_id = scheduling_organization_id(actor)
+    visit_type = selectors.get_visit_type(
+        actor=actor, visit_type_id=checked_id(visit_type_id, "visit_type_id")
+    )
     location = _location(organization_id, location_id)
     chosen = selectors.modality_for(visit_type, modality or None)
     needs = rules.needed(selectors.requirements_of(visit_type), chosen)
@@ -532,7 +522,7 @@ def _clean_request(actor: Actor, request: BookingRequest, ctx: _Context) -> _Cle
     notes = _text(request.notes, "notes", "Notes", MAX_NOTES)
     practitioner_id = None
     if request.practitioner_id is not None:
-        practitioner_id = _as_id(request.practitioner_id, "practitioner_id")
+        practitioner_id = checked_id(request.practitioner_id, "practitioner_id")
         if practitioner_id not in ctx.offering or not any(n.is_offering_practitioner for n in ctx.needs):
             raise ValidationFailed(
                 f"That practitioner does not offer {ctx.visit_type.name}.",
@@ -541,7 +531,7 @@ def _clean_request(actor: Actor, request: BookingRequest, ctx: _Context) -> _Cle
             )
     resource_ids = None
     if request.resource_ids is not None:
-        resource_ids = [_as_id(i, "resource_ids") for i in request.resource_ids]
+        resource_ids = [checked_id(i, "resource_ids") for i in request.resource_ids]
     patient_id = _bookable_patient(actor, request.patient_id)
     return _Cleaned(
         patient_id=patient_id,
@@ -796,7 +786,7 @@ def book_series(
 
 
 def _locked(actor: Actor, appointment_id: Any, expected_version: int | None = None) -> Appointment:
-    pk = _as_id(appointment_id, "appointment_id")
+    pk = checked_id(appointment_id, "appointment_id")
     appointment = selectors.appointment_queryset(actor).select_for_update().filter(pk=pk).first()
     if appointment is None:
         raise AppointmentNotFound(f"No appointment with id {appointment_id}.", details={"id": appointment_id})
@@ -849,11 +839,13 @@ def reschedule_appointment(
         before_ids = [b.resource_id for b in bookings]
         old_zone = selectors.zone_of(appointment.location)
         old_start = rules.to_minute(appointment.starts_at)
-        practitioner = _as_id(practitioner_id, "practitioner_id") if practitioner_id is not None else None
+        practitioner = checked_id(practitioner_id, "practitioner_id") if practitioner_id is not None else None
         chosen = _choose_and_hold(
             ctx,
             new_start,
-            requested=[_as_id(i, "resource_ids") for i in resource_ids] if resource_ids is not None else None,
+            requested=[checked_id(i, "resource_ids") for i in resource_ids]
+            if resource_ids is not None
+            else None,
             practitioner_id=practitioner,
             exclude_appointment_id=appointment.pk,
             prefer=before_ids,
@@ -1071,7 +1063,7 @@ def mark_overdue_no_shows(*, actor: Actor, now: dt.datetime | None = None) -> No
     dedupe key makes a re-run, or a run racing another, create no second task."""
     actor.require(Permission.APPOINTMENT_BOOK)
     actor.require(Permission.TASK_WORK)
-    organization_id = _organization_id(actor)
+    organization_id = scheduling_organization_id(actor)
     moment = clock.now() if now is None else now
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime("`now` needs a time zone.", field="now", code="invalid_timezone")
@@ -1207,7 +1199,7 @@ def move_appointments_on_merge(actor: Actor, source: models.Model, target: model
 
 def _manager(actor: Actor) -> int:
     actor.require(Permission.SCHEDULE_MANAGE)
-    return _organization_id(actor)
+    return scheduling_organization_id(actor)
 
 
 def create_resource(
@@ -1229,7 +1221,7 @@ def create_resource(
             if practitioner_id is None:
                 raise ValidationFailed("Which practitioner?", field="practitioner_id")
             practitioner = practitioner_selectors.get_practitioner(
-                actor=actor, practitioner_id=_as_id(practitioner_id, "practitioner_id")
+                actor=actor, practitioner_id=checked_id(practitioner_id, "practitioner_id")
             )
             name = _text(name, "name", "Name", 120) or str(practitioner)[:120]
             if Resource.objects.filter(practitioner_id=practitioner.pk).exists():
@@ -1321,7 +1313,7 @@ def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
             kind = _choice(requirement.kind, "requirements", "resource kind", ResourceKind)
             resource_id = requirement.resource_id
             if resource_id is not None:
-                resource = resources.get(_as_id(resource_id, "requirements"))
+                resource = resources.get(checked_id(resource_id, "requirements"))
                 if resource is None or resource.kind != kind:
                     raise ResourceNotFound(f"No {kind} resource with id {resource_id}.", field="requirements")
             rows.append(
@@ -1334,7 +1326,7 @@ def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
                     position=position,
                 )
             )
-        practitioner_ids = sorted({_as_id(i, "practitioner_ids") for i in data.practitioner_ids})
+        practitioner_ids = sorted({checked_id(i, "practitioner_ids") for i in data.practitioner_ids})
         known = set(
             practitioner_selectors.practitioner_queryset(actor)
             .filter(pk__in=practitioner_ids)
@@ -1425,7 +1417,7 @@ def create_availability_template(*, actor: Actor, data: TemplateInput) -> Availa
     with transaction.atomic():
         resource = (
             Resource.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(data.resource_id, "resource_id"))
+            .filter(organization_id=organization_id, pk=checked_id(data.resource_id, "resource_id"))
             .first()
         )
         if resource is None:
@@ -1516,7 +1508,7 @@ def add_availability_exception(
         if (
             resource_id is not None
             and not Resource.objects.filter(
-                organization_id=organization_id, pk=_as_id(resource_id, "resource_id")
+                organization_id=organization_id, pk=checked_id(resource_id, "resource_id")
             ).exists()
         ):
             raise ResourceNotFound(f"No resource with id {resource_id}.", field="resource_id")
@@ -1709,7 +1701,7 @@ def send_reminder(
         appointment = (
             selectors.appointment_queryset(actor)
             .select_for_update()
-            .filter(pk=_as_id(appointment_id, "appointment_id"))
+            .filter(pk=checked_id(appointment_id, "appointment_id"))
             .first()
         )
         if appointment is None or appointment.status not in REMINDABLE_STATUSES:
@@ -1887,7 +1879,7 @@ def issue_feed_token(*, actor: Actor, practitioner_id: int) -> str:
     working). Returns the token: it is shown once and only its SHA-256 is stored."""
     organization_id = _manager(actor)
     practitioner = practitioner_selectors.get_practitioner(
-        actor=actor, practitioner_id=_as_id(practitioner_id, "practitioner_id")
+        actor=actor, practitioner_id=checked_id(practitioner_id, "practitioner_id")
     )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
@@ -1960,11 +1952,11 @@ def add_to_waitlist(*, actor: Actor, data: WaitlistInput) -> WaitlistEntry:
     with transaction.atomic():
         patient_id = _bookable_patient(actor, data.patient_id)
         visit_type = selectors.get_visit_type(
-            actor=actor, visit_type_id=_as_id(data.visit_type_id, "visit_type_id")
+            actor=actor, visit_type_id=checked_id(data.visit_type_id, "visit_type_id")
         )
         practitioner_id = None
         if data.practitioner_id:
-            practitioner_id = _as_id(data.practitioner_id, "practitioner_id")
+            practitioner_id = checked_id(data.practitioner_id, "practitioner_id")
             if not visit_type.practitioners.filter(pk=practitioner_id).exists():
                 raise ValidationFailed(
                     f"That practitioner does not offer {visit_type.name}.", field="practitioner"
@@ -1978,7 +1970,7 @@ def add_to_waitlist(*, actor: Actor, data: WaitlistInput) -> WaitlistEntry:
         try:
             with transaction.atomic():
                 entry = WaitlistEntry.objects.create(
-                    organization_id=_organization_id(actor),
+                    organization_id=scheduling_organization_id(actor),
                     patient_id=patient_id,
                     visit_type=visit_type,
                     practitioner_id=practitioner_id,
@@ -2012,7 +2004,7 @@ def remove_from_waitlist(*, actor: Actor, entry_id: int) -> WaitlistEntry:
     with transaction.atomic():
         entry = (
             WaitlistEntry.objects.select_for_update()
-            .filter(organization_id=_organization_id(actor), pk=_as_id(entry_id, "entry_id"))
+            .filter(organization_id=scheduling_organization_id(actor), pk=checked_id(entry_id, "entry_id"))
             .first()
         )
         if entry is None or entry.status != WaitlistStatus.WAITING:
@@ -2125,7 +2117,7 @@ def offer_opening(*, actor: Actor, appointment_id: int) -> list[WaitlistOffer]:
         appointment = (
             selectors.appointment_queryset(actor)
             .select_related("location")
-            .filter(pk=_as_id(appointment_id, "appointment_id"))
+            .filter(pk=checked_id(appointment_id, "appointment_id"))
             .first()
         )
         if appointment is None or appointment.status != S.CANCELLED:
@@ -2205,7 +2197,9 @@ def _locked_offer(actor: Actor, offer_id: int) -> WaitlistOffer:
     offer = (
         WaitlistOffer.objects.select_for_update()
         .select_related("entry", "opening")
-        .filter(pk=_as_id(offer_id, "offer_id"), opening__organization_id=_organization_id(actor))
+        .filter(
+            pk=checked_id(offer_id, "offer_id"), opening__organization_id=scheduling_organization_id(actor)
+        )
         .first()
     )
     if offer is None:
@@ -2221,7 +2215,7 @@ def accept_offer(*, actor: Actor, offer_id: int) -> Appointment:
     actor.require(Permission.APPOINTMENT_BOOK)
     refusal: OfferUnavailable | None = None
     with transaction.atomic():
-        opening_ids = WaitlistOffer.objects.filter(pk=_as_id(offer_id, "offer_id")).values("opening_id")
+        opening_ids = WaitlistOffer.objects.filter(pk=checked_id(offer_id, "offer_id")).values("opening_id")
         list(WaitlistOpening.objects.select_for_update().filter(pk__in=opening_ids))  # one taker at a time
         offer = _locked_offer(actor, offer_id)
         opening = offer.opening
@@ -2287,7 +2281,7 @@ def sweep_waitlist(*, actor: Actor) -> int:
     openings whose time is too near. Returns how many new offers went out."""
     actor.require(Permission.APPOINTMENT_BOOK)
     now = clock.now()
-    organization_id = _organization_id(actor)
+    organization_id = scheduling_organization_id(actor)
     with transaction.atomic():
         for offer in WaitlistOffer.objects.filter(
             opening__organization_id=organization_id, status=OfferStatus.OPEN, expires_at__lte=now
@@ -2323,7 +2317,7 @@ def set_resource_active(*, actor: Actor, resource_id: int, active: bool) -> Reso
     with transaction.atomic():
         resource = (
             Resource.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(resource_id, "resource_id"))
+            .filter(organization_id=organization_id, pk=checked_id(resource_id, "resource_id"))
             .first()
         )
         if resource is None:
@@ -2347,7 +2341,7 @@ def set_visit_type_active(*, actor: Actor, visit_type_id: int, active: bool) -> 
     with transaction.atomic():
         visit_type = (
             VisitType.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(visit_type_id, "visit_type_id"))
+            .filter(organization_id=organization_id, pk=checked_id(visit_type_id, "visit_type_id"))
             .first()
         )
         if visit_type is None:
@@ -2375,7 +2369,7 @@ def end_availability_template(*, actor: Actor, template_id: int, last_day: dt.da
     with transaction.atomic():
         template = (
             AvailabilityTemplate.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(template_id, "template_id"))
+            .filter(organization_id=organization_id, pk=checked_id(template_id, "template_id"))
             .first()
         )
         if template is None:
@@ -2415,7 +2409,7 @@ def remove_availability_exception(*, actor: Actor, exception_id: int) -> None:
     with transaction.atomic():
         exception = (
             AvailabilityException.objects.select_for_update()
-            .filter(organization_id=organization_id, pk=_as_id(exception_id, "exception_id"))
+            .filter(organization_id=organization_id, pk=checked_id(exception_id, "exception_id"))
             .first()
         )
         if exception is None:

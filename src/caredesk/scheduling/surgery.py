@@ -75,7 +75,7 @@ from .models import (
     SurgeryPlanItem,
     SurgicalCase,
 )
-from .services import _organization_id, is_overlap_violation
+from .services import is_overlap_violation, scheduling_organization_id
 
 OPERATING_CATEGORY = "operating"
 ANESTHESIA_CATEGORY = "anesthesia"
@@ -170,7 +170,7 @@ def request_case(*, actor: Actor, data: CaseInput) -> SurgicalCase:
     patient, location, surgeon, procedure or equipment; a duration outside 5 minutes to 24 hours; a
     window that ends before it starts or lies in the past; a priority outside 1-4."""
     actor.require(Permission.APPOINTMENT_BOOK)
-    organization_id = _organization_id(actor)
+    organization_id = scheduling_organization_id(actor)
     if not 5 <= int(data.duration_minutes or 0) <= MAX_DURATION_MINUTES:
         raise InvalidSurgicalCase(
             f"The estimated duration must be 5 to {MAX_DURATION_MINUTES} minutes.", field="duration_minutes"
@@ -478,7 +478,7 @@ def plan_cases(
     written): unknown or closed cases, dates reversed or in the past, no operating rooms."""
     actor.require(Permission.SCHEDULE_MANAGE)
     actor.require(Permission.APPOINTMENT_BOOK)
-    organization_id = _organization_id(actor)
+    organization_id = scheduling_organization_id(actor)
     location = _location(actor, location_id)
     first_day, last_day = _check_dates(location, date_from, date_to)
     turnover, overtime_cap, time_limit = _check_settings(turnover, overtime_cap, time_limit)

@@ -978,7 +978,8 @@ def offer(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("answer") == "accept":
-                services.accept_offer(actor=actor, offer_id=found.pk)
+                booked = services.accept_offer(actor=actor, offer_id=found.pk)
+                check_booked(actor, [booked])  # the front desk gets a task if an authorization is missing
                 context["booked"] = True
             else:
                 services.decline_offer(actor=actor, offer_id=found.pk)

@@ -28,6 +28,8 @@ from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.ids import checked_id
+from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -59,19 +61,6 @@ def _organization_id(actor: Actor) -> int:
     return actor.organization_id
 
 
-def _text(value: Any, field: str, label: str, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed(f"{label} must be text.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise ValidationFailed(f"{label} is required.", field=field)
-    if len(value) > limit:
-        raise ValidationFailed(f"{label} is longer than {limit} characters.", field=field)
-    return value
-
-
 def _choice(value: Any, field: str, label: str, choices: Iterable[Any]) -> Any:
     allowed = list(choices)
     if value not in allowed:
@@ -85,16 +74,6 @@ def _aware(value: Any, field: str, label: str) -> dt.datetime:
     if timezone.is_naive(value):
         raise ValidationFailed(f"{label} needs a time zone.", field=field)
     return value
-
-
-def _as_id(value: Any, field: str) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{field} must be a whole number.", field=field) from exc
-    if not 0 < number < 2**63:
-        raise ValidationFailed(f"{field} must be a positive number.", field=field)
-    return number
 
 
 def _name_of(actor: Actor) -> str:
@@ -147,7 +126,7 @@ def _check_queue(actor: Actor, queue: str) -> str:
 def _check_patient(actor: Actor, patient_id: Any) -> int | None:
     if patient_id in (None, ""):
         return None
-    pk = _as_id(patient_id, "patient_id")
+    pk = checked_id(patient_id, "patient_id")
     status = patient_selectors.patient_queryset(actor).filter(pk=pk).values_list("status", flat=True).first()
     if status is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", field="patient_id", details={"id": pk})
@@ -161,7 +140,7 @@ def _check_patient(actor: Actor, patient_id: Any) -> int | None:
 def _check_assignee(actor: Actor, assignee_id: Any) -> User | None:
     if assignee_id in (None, ""):
         return None
-    pk = _as_id(assignee_id, "assignee_id")
+    pk = checked_id(assignee_id, "assignee_id")
     user = selectors.assignable_users(actor=actor).filter(pk=pk).first()
     if user is None:
         raise InvalidAssignee(
@@ -219,15 +198,15 @@ def _clean_new(actor: Actor, data: NewTask, now: dt.datetime) -> dict[str, Any]:
     if due_at - now > MAX_DUE_AHEAD:
         raise ValidationFailed("The due time is more than three years ahead.", field="due_at")
     return {
-        "title": _text(data.title, "title", "Title", MAX_TITLE, required=True),
-        "description": _text(data.description, "description", "Description", MAX_DESCRIPTION),
+        "title": checked_text(data.title, "title", "Title", MAX_TITLE, required=True),
+        "description": checked_text(data.description, "description", "Description", MAX_DESCRIPTION),
         "queue": _check_queue(actor, data.queue),
         "task_type": task_type,
         "priority": _choice(data.priority, "priority", "priority", TaskPriority.values),
         "due_at": due_at,
-        "source_type": _text(data.source_type, "source_type", "Source type", 60),
-        "source_id": _text(data.source_id, "source_id", "Source id", 64),
-        "dedupe_key": _text(data.dedupe_key, "dedupe_key", "Dedupe key", MAX_DEDUPE_KEY),
+        "source_type": checked_text(data.source_type, "source_type", "Source type", 60),
+        "source_id": checked_text(data.source_id, "source_id", "Source id", 64),
+        "dedupe_key": checked_text(data.dedupe_key, "dedupe_key", "Dedupe key", MAX_DEDUPE_KEY),
     }
 
 
@@ -421,7 +400,7 @@ def change_status(
     and any snooze. Cancelling needs a note (the reason). The note goes on the timeline."""
     _require(actor, Permission.TASK_WORK)
     status = _choice(status, "status", "status", TaskStatus.values)
-    note = _text(note, "note", "Note", MAX_COMMENT, required=rules.needs_reason(status))
+    note = checked_text(note, "note", "Note", MAX_COMMENT, required=rules.needs_reason(status))
     with transaction.atomic():
         task = _locked(actor, task_id, expected_version)
         problem = rules.transition_error(task.status, status)
@@ -473,7 +452,7 @@ def set_due(*, actor: Actor, task_id: int, due_at: dt.datetime, reason: str = ""
     """Move an active task's due time (e.g. a TCM visit when the complexity changes)."""
     _require(actor, Permission.TASK_WORK)
     due_at = _aware(due_at, "due_at", "Due")
-    reason = _text(reason, "reason", "Reason", 300)
+    reason = checked_text(reason, "reason", "Reason", 300)
     with transaction.atomic():
         task = _locked(actor, task_id)
         if not task.is_active:
@@ -499,7 +478,7 @@ def add_comment(*, actor: Actor, task_id: int, body: str, kind: str = CommentKin
     timely attempts count as the TCM interactive contact). The audit row names the kind, never the text."""
     _require(actor, Permission.TASK_WORK)
     kind = _choice(kind, "kind", "kind of comment", [CommentKind.COMMENT, CommentKind.ATTEMPT])
-    body = _text(body, "body", "Comment", MAX_COMMENT, required=True)
+    body = checked_text(body, "body", "Comment", MAX_COMMENT, required=True)
     with transaction.atomic():
         task = _locked(actor, task_id)
         if kind == CommentKind.ATTEMPT and not task.is_active:
@@ -519,7 +498,7 @@ def close_tasks_by_keys(
     _require(actor, Permission.TASK_WORK)
     organization_id = _organization_id(actor)
     status = _choice(status, "status", "closing status", [TaskStatus.CANCELLED, TaskStatus.DONE])
-    reason = _text(reason, "reason", "Reason", 300, required=True)
+    reason = checked_text(reason, "reason", "Reason", 300, required=True)
     keys = sorted({key for key in dedupe_keys if key})
     closed: list[Task] = []
     with transaction.atomic():

@@ -5,7 +5,8 @@ CapabilityStatement by fhir/views.py).
 A goal's target is its LOINC-coded measure with a UCUM quantity and comparator ("< 7 %"); its achievement
 status comes from the latest observation (achieved, not-achieving, or none when there is no current value).
 Each activity is a `detail` with its kind, description and next due date; a one-off that was done is
-`completed`.
+`completed`. A plan with a care team names it in `careTeam` (`CareTeam/<plan id>`: careteam.py serves one
+CareTeam per plan, with the plan's id).
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def careplan_to_fhir(view: selectors.PlanView) -> FhirCarePlan:
         "description": f"{plan.condition}. Targets: {plan.source}.",
         "subject": {"reference": f"Patient/{plan.patient_id}"},
         "created": instant(plan.created_at),
+        "careTeam": [{"reference": f"CareTeam/{plan.pk}"}] if plan.care_team else [],
         "instantiatesUri": [f"{TEMPLATE_SYSTEM}:{plan.template_code}"],
         "contained": goals,
         "goal": [{"reference": f"#{g['id']}"} for g in goals],

@@ -5,8 +5,13 @@ A call that reached nobody (no answer, busy, wrong number) or a message that fai
 outcome as `statusReason`; everything else `completed`. The channel is the `medium` (v3 ParticipationMode)
 and the `category` text; `sent` is when it happened (the log records one time for either direction). For
 an outbound entry the staff member is the sender and the patient (or the named other party) the
-recipient; inbound the other way round. A linked worklist task is `about` (Task/{id}); a linked referral
-by identifier (`urn:caredesk:referral`). Duration and outcome go in a `note`.
+recipient; inbound the other way round. What it was about is `about`, by literal reference: a linked
+worklist task (`Task/{id}`), referral (`ServiceRequest/referral-{id}`, as service_request.py serves it) or
+appointment (`Appointment/{id}`). A referral is not `basedOn`: a call or letter about a referral does not
+fulfil it. Duration and outcome go in a `note`.
+
+Search: `patient` (required), `sent`, and `about` (one `Task/{id}`, `ServiceRequest/referral-{id}` or
+`Appointment/{id}`: the entries about it).
 
 Staff with the communication-log permission see their organization's entries; a portal token only those
 about its own record. Reads and searches are audited by the messaging selectors.
@@ -39,7 +44,7 @@ from .scheduling import time_range
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
 CHANNEL_SYSTEM = "urn:caredesk:communication-channel"
 OUTCOME_SYSTEM = "urn:caredesk:communication-outcome"
-REFERRAL_SYSTEM = "urn:caredesk:referral"
+REFERRAL_PREFIX = "referral-"  # service_request.py's ids of referrals
 MAX_ID = 2**63 - 1
 MEDIUM: dict[str, tuple[str, str]] = {
     "phone": ("PHONE", "telephone"),
@@ -50,7 +55,7 @@ MEDIUM: dict[str, tuple[str, str]] = {
     "portal": ("ONLINEWRIT", "online"),
 }
 NOT_DONE = frozenset({"no_answer", "busy", "wrong_number", "failed"})
-SEARCH_PARAMS = ("patient", "subject")
+SEARCH_PARAMS = ("patient", "subject", "about")
 SUPPORT = ResourceSupport(
     "Communication",
     ("read", "search-type"),
@@ -61,6 +66,11 @@ SUPPORT = ResourceSupport(
             "date",
             "When it happened: ge/gt/le/lt/eq; may be given twice for a range; a date is a day in the "
             "server's time zone, a time needs its UTC offset",
+        ),
+        SearchParam(
+            "about",
+            "reference",
+            f"Task/[id], ServiceRequest/{REFERRAL_PREFIX}[id] or Appointment/[id]: the entries about it",
         ),
     ),
 )
@@ -87,12 +97,10 @@ def communication_to_fhir(entry: Communication) -> FhirCommunication:
         about.append({"reference": f"Task/{entry.task_id}"})
     if entry.referral_id is not None:
         about.append(
-            {
-                "type": "ServiceRequest",
-                "identifier": {"system": REFERRAL_SYSTEM, "value": str(entry.referral_id)},
-                "display": "Referral",
-            }
+            {"reference": f"ServiceRequest/{REFERRAL_PREFIX}{entry.referral_id}", "display": "Referral"}
         )
+    if entry.appointment_id is not None:
+        about.append({"reference": f"Appointment/{entry.appointment_id}", "display": "Appointment"})
     data: dict[str, Any] = {
         "resourceType": "Communication",
         "id": str(entry.pk),
@@ -153,6 +161,28 @@ def _split_sent(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], li
     return rest, values
 
 
+def _about(value: str | None) -> dict[str, int] | None:
+    """The `about` parameter as the selector's filter ({} when not given); None when nothing can match
+    (an id of the right type that is no number). 400 for a reference to another resource type."""
+    if value is None:
+        return {}
+    resource_type, _, reference = value.rpartition("/")
+    resource_type = resource_type.rsplit("/", 1)[-1]
+    if resource_type == "ServiceRequest":
+        if not reference.startswith(REFERRAL_PREFIX):
+            return None  # an order (order-<id>): no communication is about one
+        pk = _number(reference.removeprefix(REFERRAL_PREFIX))
+        return None if pk is None else {"referral_id": pk}
+    if resource_type in ("Task", "Appointment"):
+        pk = _number(reference)
+        return None if pk is None else {f"{resource_type.lower()}_id": pk}
+    raise params.invalid(
+        f"about must refer to a Task, a ServiceRequest ({REFERRAL_PREFIX}[id]) or an Appointment, "
+        f"not {value!r}.",
+        "about",
+    )
+
+
 @operation(
     "GET",
     "/Communication/{entry_id}",
@@ -177,7 +207,7 @@ def read_communication(request: HttpRequest, actor: Actor | None, entry_id: str)
     "/Communication",
     Permission.COMMUNICATION_VIEW,
     also=(Permission.PORTAL_OWN_RECORD,),
-    summary="Search Communication by patient and sent date",
+    summary="Search Communication by patient, sent date and about",
 )
 def search_communications(request: HttpRequest, actor: Actor | None) -> HttpResponse:
     actor = _actor(actor)
@@ -187,9 +217,10 @@ def search_communications(request: HttpRequest, actor: Actor | None) -> HttpResp
     used = [*search.used, *(("sent", value) for value in sent)]
     _, reference = params.patient_reference(search)
     patient_id = _number(reference)
+    about = _about(search.values.get("about"))
     entries: list[Communication] = []
     has_next = False
-    if patient_id is not None and not window.empty:
+    if patient_id is not None and about is not None and not window.empty:
         try:
             found = selectors.search_communications(
                 actor=actor,
@@ -198,6 +229,7 @@ def search_communications(request: HttpRequest, actor: Actor | None) -> HttpResp
                 before=window.end,
                 page=search.page,
                 page_size=search.count,
+                **about,
             )
         except PatientNotFound:
             pass  # another organization's patient, or none: an empty result, as for any search

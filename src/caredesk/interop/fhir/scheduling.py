@@ -17,6 +17,17 @@ handlers (registered in fhir/urls.py, listed in the CapabilityStatement by fhir/
   (system urn:caredesk:appointment-status). Rooms, equipment and the site appear as participants by
   display and identifier; a booking may name its site as `Location/<id>` (the urn:caredesk:location id).
 
+Prior authorization: a booking (create) goes through without an authorization the payer requires, as on
+the booking page and in the JSON API; `scheduling.authorizations.check_booked` runs after it, exactly as
+there, and opens the front desk's worklist task. The warnings reach the client the FHIR way:
+- `Prefer: return=OperationOutcome`: 201 (Location, ETag) with an OperationOutcome instead of the
+  Appointment; one issue per warning (severity `warning`, code `business-rule`, details code
+  `prior_authorization`), or a single `information` issue when there is none.
+- by default and with `Prefer: return=representation`: 201 with the Appointment, carrying each warning as
+  an extension `urn:caredesk:fhir:StructureDefinition/booking-warning` (valueString) of the answer only
+  (a later read has no such extension; the worklist task is what stays).
+- `Prefer: return=minimal`: no body, so no warnings (the task is opened all the same).
+
 Errors: a booking that meets another answers 409 with an OperationOutcome naming the appointments in the
 way; bad input answers 400 (malformed: a time without a UTC offset, a bad parameter) or 422 (a valid
 resource Caredesk cannot book: unknown visit type, a time in the past, an end before the start, booking
@@ -42,6 +53,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError, NotFound, ValidationFailed
 from caredesk.scheduling import clock, rules, selectors, services
+from caredesk.scheduling.authorizations import check_booked
 from caredesk.scheduling.choices import AppointmentSource, AppointmentStatus, CancelReason, ResourceKind
 from caredesk.scheduling.errors import SlotConflict, StaleAppointment
 from caredesk.scheduling.models import Appointment, VisitType
@@ -60,13 +72,14 @@ from .http import (
     search_pairs,
     validate,
 )
-from .outcomes import FhirError, Issue, from_domain_error
+from .outcomes import FhirError, Issue, from_domain_error, outcome
 
 VISIT_TYPE_SYSTEM = "urn:caredesk:visit-type"
 RESOURCE_SYSTEM = "urn:caredesk:scheduling-resource"
 LOCATION_SYSTEM = "urn:caredesk:location"
 CANCEL_REASON_SYSTEM = "urn:caredesk:cancel-reason"
 STATUS_TAG_SYSTEM = "urn:caredesk:appointment-status"
+WARNING_EXTENSION = "urn:caredesk:fhir:StructureDefinition/booking-warning"
 MAX_ID = 2**63 - 1
 MAX_VISIT_TYPES = 10  # a Slot search by schedule alone looks at most this many of its visit types
 OWN_RECORD = (Permission.PORTAL_OWN_RECORD,)
@@ -138,7 +151,9 @@ APPOINTMENT_SUPPORT = ResourceSupport(
         ),
         SearchParam("status", "token", "proposed, booked, arrived, checked-in, fulfilled, cancelled, noshow"),
     ),
-    "Create books (201; 409 with the appointments in the way on a conflict). Update (PUT) changes the "
+    "Create books (201; 409 with the appointments in the way on a conflict); prior-authorization warnings "
+    f"come as {WARNING_EXTENSION} extensions of the answer, or with 'Prefer: return=OperationOutcome' "
+    "as an OperationOutcome of warnings instead of the Appointment. Update (PUT) changes the "
     "status (cancelled with a cancelationReason, arrived, checked-in, fulfilled, noshow, booked) or the "
     "start (reschedule), one at a time; send If-Match with the ETag to refuse a stale change (412).",
 )
@@ -527,7 +542,9 @@ def _find_slots(actor: Actor, search: params.Search, starts: Sequence[str]) -> l
 # --- Appointment: mapping ----------------------------------------------------------------------------
 
 
-def appointment_to_fhir(appointment: Appointment) -> FhirAppointment:
+def appointment_to_fhir(appointment: Appointment, *, warnings: Sequence[str] = ()) -> FhirAppointment:
+    """The appointment; `warnings` (a booking's, for its create answer only) as booking-warning
+    extensions."""
     status = AppointmentStatus(appointment.status)
     participant_status = "tentative" if status == S.PROPOSED else "accepted"
     participants: list[dict[str, Any]] = [
@@ -577,6 +594,7 @@ def appointment_to_fhir(appointment: Appointment) -> FhirAppointment:
         "comment": appointment.notes,
         "patientInstruction": f"Video visit: join at {appointment.join_url}" if appointment.join_url else "",
         "participant": participants,
+        "extension": [{"url": WARNING_EXTENSION, "valueString": warning} for warning in warnings],
     }
     return FhirAppointment.model_validate(compact(data))
 
@@ -848,13 +866,28 @@ def search_appointments(request: HttpRequest, actor: Actor | None) -> HttpRespon
     )
 
 
-def _created(request: HttpRequest, appointment: Appointment, status: int) -> HttpResponse:
+def _created(
+    request: HttpRequest, appointment: Appointment, status: int, warnings: Sequence[str] = ()
+) -> HttpResponse:
     headers = _version_headers(appointment)
     if status == 201:
         headers["Location"] = f"{base_url(request)}/Appointment/{appointment.pk}"
-    if prefers(request, "return") == "minimal":
+    wanted = prefers(request, "return")
+    if wanted == "minimal":
         return fhir_response(None, status=status, headers=headers)
-    return fhir_response(appointment_to_fhir(appointment), status=status, headers=headers)
+    if wanted == "operationoutcome":
+        issues = [
+            Issue("business-rule", warning, severity="warning", details_code="prior_authorization")
+            for warning in warnings
+        ] or [
+            Issue(
+                "informational",
+                f"{'Booked' if status == 201 else 'Updated'} Appointment/{appointment.pk}.",
+                severity="information",
+            )
+        ]
+        return fhir_response(outcome(issues), status=status, headers=headers)
+    return fhir_response(appointment_to_fhir(appointment, warnings=warnings), status=status, headers=headers)
 
 
 @operation("POST", "/Appointment", Permission.APPOINTMENT_BOOK, summary="Book an Appointment")
@@ -868,7 +901,8 @@ def create_appointment(request: HttpRequest, actor: Actor | None) -> HttpRespons
         appointment = services.book_appointment(actor=actor, request=booking)
     except DomainError as exc:
         raise _write_error(exc) from exc
-    return _created(request, appointment, 201)
+    warnings = check_booked(actor, [appointment])  # booked anyway; the front desk gets a task
+    return _created(request, appointment, 201, warnings)
 
 
 def _expected_version(request: HttpRequest) -> int | None:

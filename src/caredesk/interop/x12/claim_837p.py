@@ -25,7 +25,7 @@ from caredesk.billing.schemas import (
 from .codes import GENDERS
 from .envelope import Parties, wrap
 from .segments import clean, segment
-from .validation import _captured
+from .validation import captured_log
 
 VERSION_837P = "005010X222A1"
 _NPI = re.compile(r"^[12]\d{9}$")
@@ -273,7 +273,7 @@ def pyx12_problems_837p(text: str) -> list[str]:
     import pyx12.params
     import pyx12.x12n_document
 
-    with _captured("pyx12") as log:
+    with captured_log("pyx12") as log:
         ok = pyx12.x12n_document.x12n_document(
             param=pyx12.params.params(),
             src_file=io.StringIO(text),

@@ -33,7 +33,8 @@ class Clearinghouse(Protocol):
         ...
 
 
-def _folder(organization_id: int, *parts: str) -> Path:
+def organization_folder(organization_id: int, *parts: str) -> Path:
+    """The organization's X12 folder `parts` below CAREDESK_X12_DIR, made when it is not there yet."""
     path = Path(settings.CAREDESK_X12_DIR, str(organization_id), *parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -47,11 +48,11 @@ def _write_atomically(path: Path, text: str) -> None:
 
 class FileDropClearinghouse:
     def submit(self, organization_id: int, name: str, text: str) -> str | None:
-        _write_atomically(_folder(organization_id, "outbox") / f"{name}.270", text)
+        _write_atomically(organization_folder(organization_id, "outbox") / f"{name}.270", text)
         return None
 
     def collect(self, organization_id: int) -> list[InboxFile]:
-        inbox = _folder(organization_id, "inbox")
+        inbox = organization_folder(organization_id, "inbox")
         found: list[InboxFile] = []
         for path in sorted(inbox.iterdir()):
             if path.is_file() and path.suffix.lower() in INBOX_SUFFIXES and not path.name.startswith("."):
@@ -61,10 +62,13 @@ class FileDropClearinghouse:
         return found
 
     def archive(self, organization_id: int, name: str, *, accepted: bool, note: str = "") -> None:
-        source = _folder(organization_id, "inbox") / Path(name).name
+        source = organization_folder(organization_id, "inbox") / Path(name).name
         if not source.exists():
             return
-        target = _folder(organization_id, "inbox", "processed" if accepted else "refused") / source.name
+        target = (
+            organization_folder(organization_id, "inbox", "processed" if accepted else "refused")
+            / source.name
+        )
         os.replace(source, target)
         if note:
             target.with_name(f"{target.name}.why.txt").write_text(note + "\n", encoding="utf-8")

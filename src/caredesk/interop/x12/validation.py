@@ -107,7 +107,8 @@ def as_4010(text: str) -> str:
 
 
 @contextmanager
-def _captured(logger_name: str) -> Iterator[io.StringIO]:
+def captured_log(logger_name: str) -> Iterator[io.StringIO]:
+    """What the logger writes (INFO and up) while the block runs, instead of passing it to its parents."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setLevel(logging.INFO)
@@ -130,7 +131,7 @@ def pyx12_problems(text: str) -> list[str]:
     import pyx12.x12n_document
 
     source = as_4010(text)
-    with _captured("pyx12") as log:
+    with captured_log("pyx12") as log:
         ok = pyx12.x12n_document.x12n_document(
             param=pyx12.params.params(),
             src_file=io.StringIO(source),

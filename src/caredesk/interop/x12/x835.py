@@ -24,7 +24,7 @@ from caredesk.billing.schemas import (
 )
 
 from .segments import Delimiters, Segment, X12Error, read
-from .validation import _captured
+from .validation import captured_log
 
 VERSION_835 = "005010X221A1"
 _PYX12_LINE = re.compile(r"Line:(\d+)")
@@ -35,7 +35,7 @@ def pyx12_problems_835(text: str) -> list[str]:
     import pyx12.params
     import pyx12.x12n_document
 
-    with _captured("pyx12") as log:
+    with captured_log("pyx12") as log:
         ok = pyx12.x12n_document.x12n_document(
             param=pyx12.params.params(),
             src_file=io.StringIO(text),

@@ -2,7 +2,9 @@
 
 One statement for every patient who owes something (a positive balance summed from the ledger), in each
 organization or the one named: its record is kept (what was sent, with the PDF) and the PDF is written to
-DIR/<organization code>/. A progress bar shows on a terminal. Exits non-zero, writing nothing, when the
+DIR/<organization code>/. It is the run of the statement cycle (calendar month) of the date: a patient who
+already had the cycle's statement (from an earlier run, or `caredesk periodic`'s monthly run) gets none.
+A progress bar shows on a terminal. Exits non-zero, writing nothing, when the
 folder cannot be written or the organization or date is unknown.
 """
 
