@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from caredesk.accounts.middleware import SESSION_LAST_SEEN
+from caredesk.accounts.middleware import SESSION_LAST_SEEN, SESSION_TOUCH_SECONDS
 from caredesk.audit.codes import AuditAction
 
 from .conftest import LOGIN_URL, events, post_login, signed_in_user_id
@@ -44,6 +44,13 @@ def test_activity_within_the_limit_keeps_the_session_and_renews_it(signed_in, co
     assert signed_in.get(PAGE).status_code == 200
     assert signed_in.session[SESSION_LAST_SEEN] >= before
     assert signed_in_user_id(signed_in) == coordinator.pk
+
+
+def test_requests_within_a_minute_do_not_rewrite_the_session(signed_in):
+    last_seen(signed_in, SESSION_TOUCH_SECONDS - 20)
+    recorded = signed_in.session[SESSION_LAST_SEEN]
+    assert signed_in.get(PAGE).status_code == 200
+    assert signed_in.session[SESSION_LAST_SEEN] == recorded
 
 
 def test_an_idle_session_ends_and_the_sign_in_page_says_why(signed_in, coordinator, org):

@@ -16,13 +16,18 @@ from django_otp import user_has_device
 from .services import actor_for_request, record_sign_out
 
 SESSION_LAST_SEEN = "caredesk_last_seen"
+#: Activity is written to the session at most this often (seconds): a page load within it does not
+#: rewrite the session row. The idle limit is then counted from up to this long before the last request.
+SESSION_TOUCH_SECONDS = 60
 
 # Paths that must stay reachable while a second factor is pending (or that carry their own auth).
 _OTP_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/", "/fhir/", "/healthz")
 
 
 class IdleTimeoutMiddleware:
-    """Ends a session after SESSION_IDLE_TIMEOUT_SECONDS without a request (HIPAA automatic logoff)."""
+    """Ends a session after SESSION_IDLE_TIMEOUT_SECONDS without a request (HIPAA automatic logoff).
+    The time of the last request is renewed at most every SESSION_TOUCH_SECONDS, so a busy user's page
+    loads do not each rewrite their session row."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -39,7 +44,8 @@ class IdleTimeoutMiddleware:
                     response["HX-Redirect"] = reverse("accounts:login") + "?timeout=1"
                     return response
                 return redirect(reverse("accounts:login") + "?timeout=1")
-            request.session[SESSION_LAST_SEEN] = now
+            if last_seen is None or now - float(last_seen) >= SESSION_TOUCH_SECONDS:
+                request.session[SESSION_LAST_SEEN] = now
         return self.get_response(request)
 
 

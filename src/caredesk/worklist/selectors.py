@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db import connections, transaction
+from django.db.models import Case, Count, Q, QuerySet, Value, When
 
 from caredesk.accounts.models import User
 from caredesk.accounts.permissions import Permission, Role, permissions_for
@@ -247,6 +247,31 @@ def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: 
     return WorklistPage(rows=rows, page=page, page_size=page_size, has_next=has_next, now=now)
 
 
+def _capped_counts(active: QuerySet[Task], queues: list[str], now: dt.datetime) -> list[tuple[int, int]]:
+    """(active, overdue) per queue, each over at most COUNT_CAP + 1 of the queue's active tasks in due
+    order, in one statement: a UNION ALL of one short index range scan per queue (the ORM compiles each
+    window, so scope, parameters and quoting are its own)."""
+    if not queues:
+        return []
+    parts: list[str] = []
+    params: list[Any] = []
+    for position, queue in enumerate(queues):
+        window = (
+            active.filter(queue=queue)
+            .order_by("due_at")
+            .annotate(late=Case(When(due_at__lt=now, then=Value(1)), default=Value(0)))
+            .values("late")[: COUNT_CAP + 1]
+        )
+        sql, window_params = window.query.sql_with_params()
+        # `sql` is the ORM's own compiled query with its parameters kept apart; `position` is an int.
+        parts.append(f"SELECT {position:d}, COUNT(*), COALESCE(SUM(w.late), 0) FROM ({sql}) w")  # noqa: S608
+        params += window_params
+    with connections[active.db].cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        found = {int(row[0]): (int(row[1]), int(row[2])) for row in cursor.fetchall()}
+    return [found.get(position, (0, 0)) for position in range(len(queues))]
+
+
 def queue_counts(*, actor: Actor) -> list[QueueCount]:
     """Active and overdue tasks per queue the actor works (snoozed ones included: they still count), and per
     other queue where tasks are assigned to the actor. Each queue reads at most COUNT_CAP + 1 of its
@@ -256,17 +281,18 @@ def queue_counts(*, actor: Actor) -> list[QueueCount]:
     now = clock.now()
     active = task_queryset(actor).filter(status__in=ACTIVE_STATUSES)
     counts = []
-    for queue, label in queues_for(actor):
-        window = active.filter(queue=queue).order_by("due_at")[: COUNT_CAP + 1]
-        found = window.aggregate(active=Count("due_at"), overdue=Count("due_at", filter=Q(due_at__lt=now)))
+    worked_queues = queues_for(actor)
+    for (queue, label), (found_active, found_overdue) in zip(
+        worked_queues, _capped_counts(active, [queue for queue, _label in worked_queues], now), strict=True
+    ):
         counts.append(
             QueueCount(
                 queue,
                 label,
-                active=min(found["active"], COUNT_CAP),
-                overdue=min(found["overdue"], COUNT_CAP),
-                more_active=found["active"] > COUNT_CAP,
-                more_overdue=found["overdue"] > COUNT_CAP,
+                active=min(found_active, COUNT_CAP),
+                overdue=min(found_overdue, COUNT_CAP),
+                more_active=found_active > COUNT_CAP,
+                more_overdue=found_overdue > COUNT_CAP,
             )
         )
     worked = {count.queue for count in counts}
