@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 import simple_icd_10_cm as cm
@@ -23,6 +24,7 @@ from caredesk.patients import rules
 from caredesk.patients.models import Allergy, Medication, Observation, Patient, Problem
 from caredesk.practitioners.models import Practitioner
 from caredesk.practitioners.rules import is_valid_npi
+from tests.support.module_data import built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +45,17 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def _seeded_once(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The demo is loaded once for the module (tests/support/module_data.py); each test's writes are
+    rolled back after it. Tests that need an empty database are in test_seed_demo_empty.py."""
+    with built_once(django_db_blocker, lambda: seed("--patients", "60", "--seed", "7")) as out:
+        yield out
+
+
 @pytest.fixture
-def seeded() -> str:
-    return seed("--patients", "60", "--seed", "7")
+def seeded(_seeded_once: str, db) -> str:
+    return _seeded_once
 
 
 def test_builds_two_organizations_with_four_locations_and_departments(seeded):
@@ -214,20 +224,6 @@ def test_if_empty_skips_a_populated_database_and_plain_rerun_is_refused(seeded):
     assert (Patient.objects.count(), AuditEvent.objects.count(), User.objects.count()) == before
 
 
-def test_if_empty_seeds_an_empty_database():
-    out = seed("--if-empty", "--patients", "12", "--seed", "3")
-    assert "Demo network loaded (seed 3)" in out
-    assert Patient.objects.count() == 12
-
-
-def test_bad_arguments_are_refused_before_anything_is_written():
-    with pytest.raises(CommandError):
-        seed("--patients", "0")
-    with pytest.raises(CommandError):
-        seed("--patients", "many")
-    assert not Organization.objects.exists()
-
-
 def test_demo_logins_prints_every_role_the_password_and_a_working_code(seeded):
     out = io.StringIO()
     call_command("demo_logins", stdout=out)
@@ -244,10 +240,3 @@ def test_demo_logins_prints_every_role_the_password_and_a_working_code(seeded):
     code = re.search(r"Code valid now: (\d{6})", text)
     assert code is not None
     assert device.verify_token(code.group(1))
-
-
-def test_demo_logins_without_demo_data_says_so():
-    out = io.StringIO()
-    call_command("demo_logins", stdout=out)
-    assert "No demo data" in out.getvalue()
-    assert "seed_demo" in out.getvalue()

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpResponseBase
 from django.test import Client, override_settings
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -41,6 +40,7 @@ from caredesk.practitioners.services import PractitionerInput, create_practition
 from tests.patients.factories import PDF_BYTES, upload
 
 from .endpoints import Endpoint
+from .module_data import built_once
 from .samples import body_for, missing_sample_message, query_for, sample_for
 
 #: The sample patient's name: distinctive, so finding it in a page means the page shows the patient.
@@ -236,27 +236,11 @@ def _chart(actor: Actor, patient: Patient) -> dict[str, Any]:
 
 @contextmanager
 def shared_world(django_db_blocker: Any, media_root: Path) -> Iterator[World]:
-    """One world for a whole test module, built once instead of once per test (the matrix has hundreds).
-
-    It is written inside an outer transaction that is rolled back when the module is done; pytest-django
-    runs each test in a savepoint inside it, so whatever a test writes is undone after it, exactly as
-    before, while the world itself stays. Use `World.fresh()` at the start of each test."""
-    with override_settings(MEDIA_ROOT=media_root):
-        with django_db_blocker.unblock():
-            outer = transaction.atomic()
-            outer.__enter__()
-            try:
-                world = build_world()
-            except BaseException:
-                transaction.set_rollback(True)
-                outer.__exit__(None, None, None)
-                raise
-        try:
-            yield world
-        finally:
-            with django_db_blocker.unblock():
-                transaction.set_rollback(True)
-                outer.__exit__(None, None, None)
+    """One world for a whole test module, built once instead of once per test (the matrix has hundreds),
+    inside the module's outer transaction (tests/support/module_data.py). Use `World.fresh()` at the
+    start of each test."""
+    with override_settings(MEDIA_ROOT=media_root), built_once(django_db_blocker, build_world) as world:
+        yield world
 
 
 def build_world() -> World:
