@@ -143,6 +143,9 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Django's SQLite backend, with the transactions of one process taking turns for the write lock in
+    # the order they come (caredesk/core/sqlite/base.py) instead of racing in SQLite's busy handler.
+    DATABASES["default"]["ENGINE"] = "caredesk.core.sqlite"
     # IMMEDIATE transactions take the write lock at BEGIN, so a check inside a transaction cannot be
     # invalidated by a concurrent writer (SQLite's way of serializing read-check-write use cases).
     DATABASES["default"]["OPTIONS"] = {
@@ -291,10 +294,14 @@ EMAIL_BACKEND = env_str("CAREDESK_EMAIL_BACKEND", "django.core.mail.backends.con
 CAREDESK_REMINDER_OFFSETS_HOURS = [int(h) for h in env_list("CAREDESK_REMINDER_OFFSETS_HOURS", ["72", "24"])]
 CAREDESK_SMS_GATEWAY = env_str("CAREDESK_SMS_GATEWAY", "caredesk.scheduling.notify.FileSmsGateway")
 CAREDESK_SMS_OUTBOX = Path(env_str("CAREDESK_SMS_OUTBOX", str(VAR_DIR / "sms" / "outbox.jsonl")))
+# The shared secret the SMS gateway presents to POST /interop/sms/replies/ (inbound replies); empty: off.
+CAREDESK_SMS_WEBHOOK_SECRET = env_str("CAREDESK_SMS_WEBHOOK_SECRET", "")
 CAREDESK_PUBLIC_BASE_URL = env_str("CAREDESK_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Waitlist backfill: how many waiting patients a freed time is offered to at once, and for how many hours.
 CAREDESK_WAITLIST_OFFER_BATCH = env_int("CAREDESK_WAITLIST_OFFER_BATCH", 3)
 CAREDESK_WAITLIST_OFFER_HOURS = env_int("CAREDESK_WAITLIST_OFFER_HOURS", 2)
+# No-shows: minutes after an appointment's start before it may be marked (by hand or by the sweep).
+CAREDESK_NO_SHOW_GRACE_MINUTES = env_int("CAREDESK_NO_SHOW_GRACE_MINUTES", 15)
 
 LOGGING = {
     "version": 1,

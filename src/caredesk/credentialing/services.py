@@ -958,51 +958,124 @@ def passing_days(
     """`check_practitioner` for many practitioners over a range of days at once (the slot search's check):
     practitioner id -> the days of `first_day`..`last_day` (inclusive ranges) on which they pass; a
     practitioner who never passes maps to []. Like `check_practitioner` it checks whatever the
-    enforcement setting: callers that follow the booking path ask `enforcement_on` first. A few queries
-    whatever the number of practitioners or days: the facts are read once and the rule is evaluated only
-    on the days where a license, DEA registration or privilege starts or ends."""
+    enforcement setting: callers that follow the booking path ask `enforcement_on` first."""
+    return passing_days_at(
+        actor=actor,
+        practitioner_ids=practitioner_ids,
+        service_code=service_code,
+        sites=[(location_id, service_state)],
+        first_day=first_day,
+        last_day=last_day,
+    )[int(location_id)]
+
+
+def passing_days_at(
+    *,
+    actor: Actor,
+    practitioner_ids: Iterable[int],
+    service_code: str,
+    sites: Sequence[tuple[int, str]],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> dict[int, dict[int, list[tuple[dt.date, dt.date]]]]:
+    """`passing_days` at several sites at once, each a (location id, state where the service happens):
+    location id -> practitioner id -> the passing day ranges. Four queries whatever the number of sites,
+    practitioners or days: the facts are read once and the rule is evaluated only on the days where a
+    license, DEA registration or privilege starts or ends."""
     organization_id = _organization_id(actor)
     service_code = (service_code or "").strip()
-    state = (service_state or "").strip().upper()
-    location = _location(actor, location_id)
+    wanted = {int(location_id): (state or "").strip().upper() for location_id, state in sites}
+    locations = {
+        location.pk: location
+        for location in Location.objects.filter(organization_id=organization_id, pk__in=sorted(wanted))
+    }
+    for location_id in wanted:
+        if location_id not in locations:
+            raise InvalidCredential(f"No location with id {location_id}.", field="location_id")
     practitioners = list(
         practitioner_selectors.practitioner_queryset(actor).filter(pk__in=sorted(set(practitioner_ids)))
     )
-    facts = _facts(organization_id, practitioners, state, location.pk, service_code, with_deas=False)
+    facts = _facts_at(organization_id, practitioners, wanted, service_code)
     today = clock.today()
     one = dt.timedelta(days=1)
-    out: dict[int, list[tuple[dt.date, dt.date]]] = {}
-    for practitioner in practitioners:
-        known = facts[practitioner.pk]
-        edges = {first_day}
-        for date in (
-            *(d for f in known.licenses for d in (f.issued_on, f.expires_on)),
-            *(f.expires_on for f in known.deas),
-            *(d for f in known.privileges for d in (f.starts_on, f.expires_on)),
-        ):
-            if date is not None:
-                edges.update((date, date + one))  # a start counts from its day, an end through its day
-        days: list[tuple[dt.date, dt.date]] = []
-        bounds = sorted(d for d in edges if first_day <= d <= last_day)
-        for n, day in enumerate(bounds):
-            need = rules.Need(
-                service_code=service_code,
-                service_label=service_code,
-                location_id=location.pk,
-                location_name=location.name,
-                state=state,
-                on_date=day,
-                today=today,
-            )
-            if rules.check_reasons(known, need):
-                continue
-            until = bounds[n + 1] - one if n + 1 < len(bounds) else last_day
-            if days and days[-1][1] + one == day:
-                days[-1] = (days[-1][0], until)
-            else:
-                days.append((day, until))
-        out[practitioner.pk] = days
+    out: dict[int, dict[int, list[tuple[dt.date, dt.date]]]] = {}
+    for location_id, state in wanted.items():
+        location = locations[location_id]
+        here: dict[int, list[tuple[dt.date, dt.date]]] = {}
+        for practitioner in practitioners:
+            known = facts[location_id][practitioner.pk]
+            edges = {first_day}
+            for date in (
+                *(d for f in known.licenses for d in (f.issued_on, f.expires_on)),
+                *(f.expires_on for f in known.deas),
+                *(d for f in known.privileges for d in (f.starts_on, f.expires_on)),
+            ):
+                if date is not None:
+                    edges.update((date, date + one))  # a start counts from its day, an end through its day
+            days: list[tuple[dt.date, dt.date]] = []
+            bounds = sorted(d for d in edges if first_day <= d <= last_day)
+            for n, day in enumerate(bounds):
+                need = rules.Need(
+                    service_code=service_code,
+                    service_label=service_code,
+                    location_id=location.pk,
+                    location_name=location.name,
+                    state=state,
+                    on_date=day,
+                    today=today,
+                )
+                if rules.check_reasons(known, need):
+                    continue
+                until = bounds[n + 1] - one if n + 1 < len(bounds) else last_day
+                if days and days[-1][1] + one == day:
+                    days[-1] = (days[-1][0], until)
+                else:
+                    days.append((day, until))
+            here[practitioner.pk] = days
+        out[location_id] = here
     return out
+
+
+def _facts_at(
+    organization_id: int,
+    practitioners: Sequence[Practitioner],
+    sites: dict[int, str],
+    service_code: str,
+) -> dict[int, dict[int, rules.Facts]]:
+    """`_facts` without DEA registrations for several (location -> state) sites: two queries."""
+    ids = [p.pk for p in practitioners]
+    states = sorted(set(sites.values()))
+    licenses: dict[tuple[int, str], list[rules.LicenseFact]] = {}
+    for row in StateLicense.objects.filter(
+        organization_id=organization_id, practitioner_id__in=ids, state__in=states
+    ):
+        licenses.setdefault((row.practitioner_id, row.state), []).append(
+            rules.LicenseFact(row.state, row.number, row.status, row.issued_on, row.expires_on)
+        )
+    privileges: dict[tuple[int, int], list[rules.PrivilegeFact]] = {}
+    for priv in Privilege.objects.filter(
+        organization_id=organization_id,
+        practitioner_id__in=ids,
+        location_id__in=sorted(sites),
+        service_code=service_code,
+    ):
+        privileges.setdefault((priv.practitioner_id, priv.location_id), []).append(
+            rules.PrivilegeFact(
+                priv.location_id, priv.service_code, priv.status, priv.starts_on, priv.expires_on
+            )
+        )
+    return {
+        location_id: {
+            p.pk: rules.Facts(
+                name=str(p),
+                licenses=licenses.get((p.pk, state), []),
+                deas=[],
+                privileges=privileges.get((p.pk, location_id), []),
+            )
+            for p in practitioners
+        }
+        for location_id, state in sites.items()
+    }
 
 
 def record_override(

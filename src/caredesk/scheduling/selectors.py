@@ -20,14 +20,14 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Exists, Func, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BigIntegerField, Count, Exists, Func, Max, Min, OuterRef, Prefetch, Q, QuerySet
 
 from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor, system_actor
-from caredesk.core.errors import Forbidden, ValidationFailed
+from caredesk.core.errors import Conflict, Forbidden, ValidationFailed
 from caredesk.coverage import selectors as coverage_selectors
 from caredesk.coverage.choices import CoverageOrder
 from caredesk.credentialing import services as credentialing
@@ -36,7 +36,7 @@ from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import clock, ical, rules
-from .choices import AppointmentStatus, Modality, ResourceKind, VisitModality, WaitlistStatus
+from .choices import AppointmentStatus, Modality, OfferStatus, ResourceKind, VisitModality, WaitlistStatus
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
@@ -531,16 +531,29 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
     plans = []
     credentialed: dict[int, list[rules.Interval]] = {}  # practitioner resource -> the starts it may take
     checking = credentialing.enforcement_on(actor.organization_id)  # as the booking path does
+    sites = []
     for location, zone, options in candidates:
         here = templates.get(location.pk, {})
-        options = [[i for i in opts if i in here] for opts in options]
-        if checking and all(options):
-            allowed = _credentialed_starts(
-                actor, query, location, zone, modality, visit_type.code, options, by_id, first, final
-            )
-            if allowed is not None:
-                options = [[i for i in opts if i not in allowed or allowed[i]] for opts in options]
-                credentialed.update(allowed)
+        sites.append((location, zone, [[i for i in opts if i in here] for opts in options]))
+    allowed_at = (
+        _credentialed_starts(
+            actor,
+            query,
+            [site for site in sites if all(site[2])],
+            modality,
+            visit_type.code,
+            by_id,
+            first,
+            final,
+        )
+        if checking
+        else {}
+    )
+    for location, zone, options in sites:
+        allowed = allowed_at.get(location.pk)
+        if allowed is not None and all(options):
+            options = [[i for i in opts if i not in allowed or allowed[i]] for opts in options]
+            credentialed.update(allowed)
         if all(options):
             plans.append((location, zone, options, sorted({i for opts in options for i in opts})))
     exceptions = _search_exceptions(
@@ -672,54 +685,66 @@ def why_no_slots(actor: Actor, query: SlotQuery) -> credentialing.CheckResult | 
 def _credentialed_starts(
     actor: Actor,
     query: SlotQuery,
-    location: Location,
-    zone: ZoneInfo,
+    sites: Sequence[tuple[Location, ZoneInfo, Sequence[Sequence[int]]]],
     modality: str,
     service_code: str,
-    options: Sequence[Sequence[int]],
     by_id: dict[int, rules.ResourceInfo],
     first_day: dt.date,
     last_day: dt.date,
-) -> dict[int, list[rules.Interval]] | None:
+) -> dict[int, dict[int, list[rules.Interval]]]:
     """The booking path's credential check (credentialing.assert_bookable, when the organization enforces
-    it), once per practitioner for the whole search: practitioner resource -> the start minutes on the
-    days they pass (empty: they never do, and are left out); only practitioners who do not pass on every
-    day are listed. None when nothing can be checked: a telehealth search without a patient (the state
-    whose license counts is the patient's)."""
-    practitioners = {
-        i: by_id[i].practitioner_id for opts in options for i in opts if by_id[i].practitioner_id is not None
+    it), once for the whole search, every location at once: location id -> practitioner resource -> the
+    start minutes on the days they pass (empty: they never do, and are left out); only practitioners who
+    do not pass on every day are listed. A location is absent when nothing can be checked there: no
+    practitioner among its options, or a telehealth search without a patient (the state whose license
+    counts is the patient's)."""
+    per_site = {
+        location.pk: {
+            i: by_id[i].practitioner_id
+            for opts in options
+            for i in opts
+            if by_id[i].practitioner_id is not None
+        }
+        for location, _zone, options in sites
     }
-    if not practitioners:
-        return None
+    per_site = {location_id: found for location_id, found in per_site.items() if found}
+    if not per_site:
+        return {}
+    patient_state: str | None = None
     if modality == Modality.TELEHEALTH:
         if query.patient_id is None:
-            return None
-        state = (
+            return {}
+        patient_state = (
             patient_selectors.patient_queryset(actor)
             .filter(pk=query.patient_id)
             .values_list("state", flat=True)
             .first()
             or ""
         )
-    else:
-        state = location.state
-    days = credentialing.passing_days(
+    checked = [(location, zone) for location, zone, _options in sites if location.pk in per_site]
+    days_at = credentialing.passing_days_at(
         actor=actor,
-        practitioner_ids=sorted({p for p in practitioners.values() if p is not None}),
+        practitioner_ids=sorted({p for found in per_site.values() for p in found.values() if p is not None}),
         service_code=service_code,
-        location_id=location.pk,
-        service_state=state,
+        sites=[
+            (location.pk, patient_state if patient_state is not None else location.state)
+            for location, _zone in checked
+        ],
         first_day=first_day,
         last_day=last_day,
     )
-    out: dict[int, list[rules.Interval]] = {}
-    for resource_id, practitioner_id in practitioners.items():
-        passing = days.get(practitioner_id or 0, [])
-        if passing == [(first_day, last_day)]:
-            continue
-        out[resource_id] = [
-            (rules.local_day_bounds(a, zone)[0], rules.local_day_bounds(b, zone)[1]) for a, b in passing
-        ]
+    out: dict[int, dict[int, list[rules.Interval]]] = {}
+    for location, zone in checked:
+        days = days_at[location.pk]
+        allowed: dict[int, list[rules.Interval]] = {}
+        for resource_id, practitioner_id in per_site[location.pk].items():
+            passing = days.get(practitioner_id or 0, [])
+            if passing == [(first_day, last_day)]:
+                continue
+            allowed[resource_id] = [
+                (rules.local_day_bounds(a, zone)[0], rules.local_day_bounds(b, zone)[1]) for a, b in passing
+            ]
+        out[location.pk] = allowed
     return out
 
 
@@ -881,6 +906,46 @@ def third_next_available(
     third = slots[2].start
     today = clock.now().astimezone(third.tzinfo).date()
     return ThirdNextAvailable(third, (third.date() - today).days)
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    visit_type: VisitType
+    practitioner_id: int
+    practitioner_name: str
+    third: ThirdNextAvailable
+    problem: str = ""  # why there is no answer (e.g. the practitioner may not be booked)
+
+
+def access_report(*, actor: Actor, location_id: int | None = None) -> list[AccessRow]:
+    """Third next available for every active visit type and each active practitioner who offers it (at one
+    location, or any), by visit type name then practitioner. Free time only: no patient data, not audited."""
+    actor.require(Permission.SCHEDULE_VIEW)
+    if location_id is not None:
+        get_location(actor=actor, location_id=location_id)  # out of scope: LocationNotFound
+    practitioners = practitioner_selectors.practitioner_queryset(actor).filter(active=True)
+    visit_types = (
+        visit_type_queryset(actor)
+        .filter(active=True)
+        .prefetch_related(Prefetch("practitioners", queryset=practitioners.order_by("family_name", "pk")))
+        .order_by("name", "pk")
+    )
+    rows = []
+    for visit_type in visit_types:
+        for practitioner in visit_type.practitioners.all():
+            try:
+                third = third_next_available(
+                    actor=actor,
+                    visit_type_id=visit_type.pk,
+                    practitioner_id=practitioner.pk,
+                    location_id=location_id,
+                )
+            except (ValidationFailed, Forbidden, Conflict) as exc:  # e.g. not credentialed for it
+                third, problem = ThirdNextAvailable(None, None), exc.message
+            else:
+                problem = ""
+            rows.append(AccessRow(visit_type, practitioner.pk, str(practitioner), third, problem))
+    return rows
 
 
 # --- appointments ---------------------------------------------------------------------------------------
@@ -1209,6 +1274,48 @@ def waitlist(*, actor: Actor, visit_type_id: int) -> Waitlist:
             detail={"visit_type": visit_type.code, "patient_ids": shown},
         )
     return Waitlist(visit_type, entries, offers)
+
+
+@dataclass(frozen=True)
+class WaitlistSummary:
+    visit_type: VisitType
+    waiting: int
+    oldest: dt.datetime | None  # when the longest-waiting patient was added
+    open_offers: int
+
+
+def waitlist_overview(*, actor: Actor) -> list[WaitlistSummary]:
+    """Every visit type's waitlist in numbers: active visit types, and inactive ones someone still waits
+    for. Counts and dates only, no patient is named: not audited (the per-visit-type page is)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    waiting = {
+        row["visit_type_id"]: row
+        for row in WaitlistEntry.objects.filter(
+            organization_id=actor.organization_id or 0, status=WaitlistStatus.WAITING
+        )
+        .values("visit_type_id")
+        .annotate(count=Count("pk"), oldest=Min("created_at"))
+    }
+    offers = dict(
+        WaitlistOffer.objects.filter(
+            opening__organization_id=actor.organization_id or 0,
+            status=OfferStatus.OPEN,
+            expires_at__gt=clock.now(),
+        )
+        .values("opening__visit_type_id")
+        .annotate(count=Count("pk"))
+        .values_list("opening__visit_type_id", "count")
+    )
+    visit_types = visit_type_queryset(actor).filter(Q(active=True) | Q(pk__in=waiting)).order_by("name", "pk")
+    return [
+        WaitlistSummary(
+            visit_type,
+            waiting[visit_type.pk]["count"] if visit_type.pk in waiting else 0,
+            waiting[visit_type.pk]["oldest"] if visit_type.pk in waiting else None,
+            offers.get(visit_type.pk, 0),
+        )
+        for visit_type in visit_types
+    ]
 
 
 def offer_for_link(*, actor: Actor, offer_id: int) -> WaitlistOffer:
