@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import settings as hypothesis_settings
 
 from caredesk.accounts.models import Location, Organization, User
 from caredesk.accounts.permissions import Role
@@ -15,6 +16,11 @@ from caredesk.accounts.services import actor_for_user
 from caredesk.core.context import Actor
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Property tests check behaviour, never speed: no per-example deadline (a loaded CI machine can take
+# 0.5 s over an example that usually takes 0.2 ms).
+hypothesis_settings.register_profile("caredesk", deadline=None)
+hypothesis_settings.load_profile("caredesk")
 
 #: Fixtures through which a test reaches the database (directly or through the fixtures it uses).
 _DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server"})

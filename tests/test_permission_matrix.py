@@ -28,7 +28,7 @@ from caredesk.accounts.decorators import public, require_permission
 from caredesk.accounts.models import User
 from caredesk.accounts.permissions import ROLE_PERMISSIONS, Permission, Role
 from tests.support.endpoints import WRITE_METHODS, Endpoint, discover
-from tests.support.expectations import ALLOWED_STATUS, lookup
+from tests.support.expectations import ALLOWED_STATUS, ROLE_REFUSED, lookup
 from tests.support.samples import body_for
 from tests.support.world import MissingSample, World, content, shared_world
 
@@ -163,6 +163,9 @@ def _expected(world: World, endpoint: Endpoint, user: User | None, first_org: bo
         return Expected(401 if endpoint.uses_token else 302, "anonymous: must authenticate")
     if not endpoint.allows(user.role):
         return Expected(403, f"{user.role} lacks {endpoint.permission}")
+    refused = (lookup(ROLE_REFUSED, endpoint) or {}).get(user.role)
+    if refused:
+        return Expected(403, refused)
     if not first_org and world.is_scoped(endpoint):
         return Expected(404, "another organization's record answers as if it did not exist")
     return Expected(status, why, allowed=True, leak_ok=first_org)

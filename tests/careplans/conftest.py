@@ -52,9 +52,18 @@ def nurse(staff, actor_of) -> Actor:
     return actor_of(staff[Role.NURSE])
 
 
+def chronic(actor: Actor, patient: Patient, *codes: str) -> Patient:
+    """Put chronic conditions on the patient's problem list (default: type 2 diabetes and hypertension,
+    which makes the patient eligible for CCM)."""
+    for code in codes or ("E11.9", "I10"):
+        patient_services.add_problem(actor=actor, patient_id=patient.pk, icd10_code=code)
+    return patient
+
+
 @pytest.fixture
 def patient(coord) -> Patient:
-    return make_patient(coord, family_name="Plansworth", given_name="Dora")
+    """A diabetic patient with hypertension (two chronic conditions: CCM-eligible)."""
+    return chronic(coord, make_patient(coord, family_name="Plansworth", given_name="Dora"))
 
 
 @pytest.fixture

@@ -87,3 +87,25 @@ def test_ccm_time_and_summary(api, staff, coord, patient, doctor, other_doctor):
         {"patient_id": patient.pk, "minutes": 45, "codes": ["99490", "99439"], "minutes_to_99490": 0}
     ]
     assert coordinator.get("/api/v1/ccm/summary", {"month": "2026-13"}).status_code == 400
+
+
+def test_an_administrators_ccm_minutes_are_refused(staff, coord, patient, doctor):
+    services.record_consent(
+        actor=coord,
+        patient_id=patient.pk,
+        consented_on=timezone.localdate() - dt.timedelta(days=30),
+        method="verbal",
+    )
+    admin = TokenClient(token_for(staff[Role.ADMINISTRATOR]))
+    refused = admin.post_json(
+        f"/api/v1/patients/{patient.pk}/ccm-time",
+        {
+            "performed_on": timezone.localdate().isoformat(),
+            "minutes": 20,
+            "activity": "Care plan review",
+            "billing_practitioner_id": doctor.pk,
+        },
+    )
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "ccm_not_clinical_staff"
+    assert not CcmTimeEntry.objects.exists()

@@ -103,6 +103,24 @@ def test_careteam_is_the_plans_roles(fhir, coord, patient, other_patient, strang
     assert entries(fhir.get("/fhir/CareTeam", {"patient": other_patient.pk})) == []
 
 
+def test_careteam_names_its_practitioners_and_staff_as_members(fhir, coord, patient, doctor, staff):
+    plan = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    services.add_team_member(actor=coord, plan_id=plan.pk, role="physician", practitioner_id=doctor.pk)
+    nurse_user = staff[Role.NURSE]
+    services.add_team_member(actor=coord, plan_id=plan.pk, role="nurse", user_id=nurse_user.pk)
+    body = fhir.get(f"/fhir/CareTeam/{plan.pk}").json()
+    FhirCareTeam.model_validate(body)
+    by_role = {p["role"][0]["coding"][0]["code"]: p for p in body["participant"]}
+    assert by_role["physician"]["member"] == {
+        "reference": f"Practitioner/{doctor.pk}",
+        "display": "Finn Family, MD",
+    }
+    assert by_role["nurse"]["member"] == {"display": nurse_user.display_name}
+    assert "member" not in by_role["dietitian"]  # a role nobody fills yet
+    assert [p["role"][0]["coding"][0]["code"] for p in body["participant"]] == list(plan.care_team)
+    assert fhir.get(f"/fhir/Practitioner/{doctor.pk}").status_code == 200
+
+
 def test_portal_token_sees_only_its_own_goals_and_teams(coord, patient):
     mine = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
     someone = make_patient(coord, given_name="Ann", family_name="Other")

@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
 from caredesk.careplans import rules, selectors, services, tasks
@@ -15,11 +16,13 @@ from caredesk.careplans.choices import GoalStatus
 from caredesk.careplans.errors import (
     ConsentMissing,
     GoalNotFound,
+    NotClinicalStaff,
+    NotEnoughChronicConditions,
     OtherBillingPractitioner,
     PlanExists,
     UnknownTemplate,
 )
-from caredesk.careplans.models import Activity, CarePlan, CcmMonth
+from caredesk.careplans.models import Activity, CarePlan, CcmConsent, CcmMonth, CcmTimeEntry
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.patients import services as patient_services
 from caredesk.patients.errors import PatientNotFound
@@ -27,7 +30,7 @@ from caredesk.worklist.choices import TaskStatus
 from caredesk.worklist.models import Task
 from tests.patients.factories import make_patient, staff_actor
 
-from .conftest import observe
+from .conftest import chronic, observe
 
 
 def _statuses(actor, patient) -> dict[str, str]:
@@ -256,7 +259,7 @@ def test_ccm_rules_refuse_bad_entries(coord, nurse, patient, doctor, stranger, o
 def test_ccm_summary_lists_enrolled_patients_fewest_minutes_first(
     coord, nurse, patient, doctor, staff, actor_of
 ):
-    second = make_patient(coord, family_name="Minutes", given_name="Max")
+    second = chronic(coord, make_patient(coord, family_name="Minutes", given_name="Max"), "J44.9", "N18.3")
     _consent(coord, patient)
     _consent(coord, second)
     _log(nurse, second, doctor, 25)
@@ -298,3 +301,58 @@ def test_stopping_ccm_ends_with_the_month(coord, nurse, patient, doctor):
     # documented again later: one row per patient in the summary
     services.record_consent(actor=coord, patient_id=patient.pk, consented_on=today, method="written")
     assert len(selectors.ccm_summary(actor=coord).rows) == 1
+
+
+# --- CCM eligibility and clinical staff ------------------------------------------------------------------
+
+
+def test_ccm_consent_needs_two_chronic_conditions_among_the_active_problems(coord, nurse):
+    one = make_patient(coord, family_name="Single", given_name="Sue")
+    with pytest.raises(NotEnoughChronicConditions, match="the chart has none"):
+        _consent(coord, one)
+    chronic(coord, one, "E11.65", "E11.9")  # two codes, one condition
+    with pytest.raises(NotEnoughChronicConditions, match="only Type 2 diabetes") as refused:
+        _consent(coord, one)
+    assert refused.value.code == "ccm_not_eligible"
+    assert refused.value.details == {"conditions": ["Type 2 diabetes"]}
+    resolved = patient_services.add_problem(actor=coord, patient_id=one.pk, icd10_code="J45.909")
+    patient_services.correct_entry(
+        actor=coord,
+        entry_type="problem",
+        entry_id=resolved.pk,
+        changes={"clinical_status": "resolved"},
+        reason="Outgrown",
+    )
+    with pytest.raises(NotEnoughChronicConditions):  # a resolved asthma does not count
+        _consent(coord, one)
+    assert not CcmConsent.objects.filter(patient=one).exists()
+    chronic(coord, one, "I50.9")
+    assert _consent(nurse, one).patient_id == one.pk
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        (["E11.9", "I10"], ["Type 2 diabetes", "Hypertension"]),
+        (["I10", "I11.9"], ["Hypertension"]),
+        (["j44.1", "N18.4", "Z00.00"], ["Chronic obstructive pulmonary disease", "Chronic kidney disease"]),
+        (["Z00.00"], []),
+    ],
+)
+def test_which_codes_are_chronic_conditions(codes, expected):
+    assert rules.chronic_conditions(codes, services.CCM_CONDITIONS) == expected
+    assert (rules.ccm_eligibility_error(expected, services.CCM_CONDITIONS) is None) == (len(expected) >= 2)
+
+
+def test_only_clinical_staff_minutes_count(coord, nurse, patient, doctor, staff, actor_of):
+    _consent(coord, patient)
+    admin = actor_of(staff[Role.ADMINISTRATOR])
+    with pytest.raises(NotClinicalStaff, match="clinical staff") as refused:
+        _log(admin, patient, doctor, 10)
+    assert refused.value.http_status == 403
+    assert not CcmTimeEntry.objects.exists()
+    for role in (Role.COORDINATOR, Role.NURSE, Role.PHYSICIAN):
+        _log(actor_of(staff[role]), patient, doctor, 5)
+    assert sorted(CcmTimeEntry.objects.values_list("staff_role", flat=True)) == sorted(
+        [Role.COORDINATOR, Role.NURSE, Role.PHYSICIAN]
+    )

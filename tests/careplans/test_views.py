@@ -305,3 +305,20 @@ def test_recording_that_the_patient_stops_ccm(browser, coord, patient):
     )
     assert CcmConsent.objects.get().revoked_on == timezone.localdate()
     assert "Stopped on" in browser.get(reverse("careplans:patient", args=[patient.pk])).content.decode()
+
+
+def test_the_consent_form_says_why_a_patient_with_one_chronic_condition_is_not_eligible(browser, coord):
+    from tests.patients.factories import make_patient
+
+    from .conftest import chronic
+
+    single = chronic(coord, make_patient(coord, family_name="Onlyone", given_name="Ola"), "I10")
+    consent = {"consented_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(), "method": "verbal"}
+    refused = browser.post(reverse("careplans:consent", args=[single.pk]), consent)
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    assert "at least 2 chronic conditions" in html
+    assert "only Hypertension" in html
+    assert not CcmConsent.objects.filter(patient=single).exists()
+    chronic(coord, single, "N18.30")
+    assert browser.post(reverse("careplans:consent", args=[single.pk]), consent).status_code == 302

@@ -111,10 +111,11 @@ def test_a_discharge_over_mllp_puts_the_tcm_call_on_top_she_logs_it_and_books_th
     expect(page.get_by_test_id("timeline")).to_contain_text("TCM call: doing well at home")
     entry = Communication.objects.get(patient=patient, task=task)
     assert (entry.outcome, entry.duration_seconds) == ("reached", 720)
-    page.get_by_test_id("status-done").click()
+    # A reached call logged on the TCM contact task completes the contact: the task closes by itself.
     expect(page.get_by_test_id("task-status")).to_have_text("Done")
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE
+    assert TcmEpisode.objects.get(patient=patient).contact_communication_id == entry.pk
 
     # The patient's communication log shows the call.
     page.goto(f"/communications/patients/{patient.pk}/")

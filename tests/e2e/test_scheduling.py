@@ -182,3 +182,20 @@ def test_the_arrivals_board_checks_a_patient_in(page: Page, sign_in, monkeypatch
     expect(row.get_by_role("button", name="Check in")).to_have_count(0)
     appointment.refresh_from_db()
     assert appointment.status == "arrived"
+
+
+def test_the_waitlist_overview_opens_from_the_navigation(page: Page, sign_in) -> None:
+    org = Organization.objects.get(short_code="RSH")
+    visit_type = VisitType.objects.get(organization=org, code="follow-up")
+    sign_in("frontdesk")
+    page.goto("/scheduling/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Waitlist", exact=True).click()
+    expect(page.get_by_role("heading", name="Waitlists")).to_be_visible()
+    row = page.get_by_test_id("waitlist-row").filter(has_text=visit_type.name).first
+    expect(row).to_be_visible()
+    # Adding a patient starts here: choose the visit type, then its list's form opens.
+    page.get_by_label("Visit type").select_option(label=visit_type.name)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name=f"Waitlist: {visit_type.name}")).to_be_visible()
+    expect(page.get_by_label("Patient MRN")).to_be_visible()
+    assert page.url.endswith(f"/scheduling/waitlist/{visit_type.pk}/#add")

@@ -14,12 +14,13 @@ from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
 from caredesk.messaging.models import Communication
+from caredesk.patients import services as patient_services
 from caredesk.referrals import services as referrals
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import CommentKind, TaskQueue, TaskType
 from caredesk.worklist.models import TaskComment
 from tests.interop.conftest import TokenClient, token_for
-from tests.patients.factories import make_patient
+from tests.patients.factories import PDF_BYTES, make_patient, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,7 @@ def test_log_a_call_about_a_task_then_list_and_read_it(api, patient, task):
     assert AuditEvent.objects.filter(action=AuditAction.COMMUNICATION_SEARCH, patient_id=patient.pk).exists()
 
 
-def test_linked_to_a_referral(api, patient, coord):
+def test_linked_to_a_referral(api, patient, coord, settings, tmp_path):
     receiver = referrals.add_receiver(
         actor=coord,
         data=referrals.ReceiverInput(name="Heart Partners", specialty="cardiology", kind="organization"),
@@ -129,7 +130,29 @@ def test_linked_to_a_referral(api, patient, coord):
             "referral_id": referral.pk,
         },
     )
+    assert created.status_code == 400  # an outbound fax names the document faxed
+    assert created.json()["field"] == "document_id"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    packet = patient_services.upload_document(
+        actor=coord,
+        patient_id=patient.pk,
+        title="Referral packet",
+        uploaded_file=upload("packet.pdf", PDF_BYTES),
+    )
+    created = post(
+        api(),
+        f"/patients/{patient.pk}/communications",
+        {
+            "direction": "out",
+            "channel": "fax",
+            "outcome": "sent",
+            "subject": "Referral packet faxed",
+            "referral_id": referral.pk,
+            "document_id": packet.pk,
+        },
+    )
     assert created.status_code == 201, created.content
+    assert created.json()["document_id"] == packet.pk
     listed = api().get(f"/api/v1/patients/{patient.pk}/communications", {"referral_id": referral.pk})
     assert [e["referral_id"] for e in listed.json()["results"]] == [referral.pk]
 

@@ -191,7 +191,9 @@ def test_communication_about_a_referral_refers_to_its_service_request(api, coord
         actor=coordinator_actor,
         data=referrals.NewReferral(patient_id=patient.pk, specialty="neurology", reason="Headaches"),
     )
-    fax = _log(coordinator_actor, patient, channel="fax", outcome="sent", referral_id=referral.pk)
+    fax = _log(  # inbound: an outbound fax would need the document faxed
+        coordinator_actor, patient, direction="in", channel="fax", outcome="received", referral_id=referral.pk
+    )
     call = _log(coordinator_actor, patient, task_id=tcm.pk)
     body = api.get(f"/fhir/Communication/{fax.pk}").json()
     FhirCommunication.model_validate(body)

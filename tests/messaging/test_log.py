@@ -125,7 +125,12 @@ def test_the_timeline_page_and_the_htmx_log_form(client_as, staff, patient, make
     }
     bad = browser.post(url, {**data, "channel": "letter", "referral_id": referral.pk}, headers=HTMX)
     assert bad.status_code == 400
+    no_consent = browser.post(url, {**data, "referral_id": referral.pk}, headers=HTMX)
+    assert no_consent.status_code == 400
+    assert "not agreed to voicemail" in no_consent.content.decode()
     assert not Communication.objects.exists()
+    patient.voicemail_allowed = True
+    patient.save(update_fields=["voicemail_allowed"])
     logged = browser.post(url, {**data, "minutes": "2", "referral_id": referral.pk}, headers=HTMX)
     assert logged.status_code == 200
     assert logged["HX-Trigger"] == "communication-logged"
@@ -136,7 +141,7 @@ def test_the_timeline_page_and_the_htmx_log_form(client_as, staff, patient, make
     html = page.content.decode()
     assert "Left a message" in html
     assert patient.mrn in html
-    assert "voicemail not allowed" in html
+    assert "voicemail allowed" in html
     fragment = browser.get(
         reverse("messaging:patient_log", args=[patient.pk]), {"referral_id": referral.pk}, headers=HTMX
     )

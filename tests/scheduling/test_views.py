@@ -57,13 +57,16 @@ def test_calendar_navigation_is_a_fragment_for_htmx_and_the_week_shows_one_resou
     fragment = desk.get(reverse("scheduling:calendar"), {"date": "2027-03-02"}, **HTMX).content.decode()
     assert "<html" not in fragment
     assert 'id="calendar"' in fragment
-    week = desk.get(reverse("scheduling:calendar"), {"view": "week", "date": "2027-03-03"})
-    assert week.status_code == 302
-    assert f"resource={clinic.dr_heart.pk}" in week["Location"]
-    body = desk.get(week["Location"]).content.decode()
+    week = desk.get(
+        reverse("scheduling:calendar"), {"view": "week", "date": "2027-03-03", "resource": clinic.dr_heart.pk}
+    )
+    assert week.status_code == 200
+    body = week.content.decode()
     assert "Mon 01 Mar" in body
     assert "Sun 07 Mar" in body
     assert "week of Mon 1 Mar 2027" in body
+    assert 'data-testid="day-group"' not in body  # one resource: a column per day
+    assert body.count('data-testid="appointment"') == 1
 
 
 def test_booking_page_finds_slots_and_books_the_one_picked(clinic, desk):

@@ -16,7 +16,7 @@ from caredesk.careplans import services
 from caredesk.careplans.models import Activity, CarePlan, CcmConsent, Goal
 from caredesk.patients.models import Patient
 from caredesk.patients.schemas import PatientInput
-from caredesk.patients.services import register_patient
+from caredesk.patients.services import add_problem, register_patient
 
 if TYPE_CHECKING:
     from .world import World
@@ -65,8 +65,12 @@ def unplanned_patient(world: World) -> Patient:
 
 
 def ccm_ready(world: World) -> str:
-    """The sample patient's consent to CCM, documented once (time can then be logged); today's date."""
+    """The sample patient's consent to CCM, documented once (time can then be logged); today's date. The
+    sample patient is diabetic; hypertension is added first (CCM needs two chronic conditions)."""
     if not CcmConsent.objects.filter(patient=world.patient).exists():
+        add_problem(
+            actor=actor_for_user(world.users[Role.COORDINATOR]), patient_id=world.patient.pk, icd10_code="I10"
+        )
         services.record_consent(
             actor=actor_for_user(world.users[Role.COORDINATOR]),
             patient_id=world.patient.pk,

@@ -26,6 +26,13 @@ ALLOWED_STATUS: dict[str, tuple[int, str]] = {
     ),
 }
 
+#: Roles that hold an endpoint's permission but whom its use case refuses all the same (403), with why.
+ROLE_REFUSED: dict[str, dict[str, str]] = {
+    "POST /api/v1/patients/{patient_id}/ccm-time": {
+        "administrator": "only clinical staff minutes count toward CCM (rules.CCM_CLINICAL_STAFF_ROLES)",
+    },
+}
+
 #: Pages that may show a patient's MRN or name without an audit row naming that patient.
 AUDIT_EXEMPT: dict[str, str] = {
     "audit:list": "the audit trail itself lists the MRNs of audited events; reading it writes AUDIT_VIEW",

@@ -75,3 +75,18 @@ def accepted_referral(world: World) -> Referral:
 
 def appointment_time() -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(days=10)).replace(microsecond=0).isoformat()
+
+
+def fresh_inbound_referral(world: World) -> Referral:
+    """A new inbound referral of the sample patient (received, on the intake queue)."""
+    return services.register_inbound_referral(
+        actor=actor_for_user(world.users[Role.COORDINATOR]),
+        data=services.NewInboundReferral(
+            patient_id=world.patient.pk,
+            specialty="cardiology",
+            reason="Murmur heard at the annual visit",
+            referrer_name="Matrix Valley Practice",
+            referrer_fax="555-0101",
+            diagnoses=["R01.1"],
+        ),
+    )

@@ -21,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from caredesk.worklist.rules import home_queue
+
 from .billing import charges_body, claim_of, claim_payment_of, visit_charge_of
-from .care_coordination import care_of
+from .care_coordination import care_of, fresh_task, fresh_unmatched_encounter
 from .careplans import ccm_ready, plans_of, unplanned_patient
 from .coverage import (
     answer_for_fresh_check,
@@ -37,7 +39,13 @@ from .education import education_of, fresh_material
 from .inventory import fresh_world_order, supplies_of
 from .orders import fresh_order, order_body, order_of
 from .patient_money import payment_of, statement_of
-from .referrals import accepted_referral, appointment_time, fresh_referral, referrals_of
+from .referrals import (
+    accepted_referral,
+    appointment_time,
+    fresh_inbound_referral,
+    fresh_referral,
+    referrals_of,
+)
 from .scheduling import (
     fresh_appointment,
     next_start,
@@ -306,6 +314,12 @@ def _fhir_chart_search(world: World) -> dict[str, str]:
 @query("GET /api/v1/visit-types/{visit_type_id}/third-next-available")
 def _third_next_available(world: World) -> dict[str, str]:
     return {"practitioner_id": str(world.practitioner.pk)}
+
+
+@query("scheduling:waitlist")
+def _waitlist_for_patient(world: World) -> dict[str, str]:
+    """The visit type's waitlist opened from the overview or the booking page: the patient's MRN filled in."""
+    return {"patient": str(world.patient.pk)}
 
 
 @query("scheduling:reply")
@@ -660,6 +674,77 @@ def _message_id(world: World) -> object:
     return care_of(world).message.pk
 
 
+# The worklist API: a status change or an assignment moves the task on (or out of the next role's sight),
+# so each call (one per allowed role) gets a task of its own.
+@sample("task_id", within="POST /api/v1/tasks/{task_id}/status", patient_data=True)
+def _fresh_task_for_status(world: World) -> object:
+    return fresh_task(world).pk
+
+
+@sample("task_id", within="POST /api/v1/tasks/{task_id}/assign", patient_data=True)
+def _fresh_task_for_assign(world: World) -> object:
+    return fresh_task(world).pk
+
+
+def _own_patient(world: World, user: User) -> Any:
+    return world.patient if user.organization_id == world.org.pk else world.other_patient
+
+
+@body("POST /api/v1/tasks", status=201)
+def _api_create_task(world: World, user: User) -> object:
+    return {"title": "Call back about the referral", "queue": home_queue(user.role), "priority": 2}
+
+
+@body("POST /api/v1/tasks/{task_id}/assign", status=200)
+def _api_assign_task(world: World, user: User) -> object:
+    return {"assignee_id": "me"}
+
+
+@body("POST /api/v1/tasks/bulk-assign", status=200)
+def _api_bulk_assign(world: World, user: User) -> object:
+    return {"task_ids": [fresh_task(world).pk], "assignee_id": "me"}
+
+
+@body("POST /api/v1/tasks/{task_id}/snooze", status=200)
+def _api_snooze_task(world: World, user: User) -> object:
+    return {"until": (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat()}
+
+
+@body("POST /api/v1/tasks/{task_id}/status", status=200)
+def _api_task_status(world: World, user: User) -> object:
+    return {"status": "in_progress"}
+
+
+@body("POST /api/v1/tasks/{task_id}/comments", status=201)
+def _api_task_comment(world: World, user: User) -> object:
+    return {"body": "Left a voicemail.", "kind": "comment"}
+
+
+# Transitions of care API: linking works once per encounter, so each call links an unmatched one of its own.
+@sample("encounter_id", within="POST /api/v1/encounters/{encounter_id}/patient", patient_data=True)
+def _unmatched_encounter_id(world: World) -> object:
+    return fresh_unmatched_encounter(world).pk
+
+
+@body("POST /api/v1/encounters/{encounter_id}/patient", status=200)
+def _api_link_encounter(world: World, user: User) -> object:
+    return {"patient_id": _own_patient(world, user).pk}
+
+
+@body("PUT /api/v1/tcm-episodes/{episode_id}/complexity", status=200)
+def _api_tcm_complexity(world: World, user: User) -> object:
+    return {"complexity": "high"}
+
+
+@query("GET /api/v1/tcm-episodes", "GET /api/v1/reports/tcm-compliance")
+def _tcm_period(world: World) -> dict[str, str]:
+    today = dt.datetime.now(dt.UTC).date()
+    return {
+        "discharged_from": (today - dt.timedelta(days=30)).isoformat(),
+        "discharged_to": (today + dt.timedelta(days=1)).isoformat(),
+    }
+
+
 # --- referrals and the communication log (tests/support/referrals.py) -------------------------------
 
 
@@ -695,6 +780,39 @@ def _api_referral_step(world: World, user: User) -> object:
     return {"action": "schedule", "appointment_at": appointment_time()}
 
 
+# Inbound referrals: registered per call; accepting and declining work once per referral.
+@sample("referral_id", within="POST /api/v1/referrals/{referral_id}/accept", patient_data=True)
+def _inbound_referral_to_accept(world: World) -> object:
+    return fresh_inbound_referral(world).pk
+
+
+@sample("referral_id", within="POST /api/v1/referrals/{referral_id}/decline", patient_data=True)
+def _inbound_referral_to_decline(world: World) -> object:
+    return fresh_inbound_referral(world).pk
+
+
+@body("POST /api/v1/inbound-referrals", status=201)
+def _api_register_inbound_referral(world: World, user: User) -> object:
+    patient = world.patient if user.organization_id == world.org.pk else world.other_patient
+    return {
+        "patient_id": patient.pk,
+        "referrer": {"name": "Matrix Valley Practice", "fax": "555-0101"},
+        "specialty": "neurology",
+        "reason": "Headaches",
+        "diagnoses": ["R51.9"],
+    }
+
+
+@body("POST /api/v1/referrals/{referral_id}/accept", status=200)
+def _api_accept_referral(world: World, user: User) -> object:
+    return {}
+
+
+@body("POST /api/v1/referrals/{referral_id}/decline", status=200)
+def _api_decline_referral(world: World, user: User) -> object:
+    return {"reason": "Outside our area"}
+
+
 # --- care plans (tests/support/careplans.py) --------------------------------------------------------
 
 
@@ -711,6 +829,13 @@ def _goal_id(world: World) -> object:
 @sample("activity_id", patient_data=True)
 def _activity_id(world: World) -> object:
     return plans_of(world).activity.pk
+
+
+@sample("team_member_id", patient_data=True)
+def _team_member_id(world: World) -> object:
+    member = plans_of(world).plan.team_members.order_by("position", "pk").first()
+    assert member is not None
+    return member.pk
 
 
 # Creating a plan works once per template: each call (one per allowed role) gets a patient of its own.
@@ -1316,6 +1441,35 @@ def _letter_communication_id(world: World) -> object:
     return _sample_letter(world)
 
 
+def _sample_fax(world: World) -> object:
+    """An outbound fax to the sample patient's practitioner carrying the chart's sample document."""
+    found = world.__dict__.get("_fax")
+    if found is None:
+        from caredesk.accounts.permissions import Role
+        from caredesk.accounts.services import actor_for_user
+        from caredesk.messaging import services as messaging_services
+
+        found = messaging_services.log_communication(
+            actor=actor_for_user(world.users[Role.COORDINATOR]),
+            data=messaging_services.NewCommunication(
+                patient_id=world.patient.pk,
+                direction="out",
+                channel="fax",
+                party="practitioner",
+                subject="Records faxed",
+                outcome="sent",
+                document_id=world.chart["document"].pk,
+            ),
+        )
+        world.__dict__["_fax"] = found
+    return found.pk
+
+
+@sample("communication_id", within="messaging:fax_document", patient_data=True)
+def _fax_communication_id(world: World) -> object:
+    return _sample_fax(world)
+
+
 @body("POST /api/v1/patients/{patient_id}/letters", status=201)
 @body("POST /api/v1/patients/{patient_id}/letters/preview", status=200)
 def _api_letter(world: World, user: User) -> object:
@@ -1358,4 +1512,66 @@ def _fhir_create_goal(world: World, user: User) -> object:
                 "detailQuantity": {"value": 80, "comparator": "<"},
             }
         ],
+    }
+
+
+# --- FHIR Task, ServiceRequest (referral) and Communication creates, and the Task update -----------------
+
+
+def _own_patient_id(world: World, user: User) -> int:
+    return world.patient.pk if user.organization_id == world.org.pk else world.other_patient.pk
+
+
+@body("POST /fhir/Task", status=201, content_type="application/fhir+json")
+def _fhir_create_task(world: World, user: User) -> object:
+    """A task about the user's own organization's patient, in the user's home queue (left out)."""
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "description": "Matrix: call the patient back",
+        "for": {"reference": f"Patient/{_own_patient_id(world, user)}"},
+    }
+
+
+@body("PUT /fhir/Task/{entry_id}", status=200, content_type="application/fhir+json")
+def _fhir_update_task(world: World, user: User) -> object:
+    """The sample task as it is (open, assigned to the billing user): every allowed role may send it, and
+    nothing changes."""
+    task = care_of(world).task
+    return {
+        "resourceType": "Task",
+        "status": "ready",
+        "intent": "order",
+        "owner": {"identifier": {"system": "urn:caredesk:user", "value": str(task.assignee_id)}},
+    }
+
+
+@body("POST /fhir/ServiceRequest", status=201, content_type="application/fhir+json")
+def _fhir_create_referral(world: World, user: User) -> object:
+    """A draft referral to a specialty (no receiver) for the user's own organization's patient."""
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "category": [{"coding": [{"system": "urn:caredesk:service-request-category", "code": "referral"}]}],
+        "subject": {"reference": f"Patient/{_own_patient_id(world, user)}"},
+        "performerType": {"coding": [{"system": "urn:caredesk:specialty", "code": "neurology"}]},
+        "reasonCode": [
+            {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "R51.9"}]},
+            {"text": "Matrix: headaches"},
+        ],
+    }
+
+
+@body("POST /fhir/Communication", status=201, content_type="application/fhir+json")
+def _fhir_log_communication(world: World, user: User) -> object:
+    """A call that reached the user's own organization's patient, just now."""
+    return {
+        "resourceType": "Communication",
+        "status": "completed",
+        "category": [{"coding": [{"system": "urn:caredesk:communication-channel", "code": "phone"}]}],
+        "subject": {"reference": f"Patient/{_own_patient_id(world, user)}"},
+        "recipient": [{"reference": f"Patient/{_own_patient_id(world, user)}"}],
+        "topic": {"text": "Matrix call"},
     }

@@ -18,6 +18,13 @@ class Comparator(models.TextChoices):
     GE = "ge", "at least"
 
 
+class ItemStatus(models.TextChoices):
+    """A goal's or activity's own lifecycle on its plan: cancelled ones stay, with their reason."""
+
+    ACTIVE = "active", "Active"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class GoalStatus(models.TextChoices):
     MET = "met", "Met"
     NOT_MET = "not_met", "Not met"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from caredesk.core.errors import Conflict, NotFound, ValidationFailed
+from caredesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class PlanNotFound(NotFound):
@@ -15,6 +15,16 @@ class GoalNotFound(NotFound):
 
 class ActivityNotFound(NotFound):
     code = "careplan_activity_not_found"
+
+
+class TeamMemberNotFound(NotFound):
+    code = "careplan_team_member_not_found"
+
+
+class ItemCancelled(Conflict):
+    """The goal or activity was cancelled; it is kept as history and no longer changes."""
+
+    code = "careplan_item_cancelled"
 
 
 class UnknownTemplate(ValidationFailed):
@@ -37,6 +47,19 @@ class ConsentMissing(Conflict):
     code = "ccm_consent_missing"
 
 
+class NotEnoughChronicConditions(ValidationFailed):
+    """CCM enrolment needs two or more chronic conditions among the patient's active problems
+    (rules.CCM_MIN_CHRONIC_CONDITIONS)."""
+
+    code = "ccm_not_eligible"
+
+
+class NotClinicalStaff(Forbidden):
+    """Only clinical staff time counts toward CCM (rules.CCM_CLINICAL_STAFF_ROLES)."""
+
+    code = "ccm_not_clinical_staff"
+
+
 class OtherBillingPractitioner(Conflict):
     """Another practitioner already bills CCM for this patient in this month."""
 
@@ -47,9 +70,13 @@ __all__ = [
     "ActivityNotFound",
     "ConsentMissing",
     "GoalNotFound",
+    "ItemCancelled",
+    "NotClinicalStaff",
+    "NotEnoughChronicConditions",
     "OtherBillingPractitioner",
     "PlanClosed",
     "PlanExists",
     "PlanNotFound",
+    "TeamMemberNotFound",
     "UnknownTemplate",
 ]

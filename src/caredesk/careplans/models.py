@@ -1,6 +1,7 @@
 """Care plans (goals, activities) and Chronic Care Management (consent, monthly billing, minutes).
 
-A plan belongs to an organization and one patient; its goals and activities belong to the plan. CCM time
+A plan belongs to an organization and one patient; its goals, activities and care-team members belong to the
+plan. A goal or activity is never deleted from the page: it is cancelled, with a reason, and kept. CCM time
 is kept per patient per calendar month: one `CcmMonth` row per patient and month names the single billing
 practitioner (unique constraint), and every `CcmTimeEntry` hangs off that month.
 """
@@ -12,7 +13,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel, TimeStampedModel
 
-from .choices import ActivityKind, Comparator, ConsentMethod, PlanStatus
+from .choices import ActivityKind, CareTeamRole, Comparator, ConsentMethod, ItemStatus, PlanStatus
 
 
 class CarePlan(OrganizationScopedModel):
@@ -21,7 +22,6 @@ class CarePlan(OrganizationScopedModel):
     title = models.CharField(max_length=200)
     condition = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
-    care_team = models.JSONField(default=list, help_text="Care-team roles (choices.CareTeamRole values)")
     source = models.CharField(max_length=300, blank=True, help_text="Guideline the targets come from")
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -43,6 +43,50 @@ class CarePlan(OrganizationScopedModel):
     def __str__(self) -> str:
         return f"{self.title} ({self.get_status_display()})"
 
+    @property
+    def care_team(self) -> list[str]:
+        """The roles of the plan's care team, in order (choices.CareTeamRole values); who fills each role,
+        if anyone, is on `team_members`."""
+        return [member.role for member in self.team_members.all()]
+
+
+class CareTeamMember(TimeStampedModel):
+    """One place on a plan's care team: a role, filled by a named staff user or practitioner of the
+    organization, or by nobody yet (as the template copies it)."""
+
+    plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="team_members")
+    position = models.PositiveSmallIntegerField(default=0)
+    role = models.CharField(max_length=30, choices=CareTeamRole.choices)
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    practitioner = models.ForeignKey(
+        "practitioners.Practitioner", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=CareTeamRole.values), name="careteam_role_valid"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) | Q(practitioner__isnull=True),
+                name="careteam_one_kind_of_member",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.member_name or 'unnamed'}"
+
+    @property
+    def member_name(self) -> str:
+        """The named person, or "" for a role nobody fills yet."""
+        if self.practitioner is not None:
+            p = self.practitioner
+            return f"{p.given_name} {p.family_name}{', ' + p.credentials if p.credentials else ''}"
+        if self.user is not None:
+            return str(self.user.display_name)
+        return ""
+
 
 class Goal(TimeStampedModel):
     plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="goals")
@@ -53,6 +97,10 @@ class Goal(TimeStampedModel):
     target = models.DecimalField(max_digits=10, decimal_places=2)
     unit = models.CharField(max_length=20)
     stale_after_days = models.PositiveIntegerField(default=180)
+    due_on = models.DateField(null=True, blank=True, help_text="The date the target should be reached by")
+    status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -61,6 +109,7 @@ class Goal(TimeStampedModel):
                 condition=Q(comparator__in=Comparator.values), name="goal_comparator_valid"
             ),
             models.CheckConstraint(condition=Q(stale_after_days__gte=1), name="goal_stale_after_positive"),
+            models.CheckConstraint(condition=Q(status__in=ItemStatus.values), name="goal_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -83,6 +132,9 @@ class Activity(TimeStampedModel):
         related_name="+",
         help_text="An education activity's handout (assigned to the patient when the plan is created)",
     )
+    status = models.CharField(max_length=10, choices=ItemStatus.choices, default=ItemStatus.ACTIVE)
+    cancel_reason = models.CharField(max_length=300, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "activities"
@@ -93,6 +145,7 @@ class Activity(TimeStampedModel):
                 condition=Q(every_months__isnull=True) | Q(every_months__gte=1, every_months__lte=60),
                 name="activity_every_months_range",
             ),
+            models.CheckConstraint(condition=Q(status__in=ItemStatus.values), name="activity_status_valid"),
         ]
         indexes = [models.Index(fields=["due_on"], name="activity_due_on")]
 

@@ -53,7 +53,10 @@ def render_plan(*, plan: PlanView, patient_name: str, organization: str, today: 
             if goal.latest_value is not None and goal.latest_on is not None
             else "—"
         )
-        rows.append([_p(goal.goal.description, body), _p(latest, body), _p(STATUS_WORDS[goal.status], body)])
+        wording = goal.goal.description
+        if goal.goal.due_on is not None:
+            wording += f" (by {goal.goal.due_on:%B %d, %Y})"
+        rows.append([_p(wording, body), _p(latest, body), _p(STATUS_WORDS[goal.status], body)])
     table = Table(rows, colWidths=[3.2 * inch, 1.8 * inch, 1.6 * inch], repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -70,7 +73,8 @@ def render_plan(*, plan: PlanView, patient_name: str, organization: str, today: 
         when = f"next by {activity.due_on:%B %d, %Y}" if activity.due_on else "done"
         repeat = f", then every {activity.every_months} month(s)" if activity.every_months else ""
         story.append(_p(f"• {activity.description}: {when}{repeat}.", body))
-    story += [Spacer(1, 12), _p("Your care team", heading), _p(", ".join(plan.care_team_labels) + ".", body)]
+    story += [Spacer(1, 12), _p("Your care team", heading)]
+    story += [_p(f"• {line}", body) for line in plan.care_team_labels] or [_p("To be named.", body)]
     story += [
         Spacer(1, 12),
         _p(

@@ -159,3 +159,49 @@ def bar_width(value: int, largest: int, full: int) -> int:
     if value <= 0 or largest <= 0:
         return 0
     return max(1, round(full * min(value, largest) / largest))
+
+
+# --- CCM eligibility and whose minutes count ----------------------------------------------------------
+
+#: CCM needs "two or more chronic conditions expected to last at least 12 months, or until the death of the
+#: patient, that place the patient at significant risk of death, acute exacerbation/decompensation, or
+#: functional decline" (CMS MLN 909188, "Chronic Care Management Services"; ../shared/DOMAIN-RULES.md §4).
+CCM_MIN_CHRONIC_CONDITIONS = 2
+
+#: Roles whose time counts as CCM clinical-staff time. CMS counts only clinical staff (working "incident
+#: to" under the billing practitioner's general supervision) and the billing practitioner themselves;
+#: "non-clinical staff time does not count" (MLN 909188; DOMAIN-RULES.md §4). Of Caredesk's roles that is
+#: the physician (practitioner time also counts toward 99490), the nurse, and the care coordinator: in
+#: Caredesk the coordinator is the clinical care-team member who keeps care plans, edits the chart and
+#: makes the TCM interactive contact (which CMS also reserves to clinical staff), so an organization gives
+#: that role only to staff who qualify as clinical staff (RN, LPN, MA under state scope of practice).
+#: Administrators, front desk, billing, portal users and unattended work ("system") are not clinical
+#: staff: their minutes are refused.
+CCM_CLINICAL_STAFF_ROLES = frozenset({"coordinator", "nurse", "physician"})
+
+
+def chronic_conditions(codes: Iterable[str], conditions: dict[str, tuple[str, ...]]) -> list[str]:
+    """The chronic conditions (keys of `conditions`: name -> ICD-10-CM prefixes) that some of `codes`
+    fall under, in the order of `conditions`. Several codes of one condition (I10 and I11.9) count once."""
+    normalized = [code.strip().upper() for code in codes]
+    return [
+        name
+        for name, prefixes in conditions.items()
+        if any(code.startswith(prefix.upper()) for code in normalized for prefix in prefixes)
+    ]
+
+
+def ccm_eligibility_error(found: list[str], known: Iterable[str]) -> str | None:
+    """Why the patient cannot be enrolled in CCM (fewer than two of the chronic conditions), or None."""
+    if len(found) >= CCM_MIN_CHRONIC_CONDITIONS:
+        return None
+    have = f"only {found[0]}" if found else "none"
+    listed = ", ".join(known)
+    return (
+        f"CCM needs at least {CCM_MIN_CHRONIC_CONDITIONS} chronic conditions among the patient's active "
+        f"problems ({listed}); the chart has {have}. Add the conditions to the problem list first."
+    )
+
+
+def is_ccm_clinical_staff(role: str) -> bool:
+    return role in CCM_CLINICAL_STAFF_ROLES

@@ -13,7 +13,7 @@ from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from caredesk.accounts.models import User
-from caredesk.accounts.permissions import Permission
+from caredesk.accounts.permissions import Permission, Role
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
@@ -23,9 +23,12 @@ from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import catalog, rules
-from .choices import CareTeamRole, PlanStatus
-from .errors import ActivityNotFound, GoalNotFound, PlanNotFound
-from .models import Activity, CarePlan, CcmConsent, CcmMonth, CcmTimeEntry, Goal
+from .choices import CareTeamRole, ItemStatus, PlanStatus
+from .errors import ActivityNotFound, GoalNotFound, PlanNotFound, TeamMemberNotFound
+from .models import Activity, CarePlan, CareTeamMember, CcmConsent, CcmMonth, CcmTimeEntry, Goal
+
+#: What a plan view loads with each plan (its team with the people named).
+PLAN_PREFETCH = ("goals", "activities", "team_members__user", "team_members__practitioner")
 
 
 def parse_id(value: Any) -> int | None:
@@ -114,6 +117,50 @@ def locked_activity(actor: Actor, activity_id: Any) -> Activity:
     return activity
 
 
+def locked_team_member(actor: Actor, member_id: Any) -> CareTeamMember:
+    pk = parse_id(member_id)
+    member = (
+        None
+        if pk is None
+        else CareTeamMember.objects.select_for_update()
+        .select_related("plan")
+        .filter(pk=pk, plan__in=_staff_plans(actor))
+        .first()
+    )
+    if member is None:
+        raise TeamMemberNotFound(f"No care-team member with id {member_id}.", details={"id": str(member_id)})
+    return member
+
+
+def team_staff(actor: Actor) -> QuerySet[User]:
+    """Staff users of the actor's organization who can be named on a care team (not portal accounts)."""
+    if actor.organization_id is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(organization_id=actor.organization_id, is_active=True)
+        .exclude(role=Role.PATIENT)
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def team_practitioners(actor: Actor) -> QuerySet[Any]:
+    """Active practitioners of the actor's organization who can be named on a care team."""
+    return (
+        practitioner_selectors.practitioner_queryset(actor)
+        .filter(active=True)
+        .order_by("family_name", "given_name", "pk")
+    )
+
+
+def team_choices(*, actor: Actor) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Who may be named on a care team: (staff users, practitioners) as (id, name) pairs."""
+    users = [(u.pk, u.display_name) for u in team_staff(actor)]
+    practitioners = [
+        (p.pk, f"{p.family_name}, {p.given_name} {p.credentials}".strip()) for p in team_practitioners(actor)
+    ]
+    return users, practitioners
+
+
 # --- one patient's plans --------------------------------------------------------------------------------
 
 
@@ -133,14 +180,32 @@ class ActivityView:
 
 
 @dataclass
+class TeamMemberView:
+    member: CareTeamMember
+    role_label: str
+    name: str
+
+    @property
+    def line(self) -> str:
+        """ "Nurse: Nora Nightingale", or the role alone when nobody is named."""
+        return f"{self.role_label}: {self.name}" if self.name else self.role_label
+
+
+@dataclass
 class PlanView:
+    """A plan as shown: its current goals and activities (cancelled ones apart, kept as history) and its
+    care team."""
+
     plan: CarePlan
     goals: list[GoalView]
     activities: list[ActivityView]
+    team: list[TeamMemberView] = field(default_factory=list)
+    cancelled_goals: list[Goal] = field(default_factory=list)
+    cancelled_activities: list[Activity] = field(default_factory=list)
 
     @property
     def care_team_labels(self) -> list[str]:
-        return [CareTeamRole(r).label if r in CareTeamRole.values else r for r in self.plan.care_team]
+        return [m.line for m in self.team]
 
 
 @dataclass
@@ -177,7 +242,10 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
     views = []
     for plan in plans:
         goals = []
-        for goal in plan.goals.all():
+        all_goals = list(plan.goals.all())
+        for goal in all_goals:
+            if goal.status == ItemStatus.CANCELLED:
+                continue
             value, on = _latest(observations, goal.code)
             measure = catalog.MEASURES.get(goal.code)
             goals.append(
@@ -196,8 +264,30 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
                     latest_on=on,
                 )
             )
-        activities = [ActivityView(a, rules.is_overdue(a.due_on, today)) for a in plan.activities.all()]
-        views.append(PlanView(plan=plan, goals=goals, activities=activities))
+        all_activities = list(plan.activities.all())
+        activities = [
+            ActivityView(a, rules.is_overdue(a.due_on, today))
+            for a in all_activities
+            if a.status != ItemStatus.CANCELLED
+        ]
+        team = [
+            TeamMemberView(
+                member=m,
+                role_label=CareTeamRole(m.role).label if m.role in CareTeamRole.values else m.role,
+                name=m.member_name,
+            )
+            for m in plan.team_members.all()
+        ]
+        views.append(
+            PlanView(
+                plan=plan,
+                goals=goals,
+                activities=activities,
+                team=team,
+                cancelled_goals=[g for g in all_goals if g.status == ItemStatus.CANCELLED],
+                cancelled_activities=[a for a in all_activities if a.status == ItemStatus.CANCELLED],
+            )
+        )
     return views
 
 
@@ -245,7 +335,7 @@ def patient_plans(*, actor: Actor, patient_id: int) -> PatientPlans:
         plans = list(
             plan_queryset(actor)
             .filter(patient_id=patient.pk, status=PlanStatus.ACTIVE)
-            .prefetch_related("goals", "activities")
+            .prefetch_related(*PLAN_PREFETCH)
             .order_by("created_at", "pk")
         )
         views = _plan_views(plans, chart.latest_vitals, today)
@@ -272,7 +362,7 @@ def get_plan(*, actor: Actor, plan_id: int, print_copy: bool = False) -> tuple[P
         everything = patient_plans(actor=actor, patient_id=plan.patient_id)
         view = next((v for v in everything.plans if v.plan.pk == plan.pk), None)
         if view is None:  # no longer active: shown all the same, without goal status
-            plan = CarePlan.objects.prefetch_related("goals", "activities").get(pk=plan.pk)
+            plan = CarePlan.objects.prefetch_related(*PLAN_PREFETCH).get(pk=plan.pk)
             view = _plan_views([plan], {}, everything.today)[0]
         audit.record(
             actor=actor,
@@ -439,3 +529,19 @@ def plan_of_goal(*, actor: Actor, goal_id: Any) -> int:
     if plan_id is None:
         raise GoalNotFound(f"No goal with id {goal_id}.", details={"id": str(goal_id)})
     return int(plan_id)
+
+
+def plan_of_team_member(*, actor: Actor, member_id: Any) -> tuple[int, int]:
+    """The (plan, patient) a care-team member belongs to, in the actor's staff scope. Not audited: it shows
+    nothing; the change made through it writes its own row. TeamMemberNotFound outside the scope."""
+    pk = parse_id(member_id)
+    found = (
+        None
+        if pk is None
+        else CareTeamMember.objects.filter(pk=pk, plan__in=_staff_plans(actor))
+        .values_list("plan_id", "plan__patient_id")
+        .first()
+    )
+    if found is None:
+        raise TeamMemberNotFound(f"No care-team member with id {member_id}.", details={"id": str(member_id)})
+    return int(found[0]), int(found[1])

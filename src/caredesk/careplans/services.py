@@ -1,7 +1,10 @@
 """Care-plan and CCM use cases: keyword-only actor, one transaction, the audit row inside.
 
-CONTRACT: `create_plan`, `update_goal`, `update_activity`, `complete_activity`, `create_overdue_tasks`
-(the rule behind the management command and the background task), `record_consent`, `log_ccm_time`.
+CONTRACT: `create_plan`, `add_goal`, `update_goal`, `cancel_goal`, `add_activity`, `update_activity`,
+`complete_activity`, `cancel_activity`, `add_team_member`, `remove_team_member`, `close_plan`,
+`create_overdue_tasks` (the rule behind the management command and the background task), `record_consent`,
+`log_ccm_time`. Every plan edit writes one CAREPLAN_UPDATE audit row. Goals and activities are cancelled
+with a reason, never deleted, so the plan keeps its history.
 Plans and CCM rows of another organization answer *NotFound, like ones that do not exist.
 """
 
@@ -22,6 +25,7 @@ from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.core.inputs import checked_text
 from caredesk.education import services as education
+from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
@@ -29,15 +33,18 @@ from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
 
 from . import catalog, rules, selectors
-from .choices import ActivityKind, Comparator, ConsentMethod, PlanStatus
+from .choices import ActivityKind, CareTeamRole, Comparator, ConsentMethod, ItemStatus, PlanStatus
 from .errors import (
     ConsentMissing,
+    ItemCancelled,
+    NotClinicalStaff,
+    NotEnoughChronicConditions,
     OtherBillingPractitioner,
     PlanClosed,
     PlanExists,
     UnknownTemplate,
 )
-from .models import Activity, CarePlan, CcmConsent, CcmMonth, CcmTimeEntry, Goal
+from .models import Activity, CarePlan, CareTeamMember, CcmConsent, CcmMonth, CcmTimeEntry, Goal
 
 MAX_TEXT = 300
 ONE_OFF_DUE_DAYS = 14
@@ -69,6 +76,10 @@ def _date(value: Any, field: str, label: str) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ValidationFailed(f"{label} must be a date.", field=field)
     return value
+
+
+def _optional_date(value: Any, field: str, label: str) -> dt.date | None:
+    return None if value is None else _date(value, field, label)
 
 
 def _whole(value: Any, field: str, label: str, low: int, high: int) -> int:
@@ -123,7 +134,6 @@ def create_plan(
             template_code=template.code,
             title=template.title,
             condition=template.condition,
-            care_team=list(template.care_team),
             source=template.source,
             created_by_id=actor.user_id,
             created_by_name=_name_of(actor),
@@ -133,6 +143,9 @@ def create_plan(
                 plan.save(force_insert=True)
         except IntegrityError as exc:  # a concurrent creation won the race
             raise PlanExists(f"The patient already has an active {template.title.lower()}.") from exc
+        CareTeamMember.objects.bulk_create(
+            CareTeamMember(plan=plan, position=i, role=role) for i, role in enumerate(template.care_team)
+        )
         Goal.objects.bulk_create(
             Goal(
                 plan=plan,
@@ -192,6 +205,22 @@ def _active_plan(plan: CarePlan) -> None:
         raise PlanClosed("The plan is no longer active.")
 
 
+def _not_cancelled(item: Goal | Activity) -> None:
+    if item.status == ItemStatus.CANCELLED:
+        kind = "goal" if isinstance(item, Goal) else "activity"
+        raise ItemCancelled(f"The {kind} was cancelled; add a new one instead.")
+
+
+def _target(value: Decimal | str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValidationFailed("The target must be a number.", field="target") from exc
+    if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
+        raise ValidationFailed("The target must be a number.", field="target")
+    return number.quantize(Decimal("0.01"))
+
+
 def _touch(plan: CarePlan) -> None:
     plan.version += 1
     plan.save(update_fields=["version", "updated_at"])
@@ -205,42 +234,45 @@ def update_goal(
     comparator: str,
     target: Decimal | str,
     stale_after_days: int,
+    due_on: dt.date | None = None,
 ) -> Goal:
-    """Change a goal's wording, target or how old its latest value may be."""
+    """Change a goal's wording, target, due date (None: none) or how old its latest value may be. A
+    cancelled goal no longer changes (ItemCancelled)."""
     _require(actor, Permission.CAREPLAN_MANAGE)
     description = _text(description, "description", "Goal")
     if comparator not in Comparator.values:
         raise ValidationFailed(f"{comparator!r} is not a comparison.", field="comparator")
-    try:
-        number = Decimal(str(target))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed("The target must be a number.", field="target") from exc
-    if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
-        raise ValidationFailed("The target must be a number.", field="target")
-    number = number.quantize(Decimal("0.01"))
+    number = _target(target)
     days = _whole(stale_after_days, "stale_after_days", "Out of date after (days)", 1, 3650)
+    due = _optional_date(due_on, "due_on", "Due")
     with transaction.atomic():
         goal = selectors.locked_goal(actor, goal_id)
         _active_plan(goal.plan)
+        _not_cancelled(goal)
         before = {
             "description": goal.description,
             "comparator": goal.comparator,
             "target": str(goal.target),
             "stale_after_days": goal.stale_after_days,
+            "due_on": goal.due_on.isoformat() if goal.due_on else None,
         }
-        goal.description, goal.comparator, goal.target, goal.stale_after_days = (
+        goal.description, goal.comparator, goal.target, goal.stale_after_days, goal.due_on = (
             description,
             comparator,
             number,
             days,
+            due,
         )
-        goal.save(update_fields=["description", "comparator", "target", "stale_after_days", "updated_at"])
+        goal.save(
+            update_fields=["description", "comparator", "target", "stale_after_days", "due_on", "updated_at"]
+        )
         _touch(goal.plan)
         after = {
             "description": description,
             "comparator": comparator,
             "target": str(number),
             "stale_after_days": days,
+            "due_on": due.isoformat() if due else None,
         }
         audit.record(
             actor=actor,
@@ -263,6 +295,7 @@ def update_activity(
     with transaction.atomic():
         activity = selectors.locked_activity(actor, activity_id)
         _active_plan(activity.plan)
+        _not_cancelled(activity)
         before = {
             "description": activity.description,
             "every_months": activity.every_months,
@@ -331,9 +364,10 @@ def add_goal(
     comparator: str,
     target: Decimal | str,
     stale_after_days: int = 180,
+    due_on: dt.date | None = None,
 ) -> Goal:
     """A goal of the plan's own (beyond its template's): a target on one of the measures the chart records
-    (catalog.MEASURES, by LOINC code; its unit is the measure's)."""
+    (catalog.MEASURES, by LOINC code; its unit is the measure's), optionally to be reached by `due_on`."""
     _require(actor, Permission.CAREPLAN_MANAGE)
     description = _text(description, "description", "Goal")
     measure = catalog.MEASURES.get(code)
@@ -344,14 +378,9 @@ def add_goal(
         )
     if comparator not in Comparator.values:
         raise ValidationFailed(f"{comparator!r} is not a comparison.", field="comparator")
-    try:
-        number = Decimal(str(target))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed("The target must be a number.", field="target") from exc
-    if not number.is_finite() or not Decimal("-100000") < number < Decimal("100000"):
-        raise ValidationFailed("The target must be a number.", field="target")
-    number = number.quantize(Decimal("0.01"))
+    number = _target(target)
     days = _whole(stale_after_days, "stale_after_days", "Out of date after (days)", 1, 3650)
+    due = _optional_date(due_on, "due_on", "Due")
     with transaction.atomic():
         plan = selectors.locked_plan(actor, plan_id)
         _active_plan(plan)
@@ -364,6 +393,7 @@ def add_goal(
             target=number,
             unit=measure.unit,
             stale_after_days=days,
+            due_on=due,
         )
         _touch(plan)
         audit.record(
@@ -371,9 +401,152 @@ def add_goal(
             action=AuditAction.CAREPLAN_UPDATE,
             patient_id=plan.patient_id,
             obj=goal,
-            detail={"added": {"code": code, "comparator": comparator, "target": str(number)}},
+            detail={
+                "added": {
+                    "code": code,
+                    "comparator": comparator,
+                    "target": str(number),
+                    "due_on": due.isoformat() if due else None,
+                }
+            },
         )
     return goal
+
+
+def cancel_goal(*, actor: Actor, goal_id: int, reason: str) -> Goal:
+    """Cancel a goal of an active plan, with a reason: it no longer counts (nor shows among the plan's
+    goals) but is kept, with when and why, as the plan's history."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    reason = _text(reason, "reason", "Reason")
+    with transaction.atomic():
+        goal = selectors.locked_goal(actor, goal_id)
+        _active_plan(goal.plan)
+        _not_cancelled(goal)
+        goal.status, goal.cancel_reason, goal.cancelled_on = ItemStatus.CANCELLED, reason, today()
+        goal.save(update_fields=["status", "cancel_reason", "cancelled_on", "updated_at"])
+        _touch(goal.plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=goal.plan.patient_id,
+            obj=goal,
+            detail={"cancelled": {"reason": reason}},
+        )
+    return goal
+
+
+def cancel_activity(*, actor: Actor, activity_id: int, reason: str) -> Activity:
+    """Cancel an activity of an active plan, with a reason: it is due no more (its open overdue task is
+    cancelled) and is kept, with when and why, as the plan's history."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    reason = _text(reason, "reason", "Reason")
+    with transaction.atomic():
+        activity = selectors.locked_activity(actor, activity_id)
+        _active_plan(activity.plan)
+        _not_cancelled(activity)
+        activity.status, activity.cancel_reason, activity.cancelled_on = ItemStatus.CANCELLED, reason, today()
+        activity.save(update_fields=["status", "cancel_reason", "cancelled_on", "updated_at"])
+        _touch(activity.plan)
+        if activity.due_on is not None and actor.has(Permission.TASK_WORK):
+            worklist.close_tasks_by_keys(
+                actor=actor,
+                dedupe_keys=[rules.overdue_task_key(activity.pk, activity.due_on)],
+                status=TaskStatus.CANCELLED,
+                reason=f"Care-plan activity cancelled: {reason}",
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=activity.plan.patient_id,
+            obj=activity,
+            detail={"cancelled": {"reason": reason}},
+        )
+    return activity
+
+
+# --- the care team --------------------------------------------------------------------------------------
+
+
+def _member_detail(member: CareTeamMember) -> dict[str, Any]:
+    return {"role": member.role, "user_id": member.user_id, "practitioner_id": member.practitioner_id}
+
+
+def add_team_member(
+    *,
+    actor: Actor,
+    plan_id: int,
+    role: str,
+    user_id: int | None = None,
+    practitioner_id: int | None = None,
+) -> CareTeamMember:
+    """Put someone on the plan's care team in a role: a named staff user or practitioner of the actor's
+    organization, or (neither) the role alone. A named person fills the role's first unnamed place when
+    there is one; the same person twice in one role is refused."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    if role not in CareTeamRole.values:
+        raise ValidationFailed(f"{role!r} is not a care-team role.", field="role")
+    if user_id is not None and practitioner_id is not None:
+        raise ValidationFailed("Name a staff member or a practitioner, not both.", field="member")
+    with transaction.atomic():
+        plan = selectors.locked_plan(actor, plan_id)
+        _active_plan(plan)
+        if user_id is not None and not selectors.team_staff(actor).filter(pk=user_id).exists():
+            raise ValidationFailed("Pick an active staff member of your organization.", field="member")
+        if practitioner_id is not None and not (
+            selectors.team_practitioners(actor).filter(pk=practitioner_id).exists()
+        ):
+            raise ValidationFailed("Pick an active practitioner of your organization.", field="member")
+        members = plan.team_members.select_for_update()
+        person: dict[str, int] = {}
+        if user_id is not None:
+            person["user_id"] = user_id
+        elif practitioner_id is not None:
+            person["practitioner_id"] = practitioner_id
+        named = bool(person)
+        if named and members.filter(role=role, **person).exists():
+            raise ValidationFailed("That person already has this role on the care team.", field="member")
+        if not named and members.filter(role=role, user__isnull=True, practitioner__isnull=True).exists():
+            raise ValidationFailed("The care team already has this role; name who fills it.", field="member")
+        place = (
+            members.filter(role=role, user__isnull=True, practitioner__isnull=True)
+            .order_by("position")
+            .first()
+            if named
+            else None
+        )
+        filled = place is not None
+        if place is None:
+            last = members.order_by("-position").values_list("position", flat=True).first()
+            place = CareTeamMember(plan=plan, role=role, position=0 if last is None else last + 1)
+        place.user_id, place.practitioner_id = user_id, practitioner_id
+        place.save()
+        _touch(plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=plan.patient_id,
+            obj=place,
+            detail={"team_member_added": {**_member_detail(place), "filled_role": filled}},
+        )
+    return place
+
+
+def remove_team_member(*, actor: Actor, member_id: int) -> CareTeamMember:
+    """Take someone (or an unfilled role) off the plan's care team; the audit row keeps who it was."""
+    _require(actor, Permission.CAREPLAN_MANAGE)
+    with transaction.atomic():
+        member = selectors.locked_team_member(actor, member_id)
+        _active_plan(member.plan)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CAREPLAN_UPDATE,
+            patient_id=member.plan.patient_id,
+            obj=member,
+            detail={"team_member_removed": _member_detail(member)},
+        )
+        member.delete()
+        _touch(member.plan)
+    return member
 
 
 def close_plan(*, actor: Actor, plan_id: int, status: str, reason: str) -> CarePlan:
@@ -421,6 +594,7 @@ def complete_activity(*, actor: Actor, activity_id: int, done_on: dt.date | None
     with transaction.atomic():
         activity = selectors.locked_activity(actor, activity_id)
         _active_plan(activity.plan)
+        _not_cancelled(activity)
         previous_due = activity.due_on
         activity.last_done_on = day
         activity.due_on = rules.next_due(day, activity.every_months)
@@ -462,7 +636,10 @@ def create_overdue_tasks(*, actor: Actor, on: dt.date | None = None) -> OverdueR
     created = existing = 0
     overdue = (
         Activity.objects.filter(
-            plan__organization_id=organization_id, plan__status=PlanStatus.ACTIVE, due_on__lt=day
+            plan__organization_id=organization_id,
+            plan__status=PlanStatus.ACTIVE,
+            status=ItemStatus.ACTIVE,
+            due_on__lt=day,
         )
         .select_related("plan")
         .order_by("pk")
@@ -494,10 +671,33 @@ def create_overdue_tasks(*, actor: Actor, on: dt.date | None = None) -> OverdueR
 # --- CCM ------------------------------------------------------------------------------------------------
 
 
+#: The chronic conditions CCM eligibility counts: the care-plan templates' conditions and ICD-10-CM prefixes.
+CCM_CONDITIONS: dict[str, tuple[str, ...]] = {
+    template.condition: template.icd10_prefixes for template in catalog.TEMPLATES.values()
+}
+
+
+def _chronic_conditions(actor: Actor, patient_id: int) -> list[str]:
+    """The CCM chronic conditions among the patient's active problems (read through the chart's audited
+    problem list)."""
+    codes: list[str] = []
+    page, more = 1, True
+    while more:
+        found = patient_selectors.list_entries(
+            actor=actor, patient_id=patient_id, entry_type="problem", page=page, page_size=200
+        )
+        codes += [p.icd10_code for p in found.results if p.clinical_status == "active"]
+        page, more = page + 1, found.has_next
+    return rules.chronic_conditions(codes, CCM_CONDITIONS)
+
+
 def record_consent(
     *, actor: Actor, patient_id: int, consented_on: dt.date, method: str, note: str = ""
 ) -> CcmConsent:
-    """Document the patient's consent to CCM (date, how, who). One open consent per patient."""
+    """Document the patient's consent to CCM (date, how, who). One open consent per patient. The patient
+    must be eligible: two or more of the chronic conditions the care-plan templates target (their ICD-10-CM
+    prefixes in `catalog`: diabetes, hypertension, heart failure, COPD, asthma, CKD) among the active
+    problems of the chart (NotEnoughChronicConditions names what is missing)."""
     _require(actor, Permission.CCM_LOG)
     organization_id = _organization_id(actor)
     day = _date(consented_on, "consented_on", "Consent date")
@@ -512,6 +712,10 @@ def record_consent(
             raise ValidationFailed(
                 "The patient's consent to CCM is already documented.", field="consented_on"
             )
+        conditions = _chronic_conditions(actor, pk)
+        problem = rules.ccm_eligibility_error(conditions, CCM_CONDITIONS)
+        if problem:
+            raise NotEnoughChronicConditions(problem, details={"conditions": conditions})
         consent = CcmConsent.objects.create(
             organization_id=organization_id,
             patient_id=pk,
@@ -572,8 +776,15 @@ def log_ccm_time(
 ) -> CcmTimeEntry:
     """Log clinical-staff minutes for the patient's CCM month. Needs documented consent (ConsentMissing);
     the month's billing practitioner is set by its first entry and every later entry must name the same
-    one (OtherBillingPractitioner): the database allows one CcmMonth per patient and month."""
+    one (OtherBillingPractitioner): the database allows one CcmMonth per patient and month. Only clinical
+    staff time counts (rules.CCM_CLINICAL_STAFF_ROLES: physician, nurse, care coordinator; see there why):
+    anyone else's minutes are refused (NotClinicalStaff)."""
     _require(actor, Permission.CCM_LOG)
+    if not rules.is_ccm_clinical_staff(actor.role):
+        raise NotClinicalStaff(
+            "Only clinical staff time counts toward CCM (physicians, nurses and care coordinators); "
+            f"a {actor.role.replace('_', ' ')}'s minutes cannot be logged."
+        )
     organization_id = _organization_id(actor)
     day = _date(performed_on, "performed_on", "Date")
     minutes = _whole(minutes, "minutes", "Minutes", 1, rules.MAX_ENTRY_MINUTES)

@@ -26,14 +26,17 @@ from caredesk.core.web import refusal_status, request_actor
 from . import pdf, rules, selectors, services
 from .forms import (
     ActivityForm,
+    CancelForm,
     ClosePlanForm,
     ConsentForm,
     DoneForm,
     GoalForm,
     MonthForm,
     NewActivityForm,
+    NewGoalForm,
     NewPlanForm,
     RevokeConsentForm,
+    TeamMemberForm,
     TimeEntryForm,
 )
 
@@ -66,12 +69,19 @@ def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any
     today = plans.today
     activity_forms: dict[int, NewActivityForm] = forms.get("activity_forms") or {}
     close_forms: dict[int, ClosePlanForm] = forms.get("close_forms") or {}
+    goal_forms: dict[int, NewGoalForm] = forms.get("goal_forms") or {}
+    team_forms: dict[int, TeamMemberForm] = forms.get("team_forms") or {}
+    can_manage = actor.has(Permission.CAREPLAN_MANAGE)
+    users, practitioners = selectors.team_choices(actor=actor) if can_manage else ([], [])
     plan_rows = [
         (
             view,
             activity_forms.get(view.plan.pk)
             or NewActivityForm(prefix=f"a{view.plan.pk}", initial={"due_on": today}),
             close_forms.get(view.plan.pk) or ClosePlanForm(prefix=f"c{view.plan.pk}"),
+            goal_forms.get(view.plan.pk) or NewGoalForm(prefix=f"g{view.plan.pk}"),
+            team_forms.get(view.plan.pk)
+            or TeamMemberForm(prefix=f"t{view.plan.pk}", users=users, practitioners=practitioners),
         )
         for view in plans.plans
     ]
@@ -79,7 +89,7 @@ def _page(request: HttpRequest, patient_id: int, status: int = 200, **forms: Any
         "data": plans,
         "plan_rows": plan_rows,
         "patient": plans.patient,
-        "can_manage": actor.has(Permission.CAREPLAN_MANAGE),
+        "can_manage": can_manage,
         "can_log": actor.has(Permission.CCM_LOG),
         "new_form": forms.get("new_form") or NewPlanForm(),
         "consent_form": forms.get("consent_form") or ConsentForm(initial={"consented_on": today}),
@@ -222,6 +232,61 @@ def close_plan(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _page(request, patient_id, status, close_forms={int(plan_id): form})
 
 
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def add_goal(request: HttpRequest, plan_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    patient_id = _plan_patient(actor, plan_id)
+    form = NewGoalForm(request.POST, prefix=f"g{plan_id}")
+    status = 400
+    if form.is_valid():
+        try:
+            services.add_goal(actor=actor, plan_id=plan_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, goal_forms={int(plan_id): form})
+
+
+def _team_form(actor: Actor, plan_id: int, data: Any = None) -> TeamMemberForm:
+    users, practitioners = selectors.team_choices(actor=actor)
+    return TeamMemberForm(data, prefix=f"t{plan_id}", users=users, practitioners=practitioners)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def add_team_member(request: HttpRequest, plan_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    patient_id = _plan_patient(actor, plan_id)
+    form = _team_form(actor, plan_id, request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.add_team_member(actor=actor, plan_id=plan_id, **form.cleaned_data)
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            return _done(request, patient_id)
+    return _page(request, patient_id, status, team_forms={int(plan_id): form})
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def remove_team_member(request: HttpRequest, team_member_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        plan_id, patient_id = selectors.plan_of_team_member(actor=actor, member_id=team_member_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    try:
+        services.remove_team_member(actor=actor, member_id=team_member_id)
+    except DomainError as exc:
+        form = _team_form(actor, plan_id)
+        return _page(request, patient_id, refusal_status(form, exc), team_forms={plan_id: form})
+    return _done(request, patient_id)
+
+
 # --- goals and activities ------------------------------------------------------------------------------
 
 
@@ -247,9 +312,14 @@ def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
                 "comparator": goal.comparator,
                 "target": goal.target,
                 "stale_after_days": goal.stale_after_days,
+                "due_on": goal.due_on,
             }
         )
-        return _edit(request, "careplans/partials/goal_form.html", {"form": form, "goal": goal})
+        return _edit(
+            request,
+            "careplans/partials/goal_form.html",
+            {"form": form, "goal": goal, "cancel_form": CancelForm(prefix="cancel")},
+        )
     form = GoalForm(request.POST)
     status = 400
     if form.is_valid():
@@ -259,7 +329,38 @@ def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
             status = refusal_status(form, exc)
         else:
             return _done(request, goal.plan.patient_id)
-    return _edit(request, "careplans/partials/goal_form.html", {"form": form, "goal": goal}, status)
+    context = {"form": form, "goal": goal, "cancel_form": CancelForm(prefix="cancel")}
+    return _edit(request, "careplans/partials/goal_form.html", context, status)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def cancel_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        goal = selectors.goal_for_edit(actor=actor, goal_id=goal_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = CancelForm(request.POST, prefix="cancel")
+    status = 400
+    if form.is_valid():
+        try:
+            services.cancel_goal(actor=actor, goal_id=goal.pk, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            return _done(request, goal.plan.patient_id)
+    edit = GoalForm(
+        initial={
+            "description": goal.description,
+            "comparator": goal.comparator,
+            "target": goal.target,
+            "stale_after_days": goal.stale_after_days,
+            "due_on": goal.due_on,
+        }
+    )
+    context = {"form": edit, "goal": goal, "cancel_form": form}
+    return _edit(request, "careplans/partials/goal_form.html", context, status)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)
@@ -278,7 +379,8 @@ def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
                 "due_on": activity.due_on,
             }
         )
-        return _edit(request, "careplans/partials/activity_form.html", {"form": form, "activity": activity})
+        context = {"form": form, "activity": activity, "cancel_form": CancelForm(prefix="cancel")}
+        return _edit(request, "careplans/partials/activity_form.html", context)
     form = ActivityForm(request.POST)
     status = 400
     if form.is_valid():
@@ -288,9 +390,36 @@ def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
             status = refusal_status(form, exc)
         else:
             return _done(request, activity.plan.patient_id)
-    return _edit(
-        request, "careplans/partials/activity_form.html", {"form": form, "activity": activity}, status
+    context = {"form": form, "activity": activity, "cancel_form": CancelForm(prefix="cancel")}
+    return _edit(request, "careplans/partials/activity_form.html", context, status)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["POST"])
+def cancel_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
+    actor = request_actor(request)
+    try:
+        activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = CancelForm(request.POST, prefix="cancel")
+    status = 400
+    if form.is_valid():
+        try:
+            services.cancel_activity(actor=actor, activity_id=activity.pk, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            return _done(request, activity.plan.patient_id)
+    edit = ActivityForm(
+        initial={
+            "description": activity.description,
+            "every_months": activity.every_months,
+            "due_on": activity.due_on,
+        }
     )
+    context = {"form": edit, "activity": activity, "cancel_form": form}
+    return _edit(request, "careplans/partials/activity_form.html", context, status)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)

@@ -1,7 +1,8 @@
 """A few care plans for the demo network, made through the care-plan services: the first patients of each
 organization get a plan for each template their problem list calls for (diabetes, hypertension, …); the
-first diabetic's HbA1c lab is set overdue so the worklist shows it; a few give CCM consent and have minutes
-logged this month. Cheap by design: a fixed handful of patients per organization, whatever the size."""
+first diabetic's HbA1c lab is set overdue so the worklist shows it; a few with two or more chronic conditions
+give CCM consent and have minutes logged this month by a clinical-staff user of the organization. Cheap
+by design: a fixed handful of patients per organization, whatever the size."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from caredesk.accounts.models import Organization
+from caredesk.accounts.models import Organization, User
 from caredesk.accounts.permissions import Permission
-from caredesk.careplans import catalog, services
+from caredesk.accounts.services import actor_for_user
+from caredesk.careplans import catalog, rules, services
 from caredesk.careplans.errors import PlanExists
 from caredesk.core.context import Actor, system_actor
 from caredesk.patients import selectors as patient_selectors
@@ -66,6 +68,15 @@ def _load_organization(organization: Organization, report: CareplanReport) -> No
         .values_list("pk", flat=True)[:PATIENTS_PER_ORGANIZATION]
     )
     overdue_set = False
+    # Only clinical staff minutes count toward CCM: they are logged as the organization's first clinician.
+    staff = (
+        User.objects.filter(
+            organization=organization, role__in=rules.CCM_CLINICAL_STAFF_ROLES, is_active=True
+        )
+        .order_by("pk")
+        .first()
+    )
+    clinician = actor_for_user(staff, channel="cli") if staff is not None else None
     enrolled = 0
     for patient_id in patient_ids:
         problems = patient_selectors.list_entries(
@@ -93,7 +104,8 @@ def _load_organization(organization: Organization, report: CareplanReport) -> No
                     due_on=today - dt.timedelta(days=10),
                 )
                 overdue_set = True
-        if templates and practitioner is not None and enrolled < len(CCM_MINUTES):
+        eligible = len(templates) >= rules.CCM_MIN_CHRONIC_CONDITIONS  # one template per chronic condition
+        if eligible and clinician is not None and practitioner is not None and enrolled < len(CCM_MINUTES):
             services.record_consent(
                 actor=actor,
                 patient_id=patient_id,
@@ -102,7 +114,7 @@ def _load_organization(organization: Organization, report: CareplanReport) -> No
             )
             for minutes in CCM_MINUTES[enrolled]:
                 services.log_ccm_time(
-                    actor=actor,
+                    actor=clinician,
                     patient_id=patient_id,
                     performed_on=today,
                     minutes=minutes,

@@ -139,7 +139,8 @@ def _load_organization(
                 direction="out",
                 channel="phone",
                 subject=f"Referral to {receiver.name}",
-                outcome=rng.choice(("reached", "reached", "voicemail", "no_answer")),
+                # No voicemail: the log refuses one to a patient who has not agreed to voicemail.
+                outcome=rng.choice(("reached", "reached", "busy", "no_answer")),
                 body="Explained the referral and what to bring.",
                 duration_seconds=rng.randrange(60, 600),
                 referral_id=referral.pk,

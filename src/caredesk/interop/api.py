@@ -396,10 +396,12 @@ from . import (  # noqa: E402, F401
     inventory_api,
     messaging_api,
     orders_api,
+    referral_reports_api,
     referrals_api,
     scheduling_api,
     scheduling_setup_api,
     surgery_api,
     transitions_api,
+    worklist_api,
     x12_api,
 )

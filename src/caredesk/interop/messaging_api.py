@@ -45,6 +45,7 @@ class CommunicationOut(Schema):
     occurred_at: dt.datetime
     referral_id: int | None
     task_id: int | None
+    document_id: int | None = Field(None, description="The chart document faxed (faxes only)")
     logged_by_name: str
 
 
@@ -71,6 +72,12 @@ class CommunicationIn(InputSchema):
     occurred_at: dt.datetime | None = Field(None, description="With its UTC offset; default now")
     referral_id: int | None = Field(None, ge=1, le=MAX_ID)
     task_id: int | None = Field(None, ge=1, le=MAX_ID)
+    document_id: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="A fax: the patient's chart document faxed (an outbound fax needs one)",
+    )
 
 
 @endpoint(
@@ -121,6 +128,7 @@ def log_communication(
             occurred_at=payload.occurred_at,
             referral_id=payload.referral_id,
             task_id=payload.task_id,
+            document_id=payload.document_id,
         ),
     )
     response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/communications/{entry.pk}")

@@ -1,5 +1,6 @@
-"""Referrals in the JSON API (/api/v1/...): list and read referrals, create one (a draft, or sent at once),
-take a step of the loop, and the receiver directory.
+"""Referrals in the JSON API (/api/v1/...): list and read referrals (filter by direction), create one (a
+draft, or sent at once), register an inbound one, accept or decline one (decline needs the reason), take a
+step of the loop, and the receiver directory.
 
 Registered on the same NinjaAPI as the rest of the API through its `endpoint` decorator (declared
 permission, bearer token, the API's error format). A step that is not open from the referral's status
@@ -11,7 +12,7 @@ service checks the rest need REFERRAL_MANAGE (403 otherwise).
 """
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import P, PathEx, Query, Schema, Status
@@ -59,9 +60,21 @@ class EventOut(Schema):
     actor_name: str
 
 
+class ReferrerOut(Schema):
+    kind: str
+    name: str
+    npi: str
+    phone: str
+    fax: str
+
+
 class ReferralOut(Schema):
     id: int
     patient_id: int
+    direction: str = Field(description="outbound, or inbound (another practice referred the patient to us)")
+    referrer: ReferrerOut | None = Field(None, description="Inbound: who referred the patient to us")
+    received_at: dt.datetime | None = Field(None, description="Inbound: when it reached us")
+    practitioner_id: int | None = Field(None, description="Inbound: our practitioner it is for")
     specialty: str
     receiver_id: int | None
     reason: str
@@ -79,6 +92,18 @@ class ReferralOut(Schema):
     timeline: list[EventOut]
 
     @staticmethod
+    def resolve_referrer(obj: Referral) -> dict[str, str] | None:
+        if not obj.is_inbound:
+            return None
+        return {
+            "kind": obj.referrer_kind,
+            "name": obj.referrer_name,
+            "npi": obj.referrer_npi,
+            "phone": obj.referrer_phone,
+            "fax": obj.referrer_fax,
+        }
+
+    @staticmethod
     def resolve_document_ids(obj: Referral) -> list[int]:
         return [a.document_id for a in obj.attachments.order_by("pk")]
 
@@ -90,6 +115,8 @@ class ReferralOut(Schema):
 class ReferralSummaryOut(Schema):
     id: int
     patient_id: int
+    direction: str
+    referrer_name: str
     specialty: str
     receiver_id: int | None
     urgency: str
@@ -110,6 +137,7 @@ class ReferralFilters(Schema):
     overdue: bool = False
     patient_id: int | None = Field(None, ge=1, le=MAX_ID)
     specialty: str = ""
+    direction: Literal["", "outbound", "inbound"] = Field("", description="outbound, inbound, or both")
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(50, ge=1, le=selectors.MAX_PAGE_SIZE)
 
@@ -126,6 +154,36 @@ class ReferralIn(InputSchema):
     authorization_required: bool = False
     authorization_number: str = ""
     send: bool = Field(False, description="Send at once instead of saving a draft")
+
+
+class InboundReferrerIn(InputSchema):
+    name: str = Field(min_length=1, max_length=200, examples=["Valley Family Practice"])
+    kind: str = Field("practitioner", description="practitioner or organization")
+    npi: str = Field("", max_length=10)
+    phone: str = Field("", max_length=30)
+    fax: str = Field("", max_length=30)
+
+
+class InboundReferralIn(InputSchema):
+    patient_id: int = Field(ge=1, le=MAX_ID)
+    referrer: InboundReferrerIn
+    received_at: dt.datetime | None = Field(None, description="With its UTC offset; default now")
+    specialty: str = Field(examples=["cardiology"], description="Our receiving specialty")
+    practitioner_id: int | None = Field(None, ge=1, le=MAX_ID, description="Our practitioner it is for")
+    reason: str = Field(min_length=1, max_length=2000)
+    urgency: str = "routine"
+    diagnoses: list[str] = Field(default_factory=list, max_length=12, examples=[["I10"]])
+    document_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class AcceptIn(InputSchema):
+    note: str = Field("", max_length=2000)
+    version: int | None = None
+
+
+class DeclineIn(InputSchema):
+    reason: str = Field(min_length=1, max_length=2000, description="Why (an inbound referrer is told)")
+    version: int | None = None
 
 
 class StepIn(InputSchema):
@@ -170,7 +228,8 @@ def list_receivers(request: HttpRequest) -> Any:
     tags=TAGS,
 )
 def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> Any:
-    """Oldest step first; filter by status (or `open`), specialty, patient, overdue. Audited."""
+    """Oldest step first; filter by status (or `open`), specialty, patient, overdue, direction
+    (`inbound`: referrals other practices sent us). Audited."""
     found = selectors.list_referrals(
         actor=actor_of(request),
         query=selectors.ReferralQuery(
@@ -178,6 +237,7 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> Any
             overdue=filters.overdue,
             patient_id=filters.patient_id,
             specialty=filters.specialty,
+            direction=filters.direction,
         ),
         overrides=services.step_overrides(),
         page=filters.page,
@@ -187,6 +247,8 @@ def list_referrals(request: HttpRequest, filters: Query[ReferralFilters]) -> Any
         {
             "id": row.referral.pk,
             "patient_id": row.referral.patient_id,
+            "direction": row.referral.direction,
+            "referrer_name": row.referral.referrer_name,
             "specialty": row.referral.specialty,
             "receiver_id": row.referral.receiver_id,
             "urgency": row.referral.urgency,
@@ -283,6 +345,85 @@ def take_step(request: HttpRequest, referral_id: ReferralId, payload: StepIn) ->
         note=payload.note,
         receiver_id=payload.receiver_id,
         appointment_at=payload.appointment_at,
+        expected_version=payload.version,
+    )
+    return _full(referral_id, request)
+
+
+@endpoint(
+    "POST",
+    "/inbound-referrals",
+    Permission.REFERRAL_CREATE,
+    response={201: ReferralOut, **WRITE_ERRORS},
+    summary="Register an inbound referral",
+    tags=TAGS,
+)
+def register_inbound_referral(
+    request: HttpRequest, payload: InboundReferralIn, response: HttpResponse
+) -> Any:
+    """A referral another practice sent us about a patient of ours: received, with the referring party,
+    and put on the intake queue (a worklist task) until it is accepted or declined. Diagnoses are
+    ICD-10-CM codes; `document_ids` are current documents of the patient's chart."""
+    referral = services.register_inbound_referral(
+        actor=actor_of(request),
+        data=services.NewInboundReferral(
+            patient_id=payload.patient_id,
+            specialty=payload.specialty,
+            reason=payload.reason,
+            referrer_name=payload.referrer.name,
+            referrer_kind=payload.referrer.kind,
+            referrer_npi=payload.referrer.npi,
+            referrer_phone=payload.referrer.phone,
+            referrer_fax=payload.referrer.fax,
+            received_at=payload.received_at,
+            practitioner_id=payload.practitioner_id,
+            urgency=payload.urgency,
+            diagnoses=payload.diagnoses,
+            document_ids=payload.document_ids,
+        ),
+    )
+    response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/referrals/{referral.pk}")
+    return Status(201, referral)
+
+
+@endpoint(
+    "POST",
+    "/referrals/{referral_id}/accept",
+    Permission.REFERRAL_MANAGE,
+    response={200: ReferralOut, **WRITE_ERRORS},
+    summary="Accept a referral",
+    tags=TAGS,
+)
+def accept_referral(request: HttpRequest, referral_id: ReferralId, payload: AcceptIn) -> Any:
+    """Accept an inbound referral (it leaves the intake queue), or record that the receiver accepted an
+    outbound one."""
+    services.act(
+        actor=actor_of(request),
+        referral_id=referral_id,
+        action="accept",
+        note=payload.note,
+        expected_version=payload.version,
+    )
+    return _full(referral_id, request)
+
+
+@endpoint(
+    "POST",
+    "/referrals/{referral_id}/decline",
+    Permission.REFERRAL_MANAGE,
+    response={200: ReferralOut, **WRITE_ERRORS},
+    summary="Decline a referral (with the reason)",
+    tags=TAGS,
+)
+def decline_referral(request: HttpRequest, referral_id: ReferralId, payload: DeclineIn) -> Any:
+    """Decline an inbound referral with the reason: final, and the referring party is told why (an entry
+    in the communication log). For an outbound one: record that the receiver declined (it goes on the
+    worklist until it is re-routed or cancelled)."""
+    services.act(
+        actor=actor_of(request),
+        referral_id=referral_id,
+        action="decline",
+        note=payload.reason,
         expected_version=payload.version,
     )
     return _full(referral_id, request)

@@ -19,7 +19,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from . import web_views
+from . import sms_webhook, web_views
 from .api import API_PREFIX, DOCS_PATH, api
 from .errors import error_response
 from .registry import DeclaredEndpoint, registered
@@ -96,4 +96,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     re_path(r"^api/.*$", api_not_found),
     path("fhir/", include("caredesk.interop.fhir.urls")),
     path("interop/x12/import/", web_views.x12_import, name="x12_import"),
+    path("interop/sms/replies/", sms_webhook.sms_reply, name="sms_reply_webhook"),
 ]

@@ -40,6 +40,7 @@ class Party(models.TextChoices):
     PRACTITIONER = "practitioner", "Practitioner / office"
     PAYER = "payer", "Payer"
     PHARMACY = "pharmacy", "Pharmacy"
+    STAFF = "staff", "Staff (internal, between colleagues)"
     OTHER = "other", "Other"
 
 

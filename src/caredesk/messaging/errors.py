@@ -28,3 +28,16 @@ class LetterNotAllowed(Conflict):
     no-show letter for an appointment that was kept)."""
 
     code = "letter_not_allowed"
+
+
+class ConsentNotGiven(ValidationFailed):
+    """An outbound SMS, e-mail or voicemail to a patient who has not agreed to that channel (the patient
+    record's `sms_allowed`, `email_allowed`, `voicemail_allowed`)."""
+
+    code = "communication_consent_missing"
+
+
+class FaxDocumentNotFound(NotFound):
+    """The chart document named for a fax is not this patient's current document (or not visible)."""
+
+    code = "fax_document_not_found"

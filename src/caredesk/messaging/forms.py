@@ -34,8 +34,25 @@ class LogForm(StyledForm):
     )
     referral_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     task_id = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    document_id = forms.TypedChoiceField(
+        choices=(), coerce=int, required=False, empty_value=None, label="Fax: document from the chart"
+    )
+    document_file = forms.FileField(
+        required=False,
+        label="…or upload the faxed PDF (filed in the chart)",
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+    )
+    document_title = forms.CharField(required=False, max_length=200, label="Title of the uploaded PDF")
 
-    field_aliases: ClassVar[dict[str, str]] = {"duration_seconds": "minutes"}
+    field_aliases: ClassVar[dict[str, str]] = {
+        "duration_seconds": "minutes",
+        "file": "document_file",
+        "title": "document_title",
+    }
+
+    def __init__(self, *args: Any, documents: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document_id"].choices = [("", "—"), *documents]  # type: ignore[attr-defined]
 
     def duration_seconds(self) -> int | None:
         minutes = self.cleaned_data.get("minutes")

@@ -1,7 +1,8 @@
 """The communication log: one row per call, message, letter or fax about a patient (never edited).
 
 It may name what it was about: a referral or a worklist task (string foreign keys; the services check both
-belong to the same patient and organization).
+belong to the same patient and organization). A fax may carry the chart document that was faxed (a
+`patients.Document` of the same patient; an outbound fax must).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ class Communication(OrganizationScopedModel):
         blank=True,
         help_text="A printed letter's template (its text, as sent, is the body)",
     )
+    document = models.ForeignKey(
+        "patients.Document",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The chart document faxed (faxes only)",
+    )
     logged_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, related_name="+")
     logged_by_name = models.CharField(max_length=150)
 
@@ -59,6 +68,10 @@ class Communication(OrganizationScopedModel):
             models.CheckConstraint(
                 condition=Q(letter_template="") | Q(channel="letter"),
                 name="communication_template_only_on_letters",
+            ),
+            models.CheckConstraint(
+                condition=Q(document__isnull=True) | Q(channel="fax"),
+                name="communication_document_only_on_faxes",
             ),
         ]
         indexes = [

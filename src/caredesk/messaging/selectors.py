@@ -231,6 +231,27 @@ def letter_pdf(*, actor: Actor, communication_id: Any) -> LetterPdf:
     return LetterPdf(entry.pk, entry.patient_id, entry.subject, entry.body, pdf)
 
 
+def fax_document(*, actor: Actor, communication_id: Any) -> Any:
+    """The chart document a logged fax carried, opened through the chart's own download
+    (`patients.selectors.open_document`: audited DOCUMENT_DOWNLOAD naming the patient, the same rule on who
+    may open documents). CommunicationNotFound when the entry is outside the scope or has no document."""
+    pk = parse_id(communication_id)
+    visible = patient_selectors.patient_queryset(actor).values("pk")
+    document_id = (
+        None
+        if pk is None
+        else _visible(actor)
+        .filter(pk=pk, patient_id__in=visible, document__isnull=False)
+        .values_list("document_id", flat=True)
+        .first()
+    )
+    if document_id is None:
+        raise CommunicationNotFound(
+            f"No fax with a document with id {communication_id}.", details={"id": str(communication_id)}
+        )
+    return patient_selectors.open_document(actor=actor, document_id=document_id)
+
+
 # --- printed letters as documents (FHIR DocumentReference) ---------------------------------------------
 
 

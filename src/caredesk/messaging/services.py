@@ -1,21 +1,25 @@
 """Communication-log use cases (keyword-only actor, one transaction, audit row inside).
 
-CONTRACT: `log_communication`, `preview_letter`, `send_letter`.
+CONTRACT: `log_communication`, `preview_letter`, `send_letter`; `log_referrer_notice` (the referrals hook).
 
-Only what happened is logged here; nothing is sent. When sending (SMS, e-mail, letters, portal messages)
-is added, the sending use case must check the patient's communication consents first (`sms_allowed`,
-`email_allowed`, `voicemail_allowed` on the patient record) and refuse a channel the patient has not
-agreed to, and it must run the delivery after commit.
+Only what happened is logged here; nothing is sent. The log honours the patient's communication consents
+(`sms_allowed`, `email_allowed`, `voicemail_allowed` on the patient record, `rules.needed_consent`): an
+outbound SMS, e-mail or voicemail to a patient who has not agreed to that channel is refused
+(ConsentNotGiven); inbound contacts, calls that reached the patient, and contacts with anyone else are
+always recorded. A sending use case added later must check the same consents before it sends, and run the
+delivery after commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from caredesk.accounts.models import User
@@ -26,17 +30,25 @@ from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
-from caredesk.patients.choices import PatientStatus
+from caredesk.patients import services as patient_services
+from caredesk.patients.choices import EntryStatus, PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.referrals import selectors as referral_selectors
 from caredesk.referrals.choices import Urgency
+from caredesk.referrals.services import ReferrerNotice
 from caredesk.worklist import selectors as task_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import ACTIVE_STATUSES, CommentKind
 
-from . import clock, letters, ports, rules, selectors
+from . import clock, hooks, letters, ports, rules, selectors
 from .choices import Channel, Direction, LetterTemplate, Outcome, Party
-from .errors import LetterNotAllowed, LinkedObjectNotFound, UnknownLetterTemplate
+from .errors import (
+    ConsentNotGiven,
+    FaxDocumentNotFound,
+    LetterNotAllowed,
+    LinkedObjectNotFound,
+    UnknownLetterTemplate,
+)
 from .models import MAX_DURATION_SECONDS, Communication
 
 MAX_BODY = 8000
@@ -56,6 +68,18 @@ class NewCommunication:
     occurred_at: dt.datetime | None = None  # default: now
     referral_id: int | None = None
     task_id: int | None = None
+    appointment_id: int | None = None
+    # A fax's document: one of the patient's chart documents (or a PDF uploaded with the entry: FaxUpload).
+    document_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FaxUpload:
+    """The faxed PDF, uploaded with the entry: filed in the chart through patients.services.upload_document
+    (stored, hashed and audited like every chart document), titled `title` or after the subject."""
+
+    file: UploadedFile
+    title: str = ""
 
 
 def _choice(value: Any, field: str, label: str, choices: list[str]) -> str:
@@ -69,18 +93,54 @@ def _name_of(actor: Actor) -> str:
     return (user.display_name if user else actor.username)[:150]
 
 
-def _patient(actor: Actor, patient_id: Any) -> int:
+def _patient(actor: Actor, patient_id: Any, consent: str | None = None) -> int:
+    """The patient's id when the actor may write about them; with `consent`, refuse (ConsentNotGiven)
+    unless that consent flag is set on the patient record."""
     pk = referral_selectors.parse_id(patient_id)
-    status = (
+    row = (
         None
         if pk is None
-        else patient_selectors.patient_queryset(actor).filter(pk=pk).values_list("status", flat=True).first()
+        else patient_selectors.patient_queryset(actor)
+        .filter(pk=pk)
+        .values("status", "sms_allowed", "email_allowed", "voicemail_allowed")
+        .first()
     )
-    if pk is None or status is None:
+    if pk is None or row is None:
         raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
-    if status == PatientStatus.MERGED:
+    if row["status"] == PatientStatus.MERGED:
         raise ValidationFailed("That patient was merged into another record; use the surviving record.")
+    flags: dict[str, Any] = dict(row)
+    if consent is not None and not flags[consent]:
+        field, message = rules.CONSENT_REFUSALS[consent]
+        raise ConsentNotGiven(message, field=field, details={"consent": consent})
     return pk
+
+
+def _fax_document(
+    actor: Actor, patient_id: int, document_id: Any, upload: FaxUpload | None, subject: str
+) -> tuple[int | None, Any]:
+    """The fax's document: (id, None) for the chart document named (current, this patient's, visible to
+    the actor), (id, document) for a PDF uploaded now and filed in the chart through the chart's own upload
+    use case (stored, hashed and audited like every chart document), (None, None) when there is none."""
+    if upload is not None:
+        if document_id not in (None, ""):
+            raise ValidationFailed("Choose a chart document or upload a file, not both.", field="document_id")
+        if not (upload.file.name or "").lower().endswith(".pdf"):
+            raise ValidationFailed("A faxed document is uploaded as a PDF.", field="document_file")
+        title = checked_text(upload.title, "document_title", "Document title", 200) or f"Fax: {subject}"
+        document = patient_services.upload_document(
+            actor=actor, patient_id=patient_id, title=title[:200], uploaded_file=upload.file
+        )
+        return int(document.pk), document
+    if document_id in (None, ""):
+        return None, None
+    pk = referral_selectors.parse_id(document_id)
+    search = patient_selectors.DocumentSearch(
+        patient_id=patient_id, document_ids=(pk or 0,), statuses=(EntryStatus.CURRENT,)
+    )
+    if pk is None or not patient_selectors.document_keys(actor=actor, search=search, limit=1):
+        raise FaxDocumentNotFound("No such current document in this patient's chart.", field="document_id")
+    return pk, None
 
 
 def _linked(actor: Actor, patient_id: int, referral_id: Any, task_id: Any) -> tuple[int | None, int | None]:
@@ -102,9 +162,27 @@ def _linked(actor: Actor, patient_id: int, referral_id: Any, task_id: Any) -> tu
     return referral_pk, task_pk
 
 
-def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
+def _linked_appointment(actor: Actor, patient_id: int, appointment_id: Any) -> int | None:
+    """The appointment a call or message was about: one of this patient's that the actor may see (asked
+    through ports: scheduling sits above messaging)."""
+    if appointment_id in (None, ""):
+        return None
+    pk = referral_selectors.parse_id(appointment_id)
+    found = None if pk is None else ports.appointment_for_letter(actor=actor, appointment_id=pk)
+    if found is None or found.patient_id != patient_id:
+        raise LinkedObjectNotFound("No such appointment of this patient.", field="appointment_id")
+    return pk
+
+
+def log_communication(
+    *, actor: Actor, data: NewCommunication, upload: FaxUpload | None = None, body_is_content: bool = False
+) -> Communication:
     """Log a call, message, letter or fax about a patient. Linked to a task, it also goes on the task's
-    timeline: an outbound call that reached nobody as a contact attempt, anything else as a comment."""
+    timeline: an outbound call that reached nobody as a contact attempt, anything else as a comment.
+
+    Refused without the patient's consent to the channel (ConsentNotGiven, `rules.needed_consent`). A fax
+    carries its document (`data.document_id`, or `upload`); an outbound fax must, unless `body_is_content`
+    (for use cases that compose the text faxed themselves: the body is the whole of it)."""
     if not actor.has(Permission.COMMUNICATION_LOG):
         raise Forbidden(f"This needs the permission {Permission.COMMUNICATION_LOG}.")
     if actor.organization_id is None:
@@ -122,35 +200,52 @@ def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
     problem = rules.duration_error(channel, duration)
     if problem:
         raise ValidationFailed(problem, field="duration_seconds")
+    has_document = upload is not None or data.document_id not in (None, "")
+    problem = rules.document_error(channel, direction, has_document or body_is_content)
+    if problem:
+        raise ValidationFailed(problem, field="document_id")
     occurred_at = data.occurred_at or now
     if occurred_at.tzinfo is None:
         raise ValidationFailed("The time needs a time zone.", field="occurred_at")
     problem = rules.occurred_at_error(occurred_at, now)
     if problem:
         raise ValidationFailed(problem, field="occurred_at")
+    party = _choice(data.party, "party", "party", Party.values)
     values = {
         "direction": direction,
         "channel": channel,
         "outcome": outcome,
-        "party": _choice(data.party, "party", "party", Party.values),
+        "party": party,
         "party_name": checked_text(data.party_name, "party_name", "Name", 200),
         "subject": checked_text(data.subject, "subject", "Subject", 200, required=True),
         "body": checked_text(data.body, "body", "Summary", MAX_BODY),
         "duration_seconds": duration,
         "occurred_at": occurred_at,
     }
+    consent = rules.needed_consent(channel, direction, outcome, party)
     with transaction.atomic():
-        patient_id = _patient(actor, data.patient_id)
+        patient_id = _patient(actor, data.patient_id, consent)
         referral_id, task_id = _linked(actor, patient_id, data.referral_id, data.task_id)
-        entry = Communication.objects.create(
-            organization_id=actor.organization_id,
-            patient_id=patient_id,
-            referral_id=referral_id,
-            task_id=task_id,
-            logged_by_id=actor.user_id,
-            logged_by_name=_name_of(actor),
-            **values,
+        appointment_id = _linked_appointment(actor, patient_id, data.appointment_id)
+        document_id, uploaded = _fax_document(
+            actor, patient_id, data.document_id, upload, str(values["subject"])
         )
+        try:
+            entry = Communication.objects.create(
+                organization_id=actor.organization_id,
+                patient_id=patient_id,
+                referral_id=referral_id,
+                task_id=task_id,
+                appointment_id=appointment_id,
+                document_id=document_id,
+                logged_by_id=actor.user_id,
+                logged_by_name=_name_of(actor),
+                **values,
+            )
+        except BaseException:
+            if uploaded is not None:  # the upload's row rolls back with this transaction: so goes its file
+                uploaded.file.delete(save=False)
+            raise
         audit.record(
             actor=actor,
             action=AuditAction.COMMUNICATION_CREATE,
@@ -162,6 +257,8 @@ def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
                 "outcome": outcome,
                 "referral_id": referral_id,
                 "task_id": task_id,
+                "appointment_id": appointment_id,
+                "document_id": document_id,
             },
         )
         if task_id is not None and actor.has(Permission.TASK_WORK):
@@ -179,7 +276,46 @@ def log_communication(*, actor: Actor, data: NewCommunication) -> Communication:
                 body=summary,
                 kind=CommentKind.ATTEMPT if attempt else CommentKind.COMMENT,
             )
+        hooks.communication_logged(
+            actor,
+            hooks.LoggedCommunication(
+                communication_id=entry.pk,
+                organization_id=entry.organization_id,
+                patient_id=patient_id,
+                task_id=task_id,
+                direction=direction,
+                channel=channel,
+                outcome=outcome,
+                party=entry.party,
+                occurred_at=occurred_at,
+            ),
+        )
     return entry
+
+
+def log_referrer_notice(actor: Actor, notice: ReferrerNotice) -> None:
+    """referrals.services hook: what the referring party of an inbound referral is told (declined with the
+    reason, or the consult note sent back), as an outbound fax (a letter when no fax number is known) about
+    the referral. Runs inside the step's transaction; the step itself was authorized (REFERRAL_MANAGE),
+    so logging what it tells the referrer does not need COMMUNICATION_LOG as well."""
+    log_communication(
+        actor=dataclasses.replace(
+            actor, permissions=actor.permissions | frozenset({str(Permission.COMMUNICATION_LOG)})
+        ),
+        data=NewCommunication(
+            patient_id=notice.patient_id,
+            direction=Direction.OUTBOUND,
+            channel=Channel.FAX if notice.referrer_fax else Channel.LETTER,
+            subject=notice.subject,
+            outcome=Outcome.SENT,
+            party=Party.PRACTITIONER,
+            party_name=notice.referrer_name,
+            body=notice.body,
+            referral_id=notice.referral_id,
+        ),
+        # A fax's text is the notice itself (no chart document); a letter carries no document at all.
+        body_is_content=bool(notice.referrer_fax),
+    )
 
 
 # --- letters ------------------------------------------------------------------------------------------

@@ -9,4 +9,5 @@ urlpatterns = [
     path("patients/<int:patient_id>/log/", views.log_communication, name="log"),
     path("patients/<int:patient_id>/letters/", views.letter, name="letter"),
     path("letters/<int:communication_id>/pdf/", views.letter_pdf, name="letter_pdf"),
+    path("faxes/<int:communication_id>/document/", views.fax_document, name="fax_document"),
 ]

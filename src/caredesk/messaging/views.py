@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
@@ -24,6 +24,23 @@ from caredesk.referrals import selectors as referral_selectors
 
 from . import ports, selectors, services
 from .forms import LetterForm, LogForm
+
+
+def _documents(actor: Actor, patient_id: int) -> list[tuple[int, str]]:
+    """The patient's current chart documents a fax can carry, newest first (read through the chart's
+    audited document search), for the log form."""
+    if not actor.has(Permission.COMMUNICATION_LOG):
+        return []
+    found, _ = patient_selectors.search_documents(
+        actor=actor,
+        search=patient_selectors.DocumentSearch(patient_id=patient_id, statuses=("current",)),
+        page_size=50,
+    )
+    return [(d.pk, f"{d.title} ({d.created_at:%Y-%m-%d})") for d in found]
+
+
+def _log_form(actor: Actor, patient_id: int, data: Any = None, files: Any = None, **kwargs: Any) -> LogForm:
+    return LogForm(data, files, documents=_documents(actor, patient_id), **kwargs)
 
 
 def _links(request: HttpRequest) -> dict[str, str]:
@@ -48,7 +65,9 @@ def patient_log(request: HttpRequest, patient_id: int) -> HttpResponse:
         "log": log,
         "patient": patient,
         "can_log": actor.has(Permission.COMMUNICATION_LOG),
-        "form": LogForm(initial=links),
+        "form": _log_form(actor, patient.pk, initial=links)
+        if patient is not None
+        else LogForm(initial=links),
         "letter_form": _letter_form(actor, patient.pk)
         if patient is not None and actor.has(Permission.COMMUNICATION_LOG)
         else None,
@@ -70,7 +89,7 @@ def log_communication(request: HttpRequest, patient_id: int) -> HttpResponse:
         )
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    form = LogForm(request.POST or None, initial=_links(request))
+    form = _log_form(actor, patient.pk, request.POST or None, request.FILES or None, initial=_links(request))
     status, logged = 200, False
     if request.method == "POST":
         status = 400
@@ -92,7 +111,11 @@ def log_communication(request: HttpRequest, patient_id: int) -> HttpResponse:
                         occurred_at=form.occurred(),
                         referral_id=data.get("referral_id"),
                         task_id=data.get("task_id"),
+                        document_id=data.get("document_id"),
                     ),
+                    upload=services.FaxUpload(data["document_file"], data.get("document_title") or "")
+                    if data.get("document_file")
+                    else None,
                 )
             except Forbidden as exc:
                 raise PermissionDenied(exc.message) from exc
@@ -106,7 +129,7 @@ def log_communication(request: HttpRequest, patient_id: int) -> HttpResponse:
                     return redirect("messaging:patient_log", patient_id=patient.pk)
                 status, logged = 200, True
                 links = {k: data[k] for k in ("referral_id", "task_id") if data.get(k)}
-                form = LogForm(initial=links)
+                form = _log_form(actor, patient.pk, initial=links)
     context = {"form": form, "patient": patient, "logged": logged}
     response = render_page_or_partial(
         request, "messaging/log.html", "messaging/partials/log_form.html", context, status
@@ -203,3 +226,20 @@ def letter_pdf(request: HttpRequest, communication_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     return _pdf_response(found, inline=False)
+
+
+@require_permission(Permission.COMMUNICATION_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def fax_document(request: HttpRequest, communication_id: int) -> HttpResponseBase:
+    """The document a logged fax carried (audited DOCUMENT_DOWNLOAD, like every chart document download)."""
+    try:
+        document = selectors.fax_document(actor=request_actor(request), communication_id=communication_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("The file of this document is missing from storage.") from exc
+    return FileResponse(
+        handle, as_attachment=True, filename=document.original_filename, content_type=document.content_type
+    )

@@ -29,6 +29,24 @@ OPEN_STATUSES = (
 FINAL_STATUSES = (ReferralStatus.CLOSED, ReferralStatus.CANCELLED)
 
 
+class ReferralDirection(models.TextChoices):
+    """Outbound: we refer our patient out. Inbound: another practice refers a patient to us."""
+
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+
+
+#: Inbound referrals still on their way (each step runs an overdue clock). Declined is final for an
+#: inbound referral: the referring party is told why, and the referral is closed with that reason.
+INBOUND_OPEN_STATUSES = (
+    ReferralStatus.RECEIVED,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.SCHEDULED,
+    ReferralStatus.SEEN,
+)
+INBOUND_FINAL_STATUSES = (ReferralStatus.CLOSED, ReferralStatus.DECLINED, ReferralStatus.CANCELLED)
+
+
 class ReferralAction(models.TextChoices):
     """What a person does to a referral; each moves it to one status (rules.ACTIONS)."""
 

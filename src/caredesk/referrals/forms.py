@@ -12,7 +12,7 @@ from django.utils import timezone
 from caredesk.core.forms import StyledForm
 
 from . import rules
-from .choices import ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
+from .choices import ReceiverKind, ReferralAction, ReferralDirection, ReferralStatus, Specialty, Urgency
 from .models import MAX_NOTE, MAX_REASON, ReferralReceiver
 from .selectors import ReferralQuery
 
@@ -33,6 +33,9 @@ class FilterForm(ReferralForm):
     status = forms.ChoiceField(required=False, choices=STATUS_FILTER)
     specialty = forms.ChoiceField(required=False, choices=[("", "Any specialty"), *Specialty.choices])
     overdue = forms.BooleanField(required=False, label="Overdue only")
+    direction = forms.ChoiceField(
+        required=False, choices=[("", "All"), *ReferralDirection.choices], widget=forms.HiddenInput
+    )
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
 
     def to_query(self, patient_id: int | None = None) -> ReferralQuery:
@@ -42,6 +45,7 @@ class FilterForm(ReferralForm):
             overdue=bool(data.get("overdue")),
             specialty=data.get("specialty") or "",
             patient_id=patient_id,
+            direction=data.get("direction") or "",
         )
 
 
@@ -73,6 +77,63 @@ class NewReferralForm(ReferralForm):
 
     def clean_diagnoses(self) -> list[str]:
         return rules.split_codes(self.cleaned_data.get("diagnoses") or "")
+
+
+class InboundReferralForm(ReferralForm):
+    """A referral another practice sent us (the patient is the page's)."""
+
+    field_aliases: ClassVar[dict[str, str]] = {
+        "practitioner_id": "practitioner",
+        "document_ids": "documents",
+    }
+
+    referrer_name = forms.CharField(max_length=200, label="Referred by")
+    referrer_kind = forms.ChoiceField(choices=ReceiverKind.choices, label="Practitioner or organization")
+    referrer_npi = forms.CharField(required=False, max_length=10, label="Referrer NPI")
+    referrer_phone = forms.CharField(required=False, max_length=30, label="Referrer phone")
+    referrer_fax = forms.CharField(required=False, max_length=30, label="Referrer fax")
+    received_at = forms.DateTimeField(
+        required=False,
+        label="Received",
+        help_text="Leave empty for now",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    specialty = forms.ChoiceField(choices=Specialty.choices, label="For our specialty")
+    practitioner = forms.ChoiceField(required=False, label="For our practitioner")
+    urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
+    reason = forms.CharField(max_length=MAX_REASON, widget=forms.Textarea(attrs={"rows": 3}))
+    diagnoses = forms.CharField(
+        required=False, max_length=300, label="Diagnoses (ICD-10-CM)", help_text="e.g. I10, E11.9"
+    )
+    documents = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Documents that came with it"
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        practitioners: list[tuple[int, str]],
+        documents: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        practitioner_field = self.fields["practitioner"]
+        document_field = self.fields["documents"]
+        assert isinstance(practitioner_field, forms.ChoiceField)
+        assert isinstance(document_field, forms.MultipleChoiceField)
+        practitioner_field.choices = [("", "Anyone of the specialty")] + [
+            (str(pk), name) for pk, name in practitioners
+        ]
+        document_field.choices = [(str(pk), title) for pk, title in documents]
+
+    def clean_diagnoses(self) -> list[str]:
+        return rules.split_codes(self.cleaned_data.get("diagnoses") or "")
+
+    def received(self) -> dt.datetime | None:
+        value = self.cleaned_data.get("received_at")
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
 
 
 class ActionForm(ReferralForm):

@@ -1,5 +1,9 @@
 """Referrals, the receivers they go to, the records attached to them and their timeline.
 
+A referral is outbound (we refer our patient to a receiver) or inbound (another practice refers a patient
+to us: the referring party is kept on the referral, `received_at` is when it reached us and `practitioner`
+who of ours takes it, with the receiving specialty). Inbound referrals move along rules.INBOUND_TRANSITIONS.
+
 A referral belongs to an organization and one patient (string foreign key). Its `status` moves only along
 rules.TRANSITIONS, through services; every step inserts a `ReferralEvent` (who, when, from, to, note,
 receiver at the time), which is the referral's timeline and what the overdue clock and the report read.
@@ -12,7 +16,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel
 
-from .choices import ReceiverKind, ReferralStatus, Specialty, Urgency
+from .choices import ReceiverKind, ReferralDirection, ReferralStatus, Specialty, Urgency
 
 MAX_REASON = 2000
 MAX_NOTE = 2000
@@ -45,9 +49,27 @@ class ReferralReceiver(OrganizationScopedModel):
 
 class Referral(OrganizationScopedModel):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(
+        max_length=10, choices=ReferralDirection.choices, default=ReferralDirection.OUTBOUND
+    )
     specialty = models.CharField(max_length=30, choices=Specialty.choices)
     receiver = models.ForeignKey(
         ReferralReceiver, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals"
+    )
+    # Inbound only: who referred the patient to us, when it arrived, and who of ours takes it.
+    referrer_kind = models.CharField(max_length=15, choices=ReceiverKind.choices, blank=True)
+    referrer_name = models.CharField(max_length=200, blank=True)
+    referrer_npi = models.CharField("Referrer NPI", max_length=10, blank=True)
+    referrer_phone = models.CharField(max_length=30, blank=True)
+    referrer_fax = models.CharField(max_length=30, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    practitioner = models.ForeignKey(
+        "practitioners.Practitioner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Inbound: the practitioner of ours the referral is for",
     )
     reason = models.TextField()
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
@@ -83,14 +105,42 @@ class Referral(OrganizationScopedModel):
                 | ~Q(outcome_note=""),
                 name="referral_declined_or_cancelled_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(direction__in=ReferralDirection.values), name="referral_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(direction=ReferralDirection.OUTBOUND)
+                    & Q(referrer_name="")
+                    & Q(received_at__isnull=True)
+                    & Q(practitioner__isnull=True)
+                )
+                | (
+                    Q(direction=ReferralDirection.INBOUND)
+                    & ~Q(referrer_name="")
+                    & Q(received_at__isnull=False)
+                    & Q(receiver__isnull=True)
+                ),
+                name="referral_inbound_has_referrer",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "status", "status_changed_at"], name="referral_org_status"),
             models.Index(fields=["patient", "status"], name="referral_patient_status"),
+            models.Index(fields=["organization", "direction", "status"], name="referral_org_direction"),
         ]
 
     def __str__(self) -> str:
+        if self.is_inbound:
+            return (
+                f"Inbound referral #{self.pk} from {self.referrer_name} to {self.get_specialty_display()} "
+                f"({self.get_status_display()})"
+            )
         return f"Referral #{self.pk} to {self.get_specialty_display()} ({self.get_status_display()})"
+
+    @property
+    def is_inbound(self) -> bool:
+        return self.direction == ReferralDirection.INBOUND
 
     @property
     def receiver_label(self) -> str:

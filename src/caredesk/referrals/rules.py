@@ -15,10 +15,20 @@ from dataclasses import dataclass, field
 
 import simple_icd_10_cm as cm
 
-from .choices import FINAL_STATUSES, OPEN_STATUSES, ReferralAction, ReferralStatus, Urgency
+from .choices import (
+    FINAL_STATUSES,
+    INBOUND_FINAL_STATUSES,
+    INBOUND_OPEN_STATUSES,
+    OPEN_STATUSES,
+    ReferralAction,
+    ReferralDirection,
+    ReferralStatus,
+    Urgency,
+)
 
 S = ReferralStatus
 A = ReferralAction
+D = ReferralDirection
 
 # --- the state machine -------------------------------------------------------------------------------
 
@@ -36,27 +46,49 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     S.CANCELLED: {},
 }
 
+#: The same for an inbound referral (another practice refers a patient to us). It starts received; we
+#: accept it (then schedule, see the patient and send the consult note back: the loop is closed) or decline
+#: it with the reason, which is final: the referring party is told why (communication log).
+INBOUND_TRANSITIONS: dict[str, dict[str, str]] = {
+    S.RECEIVED: {A.ACCEPT: S.ACCEPTED, A.DECLINE: S.DECLINED, A.CANCEL: S.CANCELLED},
+    S.ACCEPTED: {A.SCHEDULE: S.SCHEDULED, A.CANCEL: S.CANCELLED},
+    S.SCHEDULED: {A.SCHEDULE: S.SCHEDULED, A.SEEN: S.SEEN, A.CANCEL: S.CANCELLED},
+    S.SEEN: {A.CLOSE: S.CLOSED},
+    S.DECLINED: {},
+    S.CLOSED: {},
+    S.CANCELLED: {},
+}
+
 #: Actions that need a note: the reason (declining, cancelling).
 NOTE_REQUIRED = frozenset({A.DECLINE, A.CANCEL})
 
+#: Inbound steps the referring party is told about (a communication-log entry about the referral).
+INBOUND_NOTIFIES = frozenset({A.DECLINE, A.CLOSE})
 
-def target_of(status: str, action: str) -> str | None:
+
+def transitions_for(direction: str = D.OUTBOUND) -> dict[str, dict[str, str]]:
+    return INBOUND_TRANSITIONS if direction == D.INBOUND else TRANSITIONS
+
+
+def target_of(status: str, action: str, direction: str = D.OUTBOUND) -> str | None:
     """The status `action` leads to from `status`, or None when it is not allowed there."""
-    return TRANSITIONS.get(status, {}).get(action)
+    return transitions_for(direction).get(status, {}).get(action)
 
 
-def allowed_actions(status: str) -> list[str]:
-    return list(TRANSITIONS.get(status, {}))
+def allowed_actions(status: str, direction: str = D.OUTBOUND) -> list[str]:
+    return list(transitions_for(direction).get(status, {}))
 
 
-def transition_error(status: str, action: str) -> str | None:
+def transition_error(status: str, action: str, direction: str = D.OUTBOUND) -> str | None:
     """Why `action` cannot be taken on a referral in `status` (None: it can)."""
     if action not in ReferralAction.values:
         return f"{action!r} is not something a referral can do."
-    if status not in TRANSITIONS:
-        return f"{status!r} is not a referral status."
-    if target_of(status, action) is None:
-        return f"“{ReferralAction(action).label}” is not possible for a referral that is {status}."
+    inbound = direction == D.INBOUND
+    if status not in transitions_for(direction):
+        return f"{status!r} is not {'an inbound' if inbound else 'a'} referral status."
+    if target_of(status, action, direction) is None:
+        kind = "an inbound referral" if inbound else "a referral"
+        return f"“{ReferralAction(action).label}” is not possible for {kind} that is {status}."
     return None
 
 
@@ -66,8 +98,13 @@ def note_error(action: str, note: str) -> str | None:
     return None
 
 
-def is_final(status: str) -> bool:
-    return status in FINAL_STATUSES
+def is_final(status: str, direction: str = D.OUTBOUND) -> bool:
+    return status in (INBOUND_FINAL_STATUSES if direction == D.INBOUND else FINAL_STATUSES)
+
+
+def is_open(status: str, direction: str = D.OUTBOUND) -> bool:
+    """Whether the step runs an overdue clock."""
+    return status in (INBOUND_OPEN_STATUSES if direction == D.INBOUND else OPEN_STATUSES)
 
 
 # --- clocks ------------------------------------------------------------------------------------------
@@ -99,10 +136,12 @@ def step_due(
     urgency: str,
     appointment_at: dt.datetime | None = None,
     overrides: Days | None = None,
+    direction: str = D.OUTBOUND,
 ) -> dt.datetime | None:
     """When the current step is overdue. A scheduled referral is due a day after its appointment when one
-    is known; draft and final steps have no clock."""
-    if status not in OPEN_STATUSES:
+    is known; draft and final steps have no clock (an inbound referral's clocks are the same days: received
+    -> accepted or declined, accepted -> scheduled, ..., seen -> consult note sent back)."""
+    if not is_open(status, direction):
         return None
     if status == S.SCHEDULED and appointment_at is not None:
         return appointment_at + dt.timedelta(days=1)
@@ -132,6 +171,9 @@ class ReferralFacts:
     seen_at: dt.datetime | None = None
     declined_event_id: int | None = None
     declined_at: dt.datetime | None = None
+    direction: str = D.OUTBOUND
+    received_event_id: int | None = None  # inbound: when it reached us (the intake clock's start)
+    received_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -172,12 +214,22 @@ def not_scheduled_rule(
 def consult_note_rule(
     facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None
 ) -> TaskSpec | None:
-    """Seen N days ago and no consult note back: ask for it. One task per visit."""
+    """Seen N days ago and no consult note back: ask for it (inbound: send it back). One task per visit."""
     if facts.status != S.SEEN or facts.seen_at is None:
         return None
     days = limit_days(S.SEEN, facts.urgency, overrides)
     if days is None or now < facts.seen_at + dt.timedelta(days=days):
         return None
+    if facts.direction == D.INBOUND:
+        return TaskSpec(
+            rule="consult_note",
+            title=f"Consult note not sent back: {facts.target}"[:200],
+            description=f"The patient was seen {days} or more days ago and the consult note has not gone "
+            "back to the referring party. Send it, then mark it sent.",
+            dedupe_key=f"referral:{facts.referral_id}:consult-note:{facts.seen_event_id}",
+            due_at=now + dt.timedelta(days=1),
+            urgent=_urgent(facts),
+        )
     return TaskSpec(
         rule="consult_note",
         title=f"Consult note not back: {facts.target}"[:200],
@@ -190,8 +242,9 @@ def consult_note_rule(
 
 
 def declined_rule(facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None) -> TaskSpec | None:
-    """Declined and neither re-routed nor closed: a person must decide at once. One task per decline."""
-    if facts.status != S.DECLINED or facts.declined_at is None:
+    """Declined and neither re-routed nor closed: a person must decide at once. One task per decline.
+    (Declining an inbound referral is final: it was closed with the reason and the referrer told.)"""
+    if facts.status != S.DECLINED or facts.declined_at is None or facts.direction == D.INBOUND:
         return None
     days = limit_days(S.DECLINED, facts.urgency, overrides) or 1
     return TaskSpec(
@@ -205,7 +258,25 @@ def declined_rule(facts: ReferralFacts, now: dt.datetime, overrides: Days | None
     )
 
 
-RULES = (not_scheduled_rule, consult_note_rule, declined_rule)
+def intake_rule(facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None) -> TaskSpec | None:
+    """An inbound referral not yet accepted or declined: it waits in the intake queue, due when the
+    "received" clock runs out. One task per arrival (created when it is registered; the scan puts it back
+    if it was lost)."""
+    if facts.direction != D.INBOUND or facts.status != S.RECEIVED or facts.received_at is None:
+        return None
+    days = limit_days(S.RECEIVED, facts.urgency, overrides) or 1
+    return TaskSpec(
+        rule="intake",
+        title=f"Inbound referral to accept or decline: {facts.target}"[:200],
+        description="A referral came in from another practice. Accept it, or decline it with the reason "
+        "(the referring party is told why).",
+        dedupe_key=f"referral:{facts.referral_id}:intake:{facts.received_event_id}",
+        due_at=facts.received_at + dt.timedelta(days=days),
+        urgent=_urgent(facts),
+    )
+
+
+RULES = (not_scheduled_rule, consult_note_rule, declined_rule, intake_rule)
 
 
 def due_tasks(facts: ReferralFacts, now: dt.datetime, overrides: Days | None = None) -> list[TaskSpec]:
@@ -221,9 +292,19 @@ SETTLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def keys_settled_by(referral_id: int, status: str) -> list[str]:
+#: The same for inbound referrals: answering one (or cancelling it) takes it off the intake queue.
+INBOUND_SETTLES: dict[str, tuple[str, ...]] = {
+    S.ACCEPTED: ("intake",),
+    S.DECLINED: ("intake",),
+    S.CLOSED: ("consult-note",),
+    S.CANCELLED: ("intake", "consult-note"),
+}
+
+
+def keys_settled_by(referral_id: int, status: str, direction: str = D.OUTBOUND) -> list[str]:
     """Dedupe-key prefixes of the rule tasks a move to `status` settles."""
-    return [f"referral:{referral_id}:{rule}:" for rule in SETTLES.get(status, ())]
+    settles = INBOUND_SETTLES if direction == D.INBOUND else SETTLES
+    return [f"referral:{referral_id}:{rule}:" for rule in settles.get(status, ())]
 
 
 # --- diagnoses ---------------------------------------------------------------------------------------

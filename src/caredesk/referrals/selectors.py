@@ -22,7 +22,14 @@ from caredesk.core.context import Actor
 from caredesk.worklist import selectors as worklist_selectors
 
 from . import clock, rules
-from .choices import OPEN_STATUSES, ReferralStatus, Specialty, Urgency
+from .choices import (
+    INBOUND_OPEN_STATUSES,
+    OPEN_STATUSES,
+    ReferralDirection,
+    ReferralStatus,
+    Specialty,
+    Urgency,
+)
 from .errors import ReferralNotFound
 from .models import Referral, ReferralAttachment, ReferralEvent, ReferralReceiver
 
@@ -53,6 +60,8 @@ def receiver_queryset(actor: Actor) -> QuerySet[ReferralReceiver]:
 
 def target_label(referral: Referral) -> str:
     specialty = Specialty(referral.specialty).label
+    if referral.is_inbound:
+        return f"{specialty} — from {referral.referrer_name}"
     return (
         f"{specialty} — {referral.receiver.name}" if referral.receiver_id and referral.receiver else specialty
     )
@@ -69,8 +78,18 @@ def _overdue_condition(now: dt.datetime, overrides: rules.Days) -> Q:
             branch = Q(status=status, urgency=urgency, status_changed_at__lte=now - dt.timedelta(days=days))
             if status == ReferralStatus.SCHEDULED:
                 branch &= Q(appointment_at__isnull=True)
+            if status not in INBOUND_OPEN_STATUSES:
+                branch &= Q(direction=ReferralDirection.OUTBOUND)  # declined inbound: final, no clock
             condition |= branch
     return condition
+
+
+def _open_condition() -> Q:
+    """Referrals whose step runs a clock (outbound: sent to consult note, declined until re-routed;
+    inbound: received to consult note sent back)."""
+    return Q(direction=ReferralDirection.OUTBOUND, status__in=OPEN_STATUSES) | Q(
+        direction=ReferralDirection.INBOUND, status__in=INBOUND_OPEN_STATUSES
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,7 @@ class ReferralQuery:
     overdue: bool = False
     patient_id: int | None = None
     specialty: str = ""
+    direction: str = ""  # "outbound", "inbound" or "" (both)
 
 
 @dataclass
@@ -97,7 +117,12 @@ class ReferralPage:
 
 def _row(referral: Referral, now: dt.datetime, overrides: rules.Days) -> Row:
     due = rules.step_due(
-        referral.status, referral.status_changed_at, referral.urgency, referral.appointment_at, overrides
+        referral.status,
+        referral.status_changed_at,
+        referral.urgency,
+        referral.appointment_at,
+        overrides,
+        referral.direction,
     )
     return Row(referral, due, rules.is_overdue(due, now))
 
@@ -110,9 +135,11 @@ def list_referrals(
     page = max(page, 1)
     page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     now = clock.now()
-    referrals = referral_queryset(actor).select_related("patient", "receiver")
+    referrals = referral_queryset(actor).select_related("patient", "receiver", "practitioner")
+    if query.direction:
+        referrals = referrals.filter(direction=query.direction)
     if query.status == "open":
-        referrals = referrals.filter(status__in=OPEN_STATUSES)
+        referrals = referrals.filter(_open_condition())
     elif query.status:
         referrals = referrals.filter(status=query.status)
     if query.specialty:
@@ -135,6 +162,7 @@ def list_referrals(
                     "overdue": query.overdue,
                     "patient_id": query.patient_id,
                     "specialty": query.specialty,
+                    "direction": query.direction,
                     "page": page,
                 },
                 "referral_ids": [r.pk for r in shown],
@@ -163,7 +191,10 @@ def get_referral(*, actor: Actor, referral_id: Any, overrides: rules.Days) -> Re
         referral = (
             None
             if pk is None
-            else referral_queryset(actor).select_related("patient", "receiver").filter(pk=pk).first()
+            else referral_queryset(actor)
+            .select_related("patient", "receiver", "practitioner")
+            .filter(pk=pk)
+            .first()
         )
         if referral is None:
             raise ReferralNotFound(f"No referral with id {referral_id}.", details={"id": str(referral_id)})
@@ -183,7 +214,13 @@ def get_referral(*, actor: Actor, referral_id: Any, overrides: rules.Days) -> Re
         .order_by("-created_at")
     )
     return ReferralDetail(
-        referral, events, attachments, rules.allowed_actions(referral.status), row.due, row.overdue, tasks
+        referral,
+        events,
+        attachments,
+        rules.allowed_actions(referral.status, referral.direction),
+        row.due,
+        row.overdue,
+        tasks,
     )
 
 
@@ -196,8 +233,9 @@ def _latest(events: list[ReferralEvent], status: str) -> ReferralEvent | None:
 
 
 def facts_of(referral: Referral, events: list[ReferralEvent]) -> rules.ReferralFacts:
-    sent, seen, declined = (
-        _latest(events, s) for s in (ReferralStatus.SENT, ReferralStatus.SEEN, ReferralStatus.DECLINED)
+    sent, seen, declined, received = (
+        _latest(events, s)
+        for s in (ReferralStatus.SENT, ReferralStatus.SEEN, ReferralStatus.DECLINED, ReferralStatus.RECEIVED)
     )
     return rules.ReferralFacts(
         referral_id=referral.pk,
@@ -211,21 +249,29 @@ def facts_of(referral: Referral, events: list[ReferralEvent]) -> rules.ReferralF
         seen_at=seen.at if seen else None,
         declined_event_id=declined.pk if declined else None,
         declined_at=declined.at if declined else None,
+        direction=referral.direction,
+        received_event_id=received.pk if received else None,
+        received_at=received.at if received else None,
     )
 
 
 def rule_candidates(
     actor: Actor, now: dt.datetime, overrides: rules.Days, batch: int = 500
 ) -> Iterator[tuple[Referral, rules.ReferralFacts]]:
-    """The open referrals a worklist rule may fire for (not-scheduled, seen, declined), with their facts.
+    """The open referrals a worklist rule may fire for (not-scheduled, seen, declined, inbound intake), with
+    their facts.
     Only ids and timestamps are read here; the tasks the services create are audited."""
     smallest = min((rules.limit_days("not_scheduled", u, overrides) or 0) for u in Urgency.values)
-    candidates = referral_queryset(actor).filter(
-        Q(
-            status__in=[ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED],
-            status_changed_at__lte=now,
+    candidates = (
+        referral_queryset(actor)
+        .filter(
+            Q(
+                status__in=[ReferralStatus.SENT, ReferralStatus.RECEIVED, ReferralStatus.ACCEPTED],
+                status_changed_at__lte=now,
+            )
+            | Q(status__in=[ReferralStatus.SEEN, ReferralStatus.DECLINED])
         )
-        | Q(status__in=[ReferralStatus.SEEN, ReferralStatus.DECLINED])
+        .exclude(direction=ReferralDirection.INBOUND, status=ReferralStatus.DECLINED)
     )
     if smallest:
         # A referral sent within the shortest clock cannot be late yet (its last send is its step start
@@ -256,10 +302,14 @@ def rule_task_keys(referral: Referral) -> list[str]:
     rows = ReferralEvent.objects.filter(referral=referral, to_status__in=list(_RULE_KEYS)).exclude(
         from_status=F("to_status")
     )
-    return [
+    keys = [
         f"referral:{referral.pk}:{_RULE_KEYS[status]}:{pk}"
         for pk, status in rows.values_list("pk", "to_status")
     ]
+    if referral.is_inbound:  # the intake task: one per arrival
+        arrivals = ReferralEvent.objects.filter(referral=referral, to_status=ReferralStatus.RECEIVED)
+        keys += [f"referral:{referral.pk}:intake:{pk}" for pk in arrivals.values_list("pk", flat=True)]
+    return keys
 
 
 # --- the loop-closure report --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Referral use cases: one function per use case, keyword-only actor, one transaction, audit row inside.
 
-CONTRACT (other apps and interop call exactly these): `add_receiver`, `create_referral`, `act` (every
-step of the loop), `apply_rules` (the overdue scan), `move_referrals_on_merge` (the patients merge hook).
+CONTRACT (other apps and interop call exactly these): `add_receiver`, `create_referral`,
+`register_inbound_referral`, `act` (every step of the loop, outbound or inbound), `apply_rules` (the overdue
+scan), `move_referrals_on_merge` (the patients merge hook), `register_referrer_notifier` (messaging's hook
+that logs what the referring party of an inbound referral is told).
 
 Permissions: creating and sending need REFERRAL_CREATE; scheduling and "seen" REFERRAL_SCHEDULE; the
 receiver's answers, re-routing, closing the loop, cancelling a sent referral and the receiver directory
@@ -12,13 +14,20 @@ A declined referral is never silently dropped: declining puts a task on the care
 (dedupe key per decline) that is settled only by re-routing the referral or closing it with a reason;
 the overdue scan (`apply_rules`) puts it back if it was lost. Rule tasks a step deals with are closed as
 done by that step (a scheduled referral settles its "not scheduled" task).
+
+Inbound referrals (another practice refers a patient to us) are registered received (REFERRAL_CREATE) and
+wait in the intake queue: a care-coordination worklist task (one per arrival, due when the "received"
+clock runs out) that accepting or declining settles. Declining one needs the reason and is final: the
+referring party is told why, which is logged in the communication log (through the notifier messaging
+registers, since messaging sits above referrals); sending the consult note back (close) is logged the
+same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +45,20 @@ from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
+from caredesk.practitioners import selectors as practitioner_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
 
 from . import clock, rules, selectors
-from .choices import OPEN_STATUSES, ReceiverKind, ReferralAction, ReferralStatus, Specialty, Urgency
+from .choices import (
+    OPEN_STATUSES,
+    ReceiverKind,
+    ReferralAction,
+    ReferralDirection,
+    ReferralStatus,
+    Specialty,
+    Urgency,
+)
 from .errors import InvalidDiagnosis, InvalidTransition, ReceiverNotFound, ReferralNotFound, StaleReferral
 from .models import MAX_NOTE, MAX_REASON, Referral, ReferralAttachment, ReferralEvent, ReferralReceiver
 
@@ -131,6 +149,22 @@ def clean_diagnoses(codes: Sequence[str]) -> list[dict[str, str]]:
     if len(seen) > MAX_DIAGNOSES:
         raise ValidationFailed(f"At most {MAX_DIAGNOSES} diagnoses.", field="diagnoses")
     return list(seen.values())
+
+
+def _check_practitioner(actor: Actor, practitioner_id: Any) -> int | None:
+    if practitioner_id in (None, ""):
+        return None
+    pk = selectors.parse_id(practitioner_id)
+    found = (
+        pk is not None
+        and practitioner_selectors.practitioner_queryset(actor).filter(pk=pk, active=True).exists()
+    )
+    if not found:
+        raise ValidationFailed(
+            f"No active practitioner with id {practitioner_id} in this organization.",
+            field="practitioner_id",
+        )
+    return pk
 
 
 def _aware(value: Any, field: str, label: str) -> dt.datetime:
@@ -282,6 +316,158 @@ def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> R
     return referral
 
 
+@dataclass(frozen=True)
+class NewInboundReferral:
+    """A referral another practice sent us about `patient_id` (registered in our patient index first)."""
+
+    patient_id: int
+    specialty: str  # the receiving specialty of ours
+    reason: str
+    referrer_name: str
+    referrer_kind: str = ReceiverKind.PRACTITIONER
+    referrer_npi: str = ""
+    referrer_phone: str = ""
+    referrer_fax: str = ""
+    received_at: dt.datetime | None = None  # default: now
+    practitioner_id: int | None = None  # who of ours it is for (optional)
+    urgency: str = Urgency.ROUTINE
+    diagnoses: Sequence[str] = ()
+    document_ids: Sequence[int] = ()
+
+
+def _checked_npi(value: str) -> str:
+    npi = checked_text(value, "referrer_npi", "NPI", 10)
+    if npi and not (len(npi) == 10 and npi.isdigit()):
+        raise ValidationFailed("An NPI is ten digits.", field="referrer_npi")
+    return npi
+
+
+def register_inbound_referral(*, actor: Actor, data: NewInboundReferral) -> Referral:
+    """Register a referral another practice sent us: received, with the referring party, its diagnoses
+    (ICD-10-CM) and the chart documents that came with it, and a task on the intake queue (accept or
+    decline it before the "received" clock runs out)."""
+    _require(actor, Permission.REFERRAL_CREATE)
+    organization_id = _organization_id(actor)
+    now = clock.now()
+    received_at = now if data.received_at is None else _aware(data.received_at, "received_at", "Received")
+    if received_at > now + dt.timedelta(minutes=5):
+        raise ValidationFailed("It cannot have been received in the future.", field="received_at")
+    values = {
+        "specialty": _choice(data.specialty, "specialty", "specialty", Specialty.values),
+        "reason": checked_text(data.reason, "reason", "Reason", MAX_REASON, required=True),
+        "urgency": _choice(data.urgency, "urgency", "urgency", Urgency.values),
+        "diagnoses": clean_diagnoses(list(data.diagnoses)),
+        "referrer_kind": _choice(data.referrer_kind, "referrer_kind", "referrer kind", ReceiverKind.values),
+        "referrer_name": checked_text(data.referrer_name, "referrer_name", "Referred by", 200, required=True),
+        "referrer_npi": _checked_npi(data.referrer_npi),
+        "referrer_phone": checked_text(data.referrer_phone, "referrer_phone", "Phone", 30),
+        "referrer_fax": checked_text(data.referrer_fax, "referrer_fax", "Fax", 30),
+    }
+    with transaction.atomic():
+        patient_id = _check_patient(actor, data.patient_id)
+        practitioner_id = _check_practitioner(actor, data.practitioner_id)
+        attached = _attachments(actor, patient_id, list(data.document_ids))
+        referral = Referral.objects.create(
+            organization_id=organization_id,
+            patient_id=patient_id,
+            direction=ReferralDirection.INBOUND,
+            practitioner_id=practitioner_id,
+            received_at=received_at,
+            status=ReferralStatus.RECEIVED,
+            status_changed_at=received_at,
+            include_chart_summary=False,
+            created_by_id=actor.user_id,
+            created_by_name=_name_of(actor),
+            **values,
+        )
+        ReferralAttachment.objects.bulk_create(
+            ReferralAttachment(referral=referral, document_id=pk, title=title) for pk, title in attached
+        )
+        event = _event(
+            referral,
+            actor,
+            "",
+            ReferralStatus.RECEIVED,
+            received_at,
+            f"Received from {referral.referrer_name}.",
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.REFERRAL_CREATE,
+            patient_id=patient_id,
+            obj=referral,
+            detail={
+                "direction": ReferralDirection.INBOUND,
+                "specialty": referral.specialty,
+                "practitioner_id": practitioner_id,
+                "urgency": referral.urgency,
+                "diagnoses": [d["code"] for d in referral.diagnoses],
+                "document_ids": [pk for pk, _title in attached],
+            },
+        )
+        spec = rules.intake_rule(selectors.facts_of(referral, [event]), now, step_overrides())
+        if spec is not None:
+            _put_on_worklist(actor, referral, spec)
+    return referral
+
+
+# ---------------------------------------------------------------------------------------------------
+# Telling the referring party (inbound)
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferrerNotice:
+    """What the referring party of an inbound referral is told (declined with the reason, or the consult
+    note sent back), for the communication log."""
+
+    referral_id: int
+    patient_id: int
+    action: str  # ReferralAction.DECLINE or CLOSE
+    referrer_name: str
+    referrer_phone: str
+    referrer_fax: str
+    subject: str
+    body: str
+    at: dt.datetime
+
+
+ReferrerNotifier = Callable[[Actor, ReferrerNotice], None]
+_referrer_notifiers: list[ReferrerNotifier] = []
+
+
+def register_referrer_notifier(notifier: ReferrerNotifier) -> ReferrerNotifier:
+    """Let the communication log record what the referring party of an inbound referral is told. Called
+    inside the step's transaction (raising undoes the step); register once from `AppConfig.ready()`;
+    registering the same function again is a no-op."""
+    if notifier not in _referrer_notifiers:
+        _referrer_notifiers.append(notifier)
+    return notifier
+
+
+def _notify_referrer(actor: Actor, referral: Referral, action: str, note: str, at: dt.datetime) -> None:
+    label = Specialty(referral.specialty).label
+    if action == ReferralAction.DECLINE:
+        subject = f"Referral to {label} declined"
+        body = f"We cannot accept your referral of this patient to {label}. Reason: {note}"
+    else:
+        subject = f"Consult note sent back: {label}"
+        body = f"The consult note of your referral to {label} was sent back. {note}".strip()
+    notice = ReferrerNotice(
+        referral_id=referral.pk,
+        patient_id=referral.patient_id,
+        action=action,
+        referrer_name=referral.referrer_name,
+        referrer_phone=referral.referrer_phone,
+        referrer_fax=referral.referrer_fax,
+        subject=subject[:200],
+        body=body,
+        at=at,
+    )
+    for notifier in _referrer_notifiers:
+        notifier(actor, notice)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Every step of the loop
 # ---------------------------------------------------------------------------------------------------
@@ -329,7 +515,7 @@ def _put_on_worklist(actor: Actor, referral: Referral, spec: rules.TaskSpec) -> 
 
 
 def _settle_tasks(actor: Actor, referral: Referral, status: str) -> None:
-    prefixes = rules.keys_settled_by(referral.pk, status)
+    prefixes = rules.keys_settled_by(referral.pk, status, referral.direction)
     if not prefixes:
         return
     keys = selectors.rule_task_keys(referral)
@@ -353,14 +539,14 @@ def _move(
     receiver: ReferralReceiver | None = None,
     appointment_at: dt.datetime | None = None,
 ) -> None:
-    problem = rules.transition_error(referral.status, action)
+    problem = rules.transition_error(referral.status, action, referral.direction)
     if problem:
         raise InvalidTransition(problem, field="action", details={"from": referral.status, "action": action})
     problem = rules.note_error(action, note)
     if problem:
         raise ValidationFailed(problem, field="note")
     before = referral.status
-    after = str(rules.target_of(before, action))
+    after = str(rules.target_of(before, action, referral.direction))
     fields = ["status", "status_changed_at"]
     line = note
     if action == ReferralAction.REROUTE:
@@ -392,6 +578,8 @@ def _move(
         detail={"from": before, "to": after, "action": action, "receiver_id": referral.receiver_id},
     )
     _settle_tasks(actor, referral, after)
+    if referral.is_inbound and action in rules.INBOUND_NOTIFIES:
+        _notify_referrer(actor, referral, action, note, now)
     if after == ReferralStatus.DECLINED:
         spec = rules.declined_rule(_facts_after(referral, event), now, step_overrides())
         if spec is not None:
@@ -407,6 +595,7 @@ def _facts_after(referral: Referral, event: ReferralEvent) -> rules.ReferralFact
         target=selectors.target_label(referral),
         declined_event_id=event.pk,
         declined_at=event.at,
+        direction=referral.direction,
     )
 
 
@@ -429,8 +618,10 @@ def act(
 ) -> Referral:
     """Take one step of the loop (rules.TRANSITIONS): send, receive, accept, decline (with the reason),
     re-route (to another receiver), schedule (with the appointment time; again to move it), seen, close
-    (consult note received), cancel (with the reason). InvalidTransition when the step is not open from
-    the referral's status; StaleReferral when `expected_version` is not the current one."""
+    (consult note received), cancel (with the reason). An inbound referral moves along
+    rules.INBOUND_TRANSITIONS (accept or decline, schedule, seen, close: consult note sent back).
+    InvalidTransition when the step is not open from the referral's status; StaleReferral when
+    `expected_version` is not the current one."""
     action = _choice(action, "action", "action", ReferralAction.values)
     note = checked_text(note, "note", "Note", MAX_NOTE)
     if appointment_at is not None:
@@ -451,9 +642,10 @@ def act(
                 details={"expected_version": expected_version, "current_version": referral.version},
             )
         receiver = None
-        if action == ReferralAction.REROUTE:
+        outbound = not referral.is_inbound  # an inbound one has no receiver: _move refuses these steps
+        if outbound and action == ReferralAction.REROUTE:
             receiver = _check_receiver(actor, receiver_id, required=True)
-        elif action == ReferralAction.SEND and receiver_id not in (None, ""):
+        elif outbound and action == ReferralAction.SEND and receiver_id not in (None, ""):
             receiver = _check_receiver(actor, receiver_id)
         _move(
             actor,
@@ -520,12 +712,16 @@ def move_referrals_on_merge(actor: Actor, source: models.Model, target: models.M
 
 __all__ = [
     "OPEN_STATUSES",
+    "NewInboundReferral",
     "NewReferral",
     "ReceiverInput",
+    "ReferrerNotice",
     "act",
     "add_receiver",
     "apply_rules",
     "clean_diagnoses",
     "create_referral",
     "move_referrals_on_merge",
+    "register_inbound_referral",
+    "register_referrer_notifier",
 ]

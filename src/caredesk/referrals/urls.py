@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.referral_list, name="list"),
     path("patients/<int:patient_id>/", views.patient_referrals, name="patient"),
     path("patients/<int:patient_id>/new/", views.new_referral, name="new"),
+    path("patients/<int:patient_id>/inbound/new/", views.new_inbound_referral, name="new_inbound"),
     path(
         "<int:referral_id>/", views.referral_detail, name="referral"
     ),  # "app:model": the worklist links tasks here

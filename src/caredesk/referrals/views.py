@@ -1,5 +1,6 @@
-"""Referral pages: the list (filters: status, specialty, overdue), a patient's referrals, the new-referral
-form, a referral with its timeline and the buttons of its next steps, the receiver directory, and the
+"""Referral pages: the list (filters: status, specialty, overdue; tabs: all, outbound, inbound), a
+patient's referrals, the new-referral form, the form that registers an inbound referral, a referral with
+its timeline and the buttons of its next steps, the receiver directory, and the
 loop-closure report (SVG chart drawn here, CSV export).
 
 Each view parses with a form, calls one service or selector, and renders. A service's refusal is shown on
@@ -25,10 +26,11 @@ from caredesk.core.htmx import render_page_or_partial
 from caredesk.core.text import spreadsheet_cell
 from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
+from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import rules, selectors, services
-from .choices import ReferralAction, ReferralStatus
-from .forms import ActionForm, FilterForm, NewReferralForm, ReceiverForm, ReportForm
+from .choices import ReferralAction, ReferralDirection, ReferralStatus
+from .forms import ActionForm, FilterForm, InboundReferralForm, NewReferralForm, ReceiverForm, ReportForm
 
 PAGE_SIZE = 50
 BAR_WIDTH = 360
@@ -45,6 +47,8 @@ ACTION_STYLE: dict[str, str] = {
     ReferralAction.CLOSE: "btn-success",
     ReferralAction.CANCEL: "btn-outline-secondary",
 }
+#: Where an inbound referral's button says something else (we send the consult note back).
+INBOUND_LABELS: dict[str, str] = {ReferralAction.CLOSE: "Consult note sent back"}
 
 
 def _receivers(actor: Actor) -> list[Any]:
@@ -73,6 +77,8 @@ def _list_context(request: HttpRequest, patient_id: int | None = None) -> tuple[
     query.pop("page", None)
     context["base_query"] = query.urlencode()
     context["can_create"] = actor.has(Permission.REFERRAL_CREATE)
+    context["direction"] = form.cleaned_data.get("direction") or ""
+    context["tabs"] = [("", "All"), *ReferralDirection.choices]
     return context, 200
 
 
@@ -147,6 +153,57 @@ def new_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
     return render(request, "referrals/new.html", {"form": form, "patient": chart.patient}, status=status)
 
 
+@require_permission(Permission.REFERRAL_CREATE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def new_inbound_referral(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Register a referral another practice sent us about this patient (it goes on the intake queue)."""
+    actor = request_actor(request)
+    try:
+        chart = patient_selectors.get_chart(actor=actor, patient_id=patient_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    practitioners = [
+        (p.pk, f"{p.family_name}, {p.given_name}{f' {p.credentials}' if p.credentials else ''}")
+        for p in practitioner_selectors.practitioner_queryset(actor)
+        .filter(active=True)
+        .order_by("family_name", "given_name", "pk")
+    ]
+    documents = [(d.pk, d.title) for d in chart.documents]
+    form = InboundReferralForm(request.POST or None, practitioners=practitioners, documents=documents)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                referral = services.register_inbound_referral(
+                    actor=actor,
+                    data=services.NewInboundReferral(
+                        patient_id=chart.patient.pk,
+                        specialty=data["specialty"],
+                        reason=data["reason"],
+                        referrer_name=data["referrer_name"],
+                        referrer_kind=data["referrer_kind"],
+                        referrer_npi=data["referrer_npi"],
+                        referrer_phone=data["referrer_phone"],
+                        referrer_fax=data["referrer_fax"],
+                        received_at=form.received(),
+                        practitioner_id=int(data["practitioner"]) if data["practitioner"] else None,
+                        urgency=data["urgency"],
+                        diagnoses=data["diagnoses"],
+                        document_ids=[int(pk) for pk in data["documents"]],
+                    ),
+                )
+            except DomainError as exc:
+                status = refusal_status(form, exc)
+            else:
+                messages.success(request, "Inbound referral registered: it waits in the intake queue.")
+                return redirect("referrals:referral", referral_id=referral.pk)
+    return render(
+        request, "referrals/new_inbound.html", {"form": form, "patient": chart.patient}, status=status
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 # One referral
 # ---------------------------------------------------------------------------------------------------
@@ -161,8 +218,9 @@ def _detail_context(actor: Actor, referral_id: int, form: ActionForm | None = No
         raise Http404(exc.message) from exc
     referral = detail.referral
     receivers = [r for r in _receivers(actor) if r.pk != referral.receiver_id]
+    labels = INBOUND_LABELS if referral.is_inbound else {}
     actions = [
-        (action, ReferralAction(action).label, ACTION_STYLE[action])
+        (action, labels.get(action, ReferralAction(action).label), ACTION_STYLE[action])
         for action in detail.actions
         if actor.has(services.permission_for(action, referral.status))
     ]

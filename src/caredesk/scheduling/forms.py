@@ -279,3 +279,31 @@ class WaitlistForm(ScheduleForm):
             (p.pk, f"{p.family_name}, {p.given_name}")
             for p in visit_type.practitioners.order_by("family_name")
         ]
+
+
+class WaitlistStartForm(ScheduleForm):
+    """The waitlist overview's entry point: which visit type's list to add a patient to (and, from the
+    booking page, which patient)."""
+
+    visit_type = forms.ModelChoiceField(queryset=VisitType.objects.none(), empty_label="Choose a visit type")
+    patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visit_type_field = self.fields["visit_type"]
+        assert isinstance(visit_type_field, forms.ModelChoiceField)
+        visit_type_field.queryset = _visit_types(actor)
+
+
+class AccessForm(ScheduleForm):
+    """The access report's filter: one location, or all of them."""
+
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.none(), required=False, empty_label="All locations"
+    )
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        location_field = self.fields["location"]
+        assert isinstance(location_field, forms.ModelChoiceField)
+        location_field.queryset = _locations(actor)

@@ -1,5 +1,6 @@
-"""The calendar as a table: a row per time step, a column per resource (a day) or per day (a week of one
-resource). Appointments span rows (`rowspan`), so the page needs no inline styles (the CSP forbids them).
+"""The calendar as a table: a row per time step, a column per resource (a day), per day (a week of one
+resource), or per day and resource (a location's week: the days as column groups, a resource in each).
+Appointments span rows (`rowspan`), so the page needs no inline styles (the CSP forbids them).
 Pure presentation over selectors.Calendar; no queries."""
 
 from __future__ import annotations
@@ -40,10 +41,20 @@ class Header:
 
 
 @dataclass
+class DayGroup:
+    """A day over its resources' columns (a location's week)."""
+
+    day: dt.date
+    label: str
+    span: int
+
+
+@dataclass
 class Grid:
     headers: list[Header]
     rows: list[Row]
     step: int
+    groups: list[DayGroup] = field(default_factory=list)  # empty unless several days of several resources
 
 
 STEPS = (30, 20, 15, 10, 5)
@@ -132,14 +143,15 @@ def build(calendar: Calendar) -> Grid:
                 cells[covered] = None
         columns.append(cells)
     rows = [Row(time, [column[i] for column in columns]) for i, time in enumerate(times)]
-    headers = [Header(c, _label(calendar, c)) for c in calendar.columns]
-    return Grid(headers, rows, step)
-
-
-def _label(calendar: Calendar, column: CalendarColumn) -> str:
-    if len(calendar.days) == 1:
-        return column.resource.name
-    return f"{column.day:%a %d %b}"
+    per_day = len(calendar.columns) // len(calendar.days) if calendar.days else 0
+    groups = (
+        [DayGroup(day, f"{day:%a %d %b}", per_day) for day in calendar.days]
+        if len(calendar.days) > 1 and per_day > 1
+        else []
+    )
+    by_resource = len(calendar.days) == 1 or bool(groups)
+    headers = [Header(c, c.resource.name if by_resource else f"{c.day:%a %d %b}") for c in calendar.columns]
+    return Grid(headers, rows, step, groups)
 
 
 # --- the arrivals board --------------------------------------------------------------------------------

@@ -644,3 +644,29 @@ def waitlist_fits(
 def offer_expiry(now: dt.datetime, start: dt.datetime, hours: int) -> dt.datetime:
     """An offer stays open `hours`, and never past an hour before the visit (nor before `now`)."""
     return max(now, min(now + dt.timedelta(hours=hours), start - dt.timedelta(hours=1)))
+
+
+# --- the access report's chart ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaysBar:
+    """One horizontal bar of the access chart, in SVG user units: days until the third next available
+    (None: fewer than three free times ahead, drawn as an empty bar)."""
+
+    label: str
+    days: int | None
+    y: int
+    width: int
+    text_x: int
+
+
+def days_bars(rows: Iterable[tuple[str, int | None]], *, width: int = 360, row: int = 26) -> list[DaysBar]:
+    """Bars of days out, the longest wait the full width (at least one day wide, so 0 days still shows)."""
+    found = list(rows)
+    longest = max((days for _, days in found if days is not None), default=0)
+    bars = []
+    for index, (label, days) in enumerate(found):
+        length = 0 if days is None else max(2, round(width * days / max(longest, 1)))
+        bars.append(DaysBar(label, days, index * row, length, length + 4))
+    return bars

@@ -106,7 +106,6 @@ from .models import (
 
 MAX_NOTES = 2000
 MAX_SERIES = 52
-DEFAULT_NO_SHOW_GRACE_MINUTES = 15
 S = AppointmentStatus
 
 
@@ -977,7 +976,8 @@ def check_in(
 
 
 def no_show_grace_minutes() -> int:
-    return int(getattr(settings, "CAREDESK_NO_SHOW_GRACE_MINUTES", DEFAULT_NO_SHOW_GRACE_MINUTES))
+    """Minutes after the start before an appointment may be marked a no-show (settings, default 15)."""
+    return int(settings.CAREDESK_NO_SHOW_GRACE_MINUTES)
 
 
 def mark_no_show(*, actor: Actor, appointment_id: int, expected_version: int | None = None) -> Appointment:

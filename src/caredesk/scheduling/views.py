@@ -1,6 +1,7 @@
-"""Scheduling pages: the calendar (a location's day, a resource's week), booking with slot search,
+"""Scheduling pages: the calendar (a location's day or week, a resource's week), booking with slot search,
 the appointment with its history and its actions (reschedule, cancel, check in, no-show, status steps),
-and the patient portal's list.
+the waitlists (an overview and each visit type's list), the access report (third next available) and the
+patient portal's list.
 
 Each view parses with a form, calls one selector or service, and renders. A service's refusal is shown on
 the form or page with its status (400 or 409); an appointment outside the actor's scope answers 404.
@@ -8,6 +9,7 @@ the form or page with its status (400 or 409); an appointment outside the actor'
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from typing import Any
 
@@ -16,9 +18,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import public, require_permission
+from caredesk.accounts.models import Location
 from caredesk.accounts.permissions import Permission
 from caredesk.billing.choices import PaymentMethod, PaymentPurpose
 from caredesk.core.context import Actor
@@ -34,6 +38,7 @@ from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus
 from .errors import ResourceNotFound, SeriesConflict
 from .forms import (
     CALENDAR_KINDS,
+    AccessForm,
     BookingForm,
     CalendarForm,
     CancelForm,
@@ -45,6 +50,7 @@ from .forms import (
     StatusForm,
     VersionForm,
     WaitlistForm,
+    WaitlistStartForm,
 )
 from .models import Appointment
 
@@ -78,7 +84,8 @@ def _detail_or_404(actor: Actor, appointment_id: int) -> selectors.AppointmentDe
 @require_permission(Permission.SCHEDULE_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def calendar(request: HttpRequest) -> HttpResponse:
-    """A location's day (a column per resource) or one resource's week (a column per day)."""
+    """A location's day (a column per resource), its week (the days as column groups, a column per
+    resource in each), or one resource's week (a column per day)."""
     actor = request_actor(request)
     form = CalendarForm(request.GET, actor=actor)
     if not form.is_valid():
@@ -90,7 +97,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
     day = form.cleaned_data.get("date") or clock.now().astimezone(zone).date()
     view = form.cleaned_data.get("view") or "day"
     resource_id = form.cleaned_data.get("resource")
-    kind = (form.cleaned_data.get("kind") or None) if view == "day" and resource_id is None else None
+    kind = (form.cleaned_data.get("kind") or None) if resource_id is None else None
     if view == "week":
         day -= dt.timedelta(days=day.weekday())
     try:
@@ -99,18 +106,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
             location_id=location.pk,
             first_day=day,
             days=7 if view == "week" else 1,
-            resource_id=resource_id if view == "week" or resource_id else None,
+            resource_id=resource_id,
             kind=kind,
         )
     except DomainError as exc:
         return render(
             request, "scheduling/calendar.html", {"form": form, "cal": None, "error": exc.message}, status=400
-        )
-    if view == "week" and resource_id is None and cal.resources:
-        # A week shows one resource: the first practitioner (or whatever there is) unless one was chosen.
-        first = next((r for r in cal.resources if r.kind == "practitioner"), cal.resources[0])
-        return redirect(
-            f"{reverse('scheduling:calendar')}?location={location.pk}&view=week&date={day}&resource={first.id}"
         )
     step = dt.timedelta(days=7 if view == "week" else 1)
     context: dict[str, Any] = {
@@ -898,11 +899,19 @@ def _waitlist_page(
         data = selectors.waitlist(actor=actor, visit_type_id=visit_type_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    context = {
-        "waitlist": data,
-        "form": form or WaitlistForm(visit_type=data.visit_type),
-        "zone_name": _zone_name(actor),
-    }
+    if form is None:
+        # From the overview or the booking page: ?patient=<id> fills in the MRN (an audited read).
+        initial = {}
+        patient_id = _as_int(request.GET.get("patient"))
+        if patient_id is not None:
+            try:
+                patient = patient_selectors.get_patient(actor=actor, patient_id=patient_id, action="waitlist")
+            except (NotFound, Forbidden):
+                pass  # the form stays empty; the MRN typed is checked on adding
+            else:
+                initial["patient_mrn"] = patient.mrn
+        form = WaitlistForm(initial=initial, visit_type=data.visit_type)
+    context = {"waitlist": data, "form": form, "zone_name": _zone_name(actor)}
     return render(request, "scheduling/waitlist.html", context, status=status)
 
 
@@ -959,6 +968,106 @@ def waitlist(request: HttpRequest, visit_type_id: int) -> HttpResponse:
             messages.success(request, "Added to the waitlist.")
             return redirect("scheduling:waitlist", visit_type_id=visit_type_id)
     return _waitlist_page(request, actor, visit_type_id, form, status=400)
+
+
+@require_permission(Permission.APPOINTMENT_BOOK)
+@require_http_methods(["GET", "HEAD"])
+def waitlist_overview(request: HttpRequest) -> HttpResponse:
+    """Every visit type's waitlist in numbers (waiting, the longest wait, open offers), each linking to its
+    list, and where to start adding a patient: choosing a visit type opens its list's form."""
+    actor = request_actor(request)
+    status = 200
+    if "visit_type" in request.GET:
+        start = WaitlistStartForm(request.GET, actor=actor)
+        if start.is_valid():
+            target = reverse("scheduling:waitlist", args=[start.cleaned_data["visit_type"].pk])
+            patient = start.cleaned_data.get("patient")
+            return redirect(f"{target}{f'?patient={patient}' if patient else ''}#add")
+        status = 400
+    else:
+        start = WaitlistStartForm(initial={"patient": _as_int(request.GET.get("patient"))}, actor=actor)
+    now = timezone.now()  # entries are stamped with the real time (created_at), not the scheduling clock
+    rows = [
+        (summary, (now - summary.oldest).days if summary.oldest is not None else None)
+        for summary in selectors.waitlist_overview(actor=actor)
+    ]
+    context = {
+        "rows": rows,
+        "start_form": start,
+        "total_waiting": sum(summary.waiting for summary, _ in rows),
+        "zone_name": _zone_name(actor),
+    }
+    return render(request, "scheduling/waitlist_overview.html", context, status=status)
+
+
+# --- the access report (third next available) ----------------------------------------------------------
+
+ACCESS_BAR_WIDTH = 360
+ACCESS_BAR_ROW = 26
+
+
+def _access_report(
+    request: HttpRequest,
+) -> tuple[AccessForm, list[selectors.AccessRow] | None, Location | None]:
+    actor = request_actor(request)
+    form = AccessForm(request.GET, actor=actor)
+    if not form.is_valid():
+        return form, None, None
+    location = form.cleaned_data.get("location")
+    rows = selectors.access_report(actor=actor, location_id=location.pk if location else None)
+    return form, rows, location
+
+
+@require_permission(Permission.SCHEDULE_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def access(request: HttpRequest) -> HttpResponse:
+    """Access to care: per visit type and practitioner, the third next available time and the days until
+    it, as a table and a bar chart."""
+    form, rows, location = _access_report(request)
+    context: dict[str, Any] = {"form": form, "rows": rows, "location": location}
+    if rows is None:
+        return render(request, "scheduling/access.html", context, status=400)
+    bars = rules.days_bars(
+        [(f"{r.visit_type.name} · {r.practitioner_name}", r.third.days_out) for r in rows],
+        width=ACCESS_BAR_WIDTH,
+        row=ACCESS_BAR_ROW,
+    )
+    context.update(
+        {
+            "bars": bars,
+            "bar_width": ACCESS_BAR_WIDTH,
+            "chart_width": ACCESS_BAR_WIDTH + 330,
+            "chart_height": max(len(bars), 1) * ACCESS_BAR_ROW,
+            "csv_query": request.GET.urlencode(),
+        }
+    )
+    return render(request, "scheduling/access.html", context)
+
+
+@require_permission(Permission.SCHEDULE_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def access_csv(request: HttpRequest) -> HttpResponse:
+    form, rows, _ = _access_report(request)
+    if rows is None:
+        return HttpResponse("; ".join(str(e) for errors in form.errors.values() for e in errors), status=400)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="third-next-available-{clock.now():%Y-%m-%d}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(["visit_type", "practitioner", "third_next_available", "days_out", "note"])
+    for row in rows:
+        start = row.third.start
+        writer.writerow(
+            [
+                row.visit_type.name,
+                row.practitioner_name,
+                start.isoformat() if start else "",  # in its location's time zone
+                "" if row.third.days_out is None else row.third.days_out,
+                row.problem or ("" if start else "fewer than three free times ahead"),
+            ]
+        )
+    return response
 
 
 @public

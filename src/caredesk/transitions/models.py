@@ -175,6 +175,16 @@ class TcmEpisode(OrganizationScopedModel):
     period_end = models.DateField(help_text="The 30-day service period's last day")
     status = models.CharField(max_length=10, choices=TcmStatus.choices, default=TcmStatus.ACTIVE)
     cancelled_reason = models.CharField(max_length=300, blank=True)
+    # How the contact and the visit were completed, when they were recorded (not closed by hand): the
+    # logged contact (its day) and the fulfilled appointment (its day). The report counts these days.
+    contact_communication = models.ForeignKey(
+        "messaging.Communication", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    contact_on = models.DateField(null=True, blank=True)
+    visit_appointment = models.ForeignKey(
+        "scheduling.Appointment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    visit_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -150,6 +150,29 @@ def deadline_outcome(due: dt.date, today: dt.date, done_on: dt.date | None) -> s
     return Outcome.MISSED if today > due else Outcome.PENDING
 
 
+#: Who an interactive contact is with, and how: the patient or caregiver, by phone, video, in person or
+#: an electronic message they answered or sent (messaging.choices values). Letters and faxes never count.
+CONTACT_PARTIES = ("patient", "caregiver")
+_NOT_INTERACTIVE_CHANNELS = ("letter", "fax")
+
+
+def is_interactive_contact(*, channel: str, direction: str, outcome: str, party: str) -> bool:
+    """Does a logged communication make TCM's interactive contact? Someone was reached (an outbound
+    contact answered), or the patient or caregiver reached us (inbound, reached or received). A voicemail,
+    no answer or a message only sent is an attempt at most."""
+    if party not in CONTACT_PARTIES or channel in _NOT_INTERACTIVE_CHANNELS:
+        return False
+    return outcome == "reached" or (direction == "in" and outcome == "received")
+
+
+def visit_counts(
+    visit_at: dt.datetime, discharge_at: dt.datetime | None, visit_day: dt.date, period_end: dt.date
+) -> bool:
+    """A visit completes an episode's face-to-face step when it took place after the discharge and within
+    the 30-day service period (after the visit deadline it still counts, as late)."""
+    return (discharge_at is None or visit_at >= discharge_at) and visit_day <= period_end
+
+
 def med_reconciliation_due(visit_due: dt.date, visit_done_on: dt.date | None) -> dt.date:
     """Medication reconciliation is due no later than the face-to-face visit: the visit's date once it
     happened, its due date until then."""

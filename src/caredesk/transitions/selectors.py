@@ -25,6 +25,7 @@ from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.education import selectors as education_selectors
 from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.errors import PatientNotFound
 from caredesk.scheduling import selectors as scheduling_selectors
 from caredesk.scheduling.choices import AppointmentStatus
 from caredesk.worklist import selectors as worklist_selectors
@@ -227,6 +228,40 @@ def search_encounters(
     return shown, len(rows) > page_size
 
 
+def patient_encounters(
+    *, actor: Actor, patient_id: Any, page: int = 1, page_size: int = 20
+) -> tuple[list[Encounter], bool]:
+    """One patient's encounters, latest admission first (a portal user: only their own record), and
+    whether more follow. PatientNotFound for a patient outside the actor's scope. One ENCOUNTER_SEARCH
+    audit row naming the patient (even when the list is empty: it still says something about them)."""
+    pk = parse_id(patient_id)
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    offset = (page - 1) * page_size
+    with transaction.atomic():
+        if pk is None or not patient_selectors.patient_queryset(actor).filter(pk=pk).exists():
+            raise PatientNotFound(f"No patient with id {patient_id}.", details={"id": str(patient_id)})
+        rows = list(
+            _readable_encounters(actor)
+            .filter(patient_id=pk)
+            .order_by(F("admit_at").desc(nulls_last=True), "-id")[offset : offset + page_size + 1]
+        )
+        shown = rows[:page_size]
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_SEARCH,
+            patient_id=pk,
+            object_type="transitions.encounter",
+            detail={
+                "criteria": {"patient_id": pk},
+                "page": page,
+                "encounter_ids": [e.pk for e in shown],
+                "result_ids": [pk] if shown else [],
+            },
+        )
+    return shown, len(rows) > page_size
+
+
 @dataclass
 class ElementStatus:
     due: dt.date
@@ -234,6 +269,8 @@ class ElementStatus:
     done_on: dt.date | None = None
     task_id: int | None = None
     attempts: int = 0
+    appointment_id: int | None = None  # the fulfilled appointment that completed the visit
+    communication_id: int | None = None  # the logged contact that completed the contact
 
 
 @dataclass
@@ -269,6 +306,9 @@ def _compliance(
     visit = outcomes.get(episode.task_key("visit"))
     med_rec = outcomes.get(episode.task_key("med_rec"))
     contact_done, visit_done, med_rec_done = (_done_on(o, zone) for o in (contact, visit, med_rec))
+    # A step completed by a logged contact or a fulfilled visit counts from the day it happened.
+    contact_done = episode.contact_on or contact_done
+    visit_done = episode.visit_on or visit_done
     attempt_days = [moment.astimezone(zone).date() for moment in (contact.attempt_times if contact else ())]
     med_rec_due = rules.med_reconciliation_due(episode.visit_due, visit_done)
     cancelled = episode.status == TcmStatus.CANCELLED
@@ -284,7 +324,7 @@ def _compliance(
             attempts=attempts,
         )
 
-    return EpisodeCompliance(
+    compliance = EpisodeCompliance(
         episode=episode,
         contact=status(
             episode.contact_due,
@@ -300,6 +340,9 @@ def _compliance(
             med_rec_due, rules.deadline_outcome(med_rec_due, today, med_rec_done), med_rec_done, med_rec
         ),
     )
+    compliance.contact.communication_id = episode.contact_communication_id
+    compliance.visit.appointment_id = episode.visit_appointment_id
+    return compliance
 
 
 def compliance_of(actor: Actor, episodes: list[TcmEpisode]) -> list[EpisodeCompliance]:
@@ -361,6 +404,31 @@ def episode_encounter_id(*, actor: Actor, episode_id: int) -> int:
     if found is None:
         raise EpisodeNotFound(f"No TCM episode with id {episode_id}.")
     return found
+
+
+def get_tcm_episode(*, actor: Actor, episode_id: Any) -> EpisodeCompliance:
+    """One TCM episode with its deadlines and where its contact, visit and medication reconciliation
+    stand (and the worklist tasks that carry them). ENCOUNTER_VIEW audit row naming the patient;
+    EpisodeNotFound outside the scope."""
+    pk = parse_id(episode_id)
+    with transaction.atomic():
+        episode = (
+            None
+            if pk is None or actor.organization_id is None or not actor.has(Permission.ENCOUNTER_VIEW)
+            else TcmEpisode.objects.filter(organization_id=actor.organization_id, pk=pk)
+            .select_related("patient", "encounter")
+            .first()
+        )
+        if episode is None:
+            raise EpisodeNotFound(f"No TCM episode with id {episode_id}.", details={"id": str(episode_id)})
+        audit.record(
+            actor=actor,
+            action=AuditAction.ENCOUNTER_VIEW,
+            patient_id=episode.patient_id,
+            obj=episode,
+            detail={"encounter_id": episode.encounter_id},
+        )
+    return compliance_of(actor, [episode])[0]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -37,11 +37,13 @@ from caredesk.audit.models import AuditEvent
 from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import DomainError, Forbidden, ValidationFailed
 from caredesk.core.text import name_key
+from caredesk.messaging.hooks import LoggedCommunication
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients import services as patient_services
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.schemas import PatientInput, PatientQuery
 from caredesk.scheduling import selectors as scheduling_selectors
+from caredesk.scheduling.hooks import FulfilledVisit
 from caredesk.worklist import selectors as worklist_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
@@ -1197,6 +1199,151 @@ def set_tcm_complexity(*, actor: Actor, episode_id: int, complexity: str) -> Tcm
             zone = selectors.organization_zone(organization_id)
             _reschedule(actor, episode, episode.discharge_date, complexity, zone, "TCM complexity changed.")
     return episode
+
+
+# ---------------------------------------------------------------------------------------------------
+# TCM steps completed by what happened elsewhere: a fulfilled visit, a logged contact
+# ---------------------------------------------------------------------------------------------------
+
+#: What TCM tracking needs to find the appointment and close the episode's tasks (whoever fulfilled the
+#: visit or logged the call may not work the care-coordination queue).
+_TRACKING_PERMISSIONS = frozenset(
+    str(p)
+    for p in (
+        Permission.SCHEDULE_VIEW,
+        Permission.TASK_VIEW,
+        Permission.TASK_WORK,
+        Permission.TASK_ALL_QUEUES,
+        Permission.ENCOUNTER_VIEW,
+        Permission.ENCOUNTER_MANAGE,
+    )
+)
+
+
+def _tracker(actor: Actor, organization_id: int) -> Actor:
+    return system_actor(
+        organization_id=organization_id,
+        permissions=_TRACKING_PERMISSIONS,
+        channel=actor.channel,
+        username="TCM tracking",
+    )
+
+
+def _complete_step(
+    actor: Actor, tracker: Actor, episode: TcmEpisode, element: str, day: dt.date, what: str, due: dt.date
+) -> None:
+    """Close the step's task (done) and write the timeline and audit rows; the caller saved the episode."""
+    late = f" after the deadline ({due:%a %Y-%m-%d}): reported late" if day > due else ""
+    summary = f"TCM {what} on {day:%a %Y-%m-%d}{late}."
+    worklist.close_tasks_by_keys(
+        actor=tracker, dedupe_keys=[episode.task_key(element)], status=TaskStatus.DONE, reason=summary
+    )
+    writes = _Writes(actor)
+    writes.event(episode.encounter, "tcm", summary, clock.now())
+    writes.audit(
+        AuditAction.TCM_EPISODE_UPDATE,
+        patient_id=episode.patient_id,
+        obj=episode,
+        detail={
+            "element": element,
+            "done_on": day.isoformat(),
+            "due": due.isoformat(),
+            "appointment_id": episode.visit_appointment_id if element == "visit" else None,
+            "communication_id": episode.contact_communication_id if element == "contact" else None,
+        },
+    )
+    writes.flush()
+
+
+def _open_step(tracker: Actor, episodes: list[TcmEpisode], element: str) -> dict[int, int]:
+    """Episode id -> the id of its still-open `element` task (a step closed by hand is left alone)."""
+    outcomes = worklist_selectors.task_outcomes(
+        actor=tracker, dedupe_keys=[episode.task_key(element) for episode in episodes]
+    )
+    found = {}
+    for episode in episodes:
+        task = outcomes.get(episode.task_key(element))
+        if task is not None and task.status not in (TaskStatus.DONE, TaskStatus.CANCELLED):
+            found[episode.pk] = task.task_id
+    return found
+
+
+def complete_visit_on_fulfilment(actor: Actor, visit: FulfilledVisit) -> None:
+    """scheduling's fulfilled hook (inside the transaction that fulfils the appointment): a visit of a
+    patient in TCM, after the discharge and within the service period, completes the episode's
+    face-to-face step: the episode records the appointment and its day, and the visit task is closed.
+    After the visit deadline it still does, and the report shows the visit late. Idempotent: an episode
+    keeps the first visit that completed it; a step already closed by hand is left as it is."""
+    tracker = _tracker(actor, visit.organization_id)
+    starts_at = (
+        scheduling_selectors.appointment_queryset(tracker)
+        .filter(pk=visit.appointment_id, patient_id=visit.patient_id)
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    if starts_at is None:
+        return
+    day = starts_at.astimezone(selectors.organization_zone(visit.organization_id)).date()
+    episodes = list(
+        TcmEpisode.objects.select_for_update()
+        .filter(
+            organization_id=visit.organization_id,
+            patient_id=visit.patient_id,
+            status=TcmStatus.ACTIVE,
+            visit_appointment__isnull=True,
+            discharge_date__lte=day,
+        )
+        .select_related("encounter")
+        .order_by("-discharge_date", "-pk")
+    )
+    episodes = [
+        e for e in episodes if rules.visit_counts(starts_at, e.encounter.discharge_at, day, e.period_end)
+    ]
+    if not episodes:
+        return
+    episode = episodes[0]  # the latest discharge before the visit
+    if episode.pk not in _open_step(tracker, [episode], "visit"):
+        return
+    episode.visit_appointment_id, episode.visit_on = visit.appointment_id, day
+    episode.save(update_fields=["visit_appointment", "visit_on", "updated_at"])
+    what = f"face-to-face visit held: appointment #{visit.appointment_id}"
+    _complete_step(actor, tracker, episode, "visit", day, what, episode.visit_due)
+
+
+def complete_contact_on_communication(actor: Actor, logged: LoggedCommunication) -> None:
+    """messaging's logged hook (inside the transaction that logs it): a reached, interactive contact with
+    the patient or caregiver logged on an active episode's contact task completes the contact step: the
+    episode records the communication and its day, and the task is closed. After the contact deadline it
+    still does; the report shows it late unless two attempts were documented in time. Idempotent."""
+    if logged.task_id is None or not rules.is_interactive_contact(
+        channel=logged.channel, direction=logged.direction, outcome=logged.outcome, party=logged.party
+    ):
+        return
+    tracker = _tracker(actor, logged.organization_id)
+    episodes = list(
+        TcmEpisode.objects.select_for_update()
+        .filter(
+            organization_id=logged.organization_id,
+            patient_id=logged.patient_id,
+            status=TcmStatus.ACTIVE,
+            contact_communication__isnull=True,
+        )
+        .select_related("encounter")
+        .order_by("pk")
+    )
+    open_tasks = _open_step(tracker, episodes, "contact")
+    for episode in episodes:
+        if open_tasks.get(episode.pk) != logged.task_id:
+            continue
+        discharge_at = episode.encounter.discharge_at
+        if discharge_at is not None and logged.occurred_at < discharge_at:
+            return
+        day = logged.occurred_at.astimezone(selectors.organization_zone(logged.organization_id)).date()
+        episode.contact_communication_id, episode.contact_on = logged.communication_id, day
+        episode.save(update_fields=["contact_communication", "contact_on", "updated_at"])
+        what = f"interactive contact made: logged communication #{logged.communication_id}"
+        _complete_step(actor, tracker, episode, "contact", day, what, episode.contact_due)
+        return
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from caredesk.accounts.decorators import require_permission
@@ -26,7 +25,7 @@ from caredesk.core.htmx import is_htmx, render_page_or_partial
 from caredesk.core.web import refusal_status, request_actor
 from caredesk.patients import selectors as patient_selectors
 
-from . import selectors, services
+from . import links, selectors, services
 from .choices import TaskStatus
 from .forms import (
     AssignForm,
@@ -150,21 +149,9 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _source(task: Task) -> tuple[str, str]:
-    """What caused the task, as a label and a link: `app.model` + id names the URL `app:model` when one
-    exists ("transitions.encounter" 42 -> "encounter #42", /transitions/encounters/42/)."""
-    if not task.source_type or "." not in task.source_type or not task.source_id:
-        return "", ""
-    try:
-        label = str(apps.get_model(task.source_type)._meta.verbose_name)
-    except (LookupError, ValueError):
-        label = task.source_type
-    app, model = task.source_type.split(".", 1)
-    try:
-        url = reverse(f"{app}:{model}", args=[task.source_id])
-    except NoReverseMatch:
-        url = ""
-    return f"{label} #{task.source_id}", url
+def _source(actor: Actor, task: Task) -> tuple[str, str]:
+    """What caused the task, as a label and a link to the page that shows it (links.SOURCE_PAGES)."""
+    return links.source_link(actor, task.source_type, task.source_id, task.patient_id)
 
 
 STATUS_ACTIONS = {
@@ -187,7 +174,7 @@ def _panel_context(actor: Actor, task_id: int, **forms: WorklistForm) -> dict[st
         "detail": detail,
         "task": task,
         "can": _can(actor),
-        "source": _source(task),
+        "source": _source(actor, task),
         "is_mine": task.assignee_id is not None and task.assignee_id == actor.user_id,
         "status_actions": [(s, label) for s, label in STATUS_ACTIONS.items() if s in detail.allowed_statuses],
         "status_form": forms.get("status_form") or StatusForm(initial=version),

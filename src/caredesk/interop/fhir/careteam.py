@@ -2,8 +2,10 @@
 search handlers (registered in fhir/urls.py, listed in the CapabilityStatement by fhir/views.py).
 
 Caredesk keeps a plan's care team as the roles it needs (primary care physician, nurse, care coordinator,
-dietitian ...), not as named people, so each participant is a role (`urn:caredesk:care-team-role`) without
-a member. One CareTeam per care plan, with the plan's id: `CareTeam/12` is the team of `CarePlan/12`. Its
+dietitian ...), each optionally filled by a named person: every participant has its role
+(`urn:caredesk:care-team-role`) and, when someone is named, a `member`: `Practitioner/[id]` (with the name
+as display) for a practitioner, a display name alone for a staff user (who has no FHIR resource). One
+CareTeam per care plan, with the plan's id: `CareTeam/12` is the team of `CarePlan/12`. Its
 status follows the plan: active while the plan is, inactive once completed or cancelled.
 
 Reads go through careplans.selectors (CAREPLAN_VIEW audit rows); a portal user sees their own teams.
@@ -19,7 +21,7 @@ from fhir.resources.R4B.careteam import CareTeam as FhirCareTeam
 
 from caredesk.accounts.permissions import Permission
 from caredesk.careplans import selectors
-from caredesk.careplans.choices import CareTeamRole, PlanStatus
+from caredesk.careplans.choices import PlanStatus
 from caredesk.careplans.errors import PlanNotFound
 from caredesk.core.context import Actor
 from caredesk.patients.errors import PatientNotFound
@@ -45,16 +47,27 @@ SUPPORT = ResourceSupport(
         SearchParam("status", "token", "active (teams of active plans are searched)"),
         SearchParam("_id", "token", "One care team id (the care plan's id)"),
     ),
-    "One CareTeam per CarePlan, with the plan's id; participants are roles (urn:caredesk:care-team-role).",
+    "One CareTeam per CarePlan, with the plan's id; participants are roles (urn:caredesk:care-team-role), "
+    "with the named Practitioner (or a staff member's name) as member.",
 )
 
 
 def careteam_to_fhir(view: selectors.PlanView) -> FhirCareTeam:
     plan = view.plan
     participants = []
-    for code in plan.care_team:
-        label = CareTeamRole(code).label if code in CareTeamRole.values else str(code)
-        participants.append({"role": [{"coding": [{"system": ROLE_SYSTEM, "code": code, "display": label}]}]})
+    for item in view.team:
+        member = item.member
+        participant: dict[str, Any] = {
+            "role": [{"coding": [{"system": ROLE_SYSTEM, "code": member.role, "display": item.role_label}]}]
+        }
+        if member.practitioner_id is not None:
+            participant["member"] = {
+                "reference": f"Practitioner/{member.practitioner_id}",
+                "display": item.name,
+            }
+        elif item.name:
+            participant["member"] = {"display": item.name}
+        participants.append(participant)
     data: dict[str, Any] = {
         "resourceType": "CareTeam",
         "id": str(plan.pk),

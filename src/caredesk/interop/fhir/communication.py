@@ -15,10 +15,23 @@ Search: `patient` (required), `sent`, and `about` (one `Task/{id}`, `ServiceRequ
 
 Staff with the communication-log permission see their organization's entries; a portal token only those
 about its own record. Reads and searches are audited by the messaging selectors.
+
+Create (COMMUNICATION_LOG, staff only) logs what happened through messaging.services.log_communication:
+`subject` the Patient, the channel from `category` (urn:caredesk:communication-channel) or else `medium`
+(PHONE, ELECTRONIC = SMS, EMAILWRIT, MAILWRIT, FAXWRIT, ONLINEWRIT), `topic.text` the subject line,
+`payload` contentString the summary, `sent` when (with its UTC offset; now when left out), `about` the
+linked `Task/[id]`, `ServiceRequest/referral-[id]` and `Appointment/[id]` (each the patient's). Inbound
+when the `sender` is the Patient (or another party given as a display "Name (Party)" as a read shows it),
+outbound otherwise; the other party is the patient unless named so. The outcome is the `statusReason`
+coding (urn:caredesk:communication-outcome); without one, `completed` is reached (calls) or sent/received,
+`not-done` no answer (calls) or failed. Refused requests change nothing: 400 malformed, 403 without the
+permission, 422 anything the log refuses (an outcome the channel cannot have, a time in the future, a
+linked record that is not the patient's, a consent the patient has not given).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -27,8 +40,9 @@ from fhir.resources.R4B.communication import Communication as FhirCommunication
 
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.messaging import selectors
-from caredesk.messaging.choices import Direction, Party
+from caredesk.core.errors import DomainError
+from caredesk.messaging import selectors, services
+from caredesk.messaging.choices import Direction, Outcome, Party
 from caredesk.messaging.errors import CommunicationNotFound
 from caredesk.messaging.models import Communication
 from caredesk.patients.errors import PatientNotFound
@@ -37,8 +51,8 @@ from . import search as params
 from .bundle import PageLinks, known_total, searchset
 from .capability import ResourceSupport, SearchParam
 from .common import compact, instant
-from .http import base_url, fhir_response, operation, prefers_strict, search_pairs
-from .outcomes import FhirError
+from .http import base_url, fhir_response, operation, prefers_strict, read_json_body, search_pairs, validate
+from .outcomes import FhirError, write_error
 from .scheduling import time_range
 
 MODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
@@ -58,7 +72,7 @@ NOT_DONE = frozenset({"no_answer", "busy", "wrong_number", "failed"})
 SEARCH_PARAMS = ("patient", "subject", "about")
 SUPPORT = ResourceSupport(
     "Communication",
-    ("read", "search-type"),
+    ("read", "search-type", "create"),
     (
         SearchParam("patient", "reference", "Required: the patient's communication log, latest first"),
         SearchParam(
@@ -73,6 +87,9 @@ SUPPORT = ResourceSupport(
             f"Task/[id], ServiceRequest/{REFERRAL_PREFIX}[id] or Appointment/[id]: the entries about it",
         ),
     ),
+    "Create logs a call, message, letter or fax that happened (nothing is sent): subject, category "
+    f"({CHANNEL_SYSTEM}) or medium, topic.text, payload, sent, about, and the outcome as statusReason "
+    f"({OUTCOME_SYSTEM}).",
 )
 
 
@@ -241,3 +258,173 @@ def search_communications(request: HttpRequest, actor: Actor | None) -> HttpResp
     return fhir_response(
         searchset([communication_to_fhir(e) for e in entries], resource_url=base, links=links, total=total)
     )
+
+
+# --- create: log what happened, through messaging.services.log_communication -----------------------------
+
+CHANNEL_OF_MEDIUM = {code: channel for channel, (code, _display) in MEDIUM.items()}
+_FIELD_PATHS = {
+    "patient_id": "Communication.subject",
+    "direction": "Communication.sender",
+    "channel": "Communication.category",
+    "outcome": "Communication.statusReason",
+    "party": "Communication.recipient",
+    "party_name": "Communication.recipient",
+    "subject": "Communication.topic",
+    "body": "Communication.payload",
+    "occurred_at": "Communication.sent",
+    "referral_id": "Communication.about",
+    "task_id": "Communication.about",
+    "appointment_id": "Communication.about",
+}
+
+
+def _unprocessable(message: str, path: str) -> FhirError:
+    return FhirError.single(422, "business-rule", message, expression=(path,))
+
+
+def _codes(concepts: Any, system: str) -> list[str]:
+    return [
+        str(coding.code)
+        for concept in concepts or []
+        for coding in concept.coding or []
+        if coding.system == system and coding.code
+    ]
+
+
+def _channel(resource: FhirCommunication) -> str:
+    channels = _codes(resource.category, CHANNEL_SYSTEM) or [
+        CHANNEL_OF_MEDIUM.get(code, "") for code in _codes(resource.medium, MODE_SYSTEM)
+    ]
+    if len(set(channels)) != 1 or channels[0] not in MEDIUM:
+        raise _unprocessable(
+            f"Say how: one category of {CHANNEL_SYSTEM} ({', '.join(MEDIUM)}) or one medium of {MODE_SYSTEM} "
+            f"({', '.join(CHANNEL_OF_MEDIUM)}).",
+            "Communication.category",
+        )
+    return channels[0]
+
+
+def _party_of(reference: Any, patient_reference: str) -> tuple[str, str] | None:
+    """(party, name) when `reference` is the patient or a party named as a read shows it; else None."""
+    if reference is None:
+        return None
+    if str(reference.reference or "").rsplit("/", 2)[-2:] == patient_reference.split("/"):
+        return Party.PATIENT, ""
+    display = str(reference.display or "").strip()
+    for party, label in Party.choices:
+        if display == label:
+            return str(party), ""
+        if display.endswith(f" ({label})"):
+            return str(party), display.removesuffix(f" ({label})").strip()
+    return None
+
+
+def _direction_and_party(resource: FhirCommunication, patient_reference: str) -> tuple[str, str, str]:
+    recipients = resource.recipient or []
+    if len(recipients) > 1:
+        raise _unprocessable("Name one recipient.", "Communication.recipient")
+    recipient = _party_of(recipients[0] if recipients else None, patient_reference)
+    if recipient is not None:
+        return Direction.OUTBOUND, *recipient
+    sender = _party_of(resource.sender, patient_reference)
+    if sender is not None:
+        return Direction.INBOUND, *sender
+    if recipients and recipients[0].display:
+        return Direction.OUTBOUND, Party.OTHER, str(recipients[0].display).strip()
+    return Direction.OUTBOUND, Party.PATIENT, ""
+
+
+def _outcome(resource: FhirCommunication, channel: str, direction: str) -> str:
+    codes = _codes([resource.statusReason] if resource.statusReason else [], OUTCOME_SYSTEM)
+    if codes:
+        if len(set(codes)) > 1 or codes[0] not in Outcome.values:
+            raise _unprocessable(
+                f"statusReason must be one outcome of {OUTCOME_SYSTEM} ({', '.join(Outcome.values)}).",
+                "Communication.statusReason",
+            )
+        return codes[0]
+    if resource.status == "not-done":
+        return Outcome.NO_ANSWER if channel == "phone" else Outcome.FAILED
+    if channel == "phone":
+        return Outcome.REACHED
+    return Outcome.SENT if direction == Direction.OUTBOUND else Outcome.RECEIVED
+
+
+def _about_ids(resource: FhirCommunication) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for reference in resource.about or []:
+        value = str(reference.reference or "")
+        try:
+            ids = _about(value)
+        except FhirError as exc:
+            raise _unprocessable(exc.issues[0].diagnostics, "Communication.about") from exc
+        if not ids:
+            raise _unprocessable(f"{value!r} is not a record Caredesk has.", "Communication.about")
+        for key, pk in ids.items():
+            if key in found and found[key] != pk:
+                raise _unprocessable("Name at most one record of each type in about.", "Communication.about")
+            found[key] = pk
+    return found
+
+
+def new_communication_from_fhir(resource: FhirCommunication) -> services.NewCommunication:
+    """The log entry a new Communication asks for."""
+    if resource.status not in ("completed", "not-done"):
+        raise _unprocessable(
+            f"The log records what happened: completed or not-done, not {resource.status}.",
+            "Communication.status",
+        )
+    subject = str(resource.subject.reference or "") if resource.subject else ""
+    kind, _, value = subject.rpartition("/")
+    patient_id = _number(value)
+    if kind.rsplit("/", 1)[-1] != "Patient" or patient_id is None:
+        raise _unprocessable("The subject must be Patient/[id].", "Communication.subject")
+    channel = _channel(resource)
+    direction, party, party_name = _direction_and_party(resource, f"Patient/{patient_id}")
+    topic = (resource.topic.text or "").strip() if resource.topic is not None else ""
+    if not topic:
+        raise _unprocessable("Give the subject line as topic.text.", "Communication.topic")
+    sent = resource.sent
+    if sent is not None and not isinstance(sent, dt.datetime):
+        raise FhirError.single(
+            400,
+            "value",
+            "sent is a date and time with its UTC offset, e.g. 2027-03-01T10:30:00-05:00.",
+            expression=("Communication.sent",),
+        )
+    body = "\n\n".join(
+        str(part.contentString).strip() for part in resource.payload or [] if part.contentString
+    )
+    return services.NewCommunication(
+        patient_id=patient_id,
+        direction=direction,
+        channel=channel,
+        subject=topic,
+        outcome=_outcome(resource, channel, direction),
+        party=party,
+        party_name=party_name,
+        body=body,
+        occurred_at=sent,
+        **_about_ids(resource),
+    )
+
+
+@operation(
+    "POST",
+    "/Communication",
+    Permission.COMMUNICATION_LOG,
+    summary="Log a Communication (a call, message, ...)",
+)
+def create_communication(request: HttpRequest, actor: Actor | None) -> HttpResponse:
+    actor = _actor(actor)
+    data = read_json_body(request, "Communication")
+    resource = validate(FhirCommunication, data)
+    new = new_communication_from_fhir(resource)
+    try:
+        entry = services.log_communication(actor=actor, data=new)
+    except DomainError as exc:
+        field = "patient_id" if isinstance(exc, PatientNotFound) else exc.field or ""
+        raise write_error(exc, expression=_FIELD_PATHS.get(field, "Communication")) from exc
+    headers = {"Location": f"{base_url(request)}/Communication/{entry.pk}"}
+    return fhir_response(communication_to_fhir(entry), status=201, headers=headers)

@@ -99,3 +99,15 @@ def from_domain_error(exc: DomainError, *, validation_status: int = 400, express
         )
     status = exc.http_status if 400 <= exc.http_status < 500 else 400
     return FhirError.single(status, "business-rule" if status == 422 else "processing", exc.message)
+
+
+def write_error(exc: DomainError, *, expression: str = "") -> FhirError:
+    """A refused create or update of a valid resource: 403 stays 403, a conflict 409 (a stale version
+    is the caller's to map to 412), and anything the resource names that is missing or breaks a rule
+    (an unknown patient, assignee or receiver; an invalid code) 422 at `expression`."""
+    if isinstance(exc, NotFound):
+        expressions = (expression,) if expression else ()
+        return FhirError.single(
+            422, "business-rule", exc.message, expression=expressions, details_code=exc.code
+        )
+    return from_domain_error(exc, validation_status=422, expression=expression)

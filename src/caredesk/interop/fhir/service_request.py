@@ -16,6 +16,17 @@ Search: patient (or subject), requester (Practitioner/<id>: orders only), status
 eq, ge, gt, le or lt; whole UTC days), _id. Newest first. Staff see orders with ORDER_VIEW and referrals
 with REFERRAL_VIEW; a portal token sees only the patient's own (drafts left out). Reads and searches are
 audited by orders.selectors.
+
+Create (REFERRAL_CREATE) makes a referral through referrals.services.create_referral; orders are placed
+through the JSON API. The body's `category` says `referral` (urn:caredesk:service-request-category, or SNOMED
+CT 3457005); `status` draft keeps it a draft, active sends it at once; `subject` is the Patient; the
+specialty is `performerType` (or `code`) in urn:caredesk:specialty, or the receiver's; `performer` (at most
+one) is a receiver of the referral directory: by identifier (urn:caredesk:referral-receiver, as a referral
+is read, or its NPI), or a `Practitioner/[id]` whose NPI is in the directory; `reasonCode` carries the
+ICD-10-CM diagnoses (codings of http://hl7.org/fhir/sid/icd-10-cm, checked) and the reason as a text
+without coding (required); `priority` routine, urgent or stat (asap is taken as urgent). Other elements
+are not stored. Refused requests change nothing: 400 malformed, 403 without the permission, 422 anything
+the referral rules refuse (an unknown code, patient or receiver).
 """
 
 from __future__ import annotations
@@ -29,24 +40,29 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from caredesk.accounts.permissions import Permission
 from caredesk.core.context import Actor
-from caredesk.core.errors import NotFound
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.orders import selectors
 from caredesk.orders.choices import OrderKind, OrderStatus
 from caredesk.orders.models import Order
-from caredesk.referrals.choices import ReferralStatus, Specialty
+from caredesk.practitioners import selectors as practitioner_selectors
+from caredesk.referrals import selectors as referral_selectors
+from caredesk.referrals import services as referral_services
+from caredesk.referrals.choices import ReferralStatus, Specialty, Urgency
 
 from . import search as params
 from .bundle import PageLinks, known_total, searchset
 from .capability import ResourceSupport, SearchParam
 from .common import compact, instant
-from .http import base_url, fhir_response, operation, prefers_strict, search_pairs
-from .outcomes import FhirError
+from .http import base_url, fhir_response, operation, prefers_strict, read_json_body, search_pairs, validate
+from .outcomes import FhirError, write_error
 
 CATEGORY_SYSTEM = "urn:caredesk:service-request-category"
 ORDER_KIND_SYSTEM = "urn:caredesk:order-kind"
 SPECIALTY_SYSTEM = "urn:caredesk:specialty"
 ORDER_SYSTEM = "urn:caredesk:order"
 REFERRAL_SYSTEM = "urn:caredesk:referral"
+RECEIVER_SYSTEM = "urn:caredesk:referral-receiver"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 MAX_ID = 2**63 - 1
@@ -88,7 +104,7 @@ SEARCH_PARAMS = ("patient", "subject", "requester", "status", "category", "autho
 _DATE = re.compile(r"^(?P<prefix>eq|ge|gt|le|lt)?(?P<date>\d{4}-\d{2}-\d{2})$")
 SUPPORT = ResourceSupport(
     "ServiceRequest",
-    ("read", "search-type"),
+    ("read", "search-type", "create"),
     (
         SearchParam("patient", "reference", "The patient the order or referral is for"),
         SearchParam("requester", "reference", "The ordering Practitioner (orders only)"),
@@ -101,7 +117,11 @@ SUPPORT = ResourceSupport(
         SearchParam("authored", "date", "When written: YYYY-MM-DD with eq, ge, gt, le or lt (UTC days)"),
         SearchParam("_id", "token", "order-<id> or referral-<id>"),
     ),
-    "Orders (labs, imaging, procedures, referrals, DME) and referrals, ids order-<id> and referral-<id>.",
+    "Orders (labs, imaging, procedures, referrals, DME) and referrals, ids order-<id> and referral-<id>. "
+    f"Create makes a referral (category referral): subject, performerType = specialty ({SPECIALTY_SYSTEM}), "
+    f"performer = a receiver ({RECEIVER_SYSTEM} or NPI identifier, or a Practitioner/[id] of the "
+    "directory), reasonCode = ICD-10-CM diagnoses and the reason as text, priority = urgency, status draft "
+    "or active (sent at once). Orders are created through the JSON API.",
 )
 
 
@@ -203,7 +223,13 @@ def referral_to_fhir(referral: Any) -> ServiceRequest:
             "coding": [{"system": SPECIALTY_SYSTEM, "code": specialty.value}],
             "text": specialty.label,
         },
-        "performer": [{"display": referral.receiver.name}]
+        "performer": [
+            {
+                "type": "Organization" if referral.receiver.kind == "organization" else "Practitioner",
+                "identifier": {"system": RECEIVER_SYSTEM, "value": str(referral.receiver_id)},
+                "display": referral.receiver.name,
+            }
+        ]
         if referral.receiver_id and referral.receiver
         else [],
         "occurrenceDateTime": instant(referral.appointment_at) if referral.appointment_at else None,
@@ -346,3 +372,189 @@ def search_service_requests(request: HttpRequest, actor: Actor | None) -> HttpRe
     links = PageLinks(f"{base}/ServiceRequest", search.used, search.count, search.page, has_next)
     total = known_total(search.page, search.count, len(items), has_next)
     return fhir_response(searchset([to_fhir(i) for i in items], resource_url=base, links=links, total=total))
+
+
+# --- create: a referral, through referrals.services.create_referral ------------------------------------
+
+#: FHIR priority -> a referral's urgency (asap has no step of its own: urgent).
+URGENCY: dict[str, str] = {
+    "routine": Urgency.ROUTINE,
+    "urgent": Urgency.URGENT,
+    "asap": Urgency.URGENT,
+    "stat": Urgency.STAT,
+}
+NEW_REFERRAL_STATUSES = {"draft": False, "active": True}  # -> sent at once
+_FIELD_PATHS = {
+    "patient_id": "ServiceRequest.subject",
+    "specialty": "ServiceRequest.performerType",
+    "reason": "ServiceRequest.reasonCode",
+    "diagnoses": "ServiceRequest.reasonCode",
+    "receiver_id": "ServiceRequest.performer",
+    "urgency": "ServiceRequest.priority",
+}
+
+
+def _unprocessable(message: str, path: str, code: str = "") -> FhirError:
+    return FhirError.single(422, "business-rule", message, expression=(path,), details_code=code)
+
+
+def _is_referral(resource: ServiceRequest) -> bool:
+    return any(
+        (coding.system == CATEGORY_SYSTEM and coding.code == "referral")
+        or (coding.system == SNOMED and coding.code == "3457005")
+        for concept in resource.category or []
+        for coding in concept.coding or []
+    )
+
+
+def _specialty_code(resource: ServiceRequest) -> str | None:
+    concepts = [c for c in (resource.performerType, resource.code) if c is not None]
+    codes = [
+        str(coding.code)
+        for concept in concepts
+        for coding in concept.coding or []
+        if coding.system == SPECIALTY_SYSTEM and coding.code
+    ]
+    if not codes:
+        return None
+    if len(set(codes)) > 1 or codes[0] not in Specialty.values:
+        raise _unprocessable(
+            f"The specialty must be one code of {SPECIALTY_SYSTEM} ({', '.join(Specialty.values)}).",
+            "ServiceRequest.performerType",
+        )
+    return codes[0]
+
+
+def _receiver(actor: Actor, resource: ServiceRequest) -> Any:
+    """The directory receiver the performer names (None: a referral to a specialty)."""
+    performers = resource.performer or []
+    if not performers:
+        return None
+    path = "ServiceRequest.performer"
+    if len(performers) > 1:
+        raise _unprocessable("Name one performer (the receiver), not several.", path)
+    performer = performers[0]
+    receivers = referral_selectors.receiver_queryset(actor).filter(active=True)
+    identifier = performer.identifier
+    reference = str(performer.reference or "")
+    found = None
+    if identifier is not None and identifier.system == RECEIVER_SYSTEM:
+        pk = _number(str(identifier.value or ""))
+        found = receivers.filter(pk=pk).first() if pk is not None else None
+    elif identifier is not None and identifier.system == NPI_SYSTEM and identifier.value:
+        found = receivers.filter(npi=str(identifier.value)).order_by("pk").first()
+    elif reference:
+        kind, _, value = reference.rpartition("/")
+        pk = _number(value)
+        if kind.rsplit("/", 1)[-1] != "Practitioner" or pk is None:
+            raise _unprocessable(
+                f"performer must be a Practitioner/[id] or a receiver by identifier ({RECEIVER_SYSTEM} or "
+                f"{NPI_SYSTEM}), not {reference!r}.",
+                path,
+            )
+        npi = (
+            practitioner_selectors.practitioner_queryset(actor)
+            .filter(pk=pk)
+            .values_list("npi", flat=True)
+            .first()
+        )
+        found = receivers.filter(npi=npi).order_by("pk").first() if npi else None
+    else:
+        raise _unprocessable(
+            f"Name the performer by identifier ({RECEIVER_SYSTEM} or {NPI_SYSTEM}) or as Practitioner/[id].",
+            path,
+        )
+    if found is None:
+        raise _unprocessable(
+            "The performer is not an active receiver of the referral directory.", path, "receiver_not_found"
+        )
+    return found
+
+
+def _reasons_from_fhir(resource: ServiceRequest) -> tuple[list[str], str]:
+    """(ICD-10-CM codes, the reason in words) from reasonCode."""
+    codes: list[str] = []
+    texts: list[str] = []
+    for concept in resource.reasonCode or []:
+        codings = concept.coding or []
+        for coding in codings:
+            if coding.system != ICD10CM or not coding.code:
+                raise _unprocessable(
+                    f"reasonCode codings are ICD-10-CM diagnoses ({ICD10CM}); give other reasons as text.",
+                    "ServiceRequest.reasonCode",
+                )
+            codes.append(str(coding.code))
+        if not codings and concept.text and concept.text.strip():
+            texts.append(concept.text.strip())
+    if not texts:
+        raise _unprocessable(
+            "Say why: a reasonCode with a text (the ICD-10-CM codes go in codings of their own).",
+            "ServiceRequest.reasonCode",
+        )
+    return codes, "\n".join(texts)
+
+
+def new_referral_from_fhir(
+    actor: Actor, resource: ServiceRequest
+) -> tuple[referral_services.NewReferral, bool]:
+    """The referral a new ServiceRequest asks for, and whether to send it at once."""
+    if not _is_referral(resource):
+        raise _unprocessable(
+            f"Only referrals are created here (category {CATEGORY_SYSTEM}|referral); place orders through "
+            "the JSON API.",
+            "ServiceRequest.category",
+        )
+    send = NEW_REFERRAL_STATUSES.get(str(resource.status))
+    if send is None:
+        raise _unprocessable(
+            f"A new referral is draft or active (sent at once), not {resource.status}.",
+            "ServiceRequest.status",
+        )
+    subject = str(resource.subject.reference or "") if resource.subject else ""
+    kind, _, value = subject.rpartition("/")
+    patient_id = _number(value)
+    if kind.rsplit("/", 1)[-1] != "Patient" or patient_id is None:
+        raise _unprocessable("The subject must be Patient/[id].", "ServiceRequest.subject")
+    receiver = _receiver(actor, resource)
+    specialty = _specialty_code(resource) or (receiver.specialty if receiver is not None else None)
+    if specialty is None:
+        raise _unprocessable(
+            f"Name the specialty (performerType in {SPECIALTY_SYSTEM}) or a receiver (performer).",
+            "ServiceRequest.performerType",
+        )
+    diagnoses, reason = _reasons_from_fhir(resource)
+    urgency = URGENCY.get(str(resource.priority or "routine"))
+    if urgency is None:
+        raise _unprocessable(
+            f"priority must be one of {', '.join(URGENCY)}, not {resource.priority!r}.",
+            "ServiceRequest.priority",
+        )
+    data = referral_services.NewReferral(
+        patient_id=patient_id,
+        specialty=specialty,
+        reason=reason,
+        receiver_id=receiver.pk if receiver is not None else None,
+        urgency=urgency,
+        diagnoses=diagnoses,
+    )
+    return data, send
+
+
+@operation(
+    "POST", "/ServiceRequest", Permission.REFERRAL_CREATE, summary="Create a referral (ServiceRequest)"
+)
+def create_service_request(request: HttpRequest, actor: Actor | None) -> HttpResponse:
+    actor = _actor(actor)
+    data = read_json_body(request, "ServiceRequest")
+    resource = validate(ServiceRequest, data)
+    new, send = new_referral_from_fhir(actor, resource)
+    try:
+        referral = referral_services.create_referral(actor=actor, data=new, send=send)
+    except DomainError as exc:
+        raise write_error(exc, expression=_FIELD_PATHS.get(exc.field or "", "ServiceRequest")) from exc
+    resource_id = f"{selectors.REFERRAL_PREFIX}{referral.pk}"
+    headers = {
+        "Location": f"{base_url(request)}/ServiceRequest/{resource_id}",
+        "ETag": f'W/"{referral.version}"',
+    }
+    return fhir_response(referral_to_fhir(referral), status=201, headers=headers)

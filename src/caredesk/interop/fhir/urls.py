@@ -86,7 +86,7 @@ urlpatterns: list[URLPattern] = [
     path("Binary/<str:entry_id>", fhir_view(document_reference.read_binary), name="fhir-binary"),
     path(
         "ServiceRequest",
-        fhir_view(service_request.search_service_requests),
+        fhir_view(service_request.search_service_requests, service_request.create_service_request),
         name="fhir-servicerequest-type",
     ),
     path(
@@ -94,9 +94,13 @@ urlpatterns: list[URLPattern] = [
         fhir_view(service_request.read_service_request),
         name="fhir-servicerequest",
     ),
-    path("Task", fhir_view(task.search_tasks), name="fhir-task-type"),
-    path("Task/<str:entry_id>", fhir_view(task.read_task), name="fhir-task"),
-    path("Communication", fhir_view(communication.search_communications), name="fhir-communication-type"),
+    path("Task", fhir_view(task.search_tasks, task.create_task), name="fhir-task-type"),
+    path("Task/<str:entry_id>", fhir_view(task.read_task, task.update_task), name="fhir-task"),
+    path(
+        "Communication",
+        fhir_view(communication.search_communications, communication.create_communication),
+        name="fhir-communication-type",
+    ),
     path(
         "Communication/<str:entry_id>",
         fhir_view(communication.read_communication),
