@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from caredesk.accounts.models import User
 from caredesk.accounts.permissions import Role
+from caredesk.audit.codes import AuditAction
 from caredesk.careplans import services
 from caredesk.careplans.models import CarePlan, CcmTimeEntry
-from tests.interop.conftest import TokenClient, token_for
+from tests.interop.conftest import TokenClient, audit_rows, token_for
+from tests.patients.factories import make_patient
 
 from .conftest import observe
 
@@ -109,3 +111,134 @@ def test_an_administrators_ccm_minutes_are_refused(staff, coord, patient, doctor
     assert refused.status_code == 403
     assert refused.json()["code"] == "ccm_not_clinical_staff"
     assert not CcmTimeEntry.objects.exists()
+
+
+def _plan_json(api: TokenClient, patient_id: int) -> dict:
+    return api.get(f"/api/v1/patients/{patient_id}/care-plans").json()["results"][0]
+
+
+def test_goals_are_added_changed_and_cancelled(api, coord, patient, stranger):
+    plan = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    due = (timezone.localdate() + dt.timedelta(days=90)).isoformat()
+    added = api.post_json(
+        f"/api/v1/care-plans/{plan.pk}/goals",
+        {
+            "description": "HbA1c below 6.5 %",
+            "code": "4548-4",
+            "comparator": "lt",
+            "target": "6.5",
+            "due_on": due,
+        },
+    )
+    assert added.status_code == 201, added.content
+    goal = added.json()
+    assert (goal["unit"], goal["due_on"], goal["lifecycle_status"]) == ("%", due, "active")
+    unknown = api.post_json(
+        f"/api/v1/care-plans/{plan.pk}/goals",
+        {"description": "Shoe size", "code": "0000-0", "comparator": "lt", "target": "44"},
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["field"] == "code"
+
+    later = (timezone.localdate() + dt.timedelta(days=180)).isoformat()
+    changed = api.patch_json(f"/api/v1/care-plans/goals/{goal['id']}", {"target": "7", "due_on": later})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["target"], changed.json()["due_on"]) == ("7.00", later)
+    assert changed.json()["description"] == "HbA1c below 6.5 %"  # what was not sent stays
+    cleared = api.patch_json(f"/api/v1/care-plans/goals/{goal['id']}", {"due_on": None})
+    assert cleared.json()["due_on"] is None
+
+    cancelled = api.post_json(f"/api/v1/care-plans/goals/{goal['id']}/cancel", {"reason": "Too strict"})
+    assert cancelled.status_code == 200, cancelled.content
+    assert (cancelled.json()["lifecycle_status"], cancelled.json()["cancel_reason"]) == (
+        "cancelled",
+        "Too strict",
+    )
+    shown = _plan_json(api, patient.pk)
+    assert goal["id"] not in [g["id"] for g in shown["goals"]]
+    assert [g["id"] for g in shown["cancelled_goals"]] == [goal["id"]]
+    again = api.patch_json(f"/api/v1/care-plans/goals/{goal['id']}", {"target": "8"})
+    assert again.status_code == 409
+    assert again.json()["code"] == "careplan_item_cancelled"
+    assert api.post_json(f"/api/v1/care-plans/goals/{goal['id']}/cancel", {"reason": ""}).status_code == 400
+
+    elsewhere = services.create_plan(
+        actor=stranger, patient_id=make_patient(stranger, family_name="Away").pk, template_code="diabetes"
+    )
+    other_goal = elsewhere.goals.first()
+    assert (
+        api.post_json(
+            f"/api/v1/care-plans/{elsewhere.pk}/goals",
+            {"description": "x", "code": "4548-4", "comparator": "lt", "target": "7"},
+        ).status_code
+        == 404
+    )
+    assert api.patch_json(f"/api/v1/care-plans/goals/{other_goal.pk}", {"target": "6"}).status_code == 404
+    assert (
+        api.post_json(f"/api/v1/care-plans/goals/{other_goal.pk}/cancel", {"reason": "x"}).status_code == 404
+    )
+    assert elsewhere.goals.filter(status="active").count() == elsewhere.goals.count()
+    assert len(audit_rows(AuditAction.CAREPLAN_UPDATE, patient_id=patient.pk)) >= 4
+
+
+def test_activities_are_added_completed_and_cancelled(api, coord, patient):
+    plan = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    added = api.post_json(
+        f"/api/v1/care-plans/{plan.pk}/activities",
+        {"kind": "lab", "description": "Lipid panel", "every_months": 12, "due_on": due},
+    )
+    assert added.status_code == 201, added.content
+    activity = added.json()
+    assert (activity["due_on"], activity["status"]) == (due, "active")
+    done = api.post_json(f"/api/v1/care-plans/activities/{activity['id']}/complete", {})
+    assert done.status_code == 200, done.content
+    today = timezone.localdate()
+    assert done.json()["last_done_on"] == today.isoformat()
+    assert done.json()["due_on"] > today.isoformat()  # due again a year later
+    future = api.post_json(
+        f"/api/v1/care-plans/activities/{activity['id']}/complete",
+        {"done_on": (today + dt.timedelta(days=2)).isoformat()},
+    )
+    assert future.status_code == 400
+    cancelled = api.post_json(
+        f"/api/v1/care-plans/activities/{activity['id']}/cancel", {"reason": "Done by the cardiologist"}
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["status"] == "cancelled"
+    shown = _plan_json(api, patient.pk)
+    assert [a["id"] for a in shown["cancelled_activities"]] == [activity["id"]]
+    assert activity["id"] not in [a["id"] for a in shown["activities"]]
+    again = api.post_json(f"/api/v1/care-plans/activities/{activity['id']}/complete", {})
+    assert again.status_code == 409
+    assert again.json()["code"] == "careplan_item_cancelled"
+    services.close_plan(actor=coord, plan_id=plan.pk, status="completed", reason="Done")
+    closed = api.post_json(
+        f"/api/v1/care-plans/{plan.pk}/activities",
+        {"kind": "lab", "description": "Lipid panel", "due_on": due},
+    )
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "careplan_closed"
+
+
+def test_care_team_members_are_named_and_removed(api, coord, patient, doctor, staff):
+    plan = services.create_plan(actor=coord, patient_id=patient.pk, template_code="diabetes")
+    url = f"/api/v1/care-plans/{plan.pk}/care-team"
+    named = api.post_json(url, {"role": "physician", "practitioner_id": doctor.pk})
+    assert named.status_code == 201, named.content
+    member = named.json()
+    assert member["practitioner_id"] == doctor.pk
+    assert doctor.family_name in member["name"]
+    nurse_user = staff[Role.NURSE]
+    assert api.post_json(url, {"role": "nurse", "user_id": nurse_user.pk}).status_code == 201
+    twice = api.post_json(url, {"role": "nurse", "user_id": nurse_user.pk})
+    assert twice.status_code == 400
+    both = api.post_json(url, {"role": "nurse", "user_id": nurse_user.pk, "practitioner_id": doctor.pk})
+    assert both.status_code == 400
+    team = _plan_json(api, patient.pk)["team"]
+    assert {(m["role"], m["user_id"]) for m in team} >= {("nurse", nurse_user.pk)}
+    removed = api.delete(f"/api/v1/care-plans/care-team/{member['id']}")
+    assert removed.status_code == 200, removed.content
+    assert member["id"] not in [m["id"] for m in removed.json()["results"]]
+    assert api.delete(f"/api/v1/care-plans/care-team/{member['id']}").status_code == 404
+    assert len(audit_rows(AuditAction.CAREPLAN_UPDATE, patient_id=patient.pk)) >= 3

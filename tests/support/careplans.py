@@ -13,7 +13,8 @@ from django.utils import timezone
 from caredesk.accounts.permissions import Role
 from caredesk.accounts.services import actor_for_user
 from caredesk.careplans import services
-from caredesk.careplans.models import Activity, CarePlan, CcmConsent, Goal
+from caredesk.careplans.choices import CareTeamRole
+from caredesk.careplans.models import Activity, CarePlan, CareTeamMember, CcmConsent, Goal
 from caredesk.patients.models import Patient
 from caredesk.patients.schemas import PatientInput
 from caredesk.patients.services import add_problem, register_patient
@@ -78,3 +79,53 @@ def ccm_ready(world: World) -> str:
             method="verbal",
         )
     return timezone.localdate().isoformat()
+
+
+def _next(world: World, key: str) -> int:
+    number = int(world.__dict__.get(key, 0)) + 1
+    world.__dict__[key] = number
+    return number
+
+
+def fresh_goal(world: World) -> Goal:
+    """Another goal on the sample plan, for a call that changes what the next role's call would find (a
+    cancellation)."""
+    plan = plans_of(world).plan
+    return services.add_goal(
+        actor=actor_for_user(world.users[Role.COORDINATOR]),
+        plan_id=plan.pk,
+        description=f"Matrix goal {_next(world, '_fresh_goal_counter')}",
+        code=plans_of(world).goal.code,
+        comparator="lt",
+        target="7",
+    )
+
+
+def fresh_activity(world: World) -> Activity:
+    """Another activity on the sample plan (each cancellation gets one of its own)."""
+    return services.add_activity(
+        actor=actor_for_user(world.users[Role.COORDINATOR]),
+        plan_id=plans_of(world).plan.pk,
+        kind="outreach_call",
+        description=f"Matrix call {_next(world, '_fresh_activity_counter')}",
+        every_months=None,
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+
+
+def fresh_team_member(world: World) -> CareTeamMember:
+    """Another named place on the sample plan's care team (each removal gets one of its own)."""
+    roles = list(CareTeamRole.values)
+    staff = [user for role, user in world.users.items() if role != Role.PATIENT]
+    number = _next(world, "_fresh_member_counter") - 1
+    return services.add_team_member(
+        actor=actor_for_user(world.users[Role.COORDINATOR]),
+        plan_id=plans_of(world).plan.pk,
+        role=roles[number % len(roles)],
+        user_id=staff[number // len(roles)].pk,
+    )
+
+
+def days_ahead(days: int) -> str:
+    """A date `days` from today, as the API takes it."""
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()

@@ -25,7 +25,15 @@ from caredesk.worklist.rules import home_queue
 
 from .billing import charges_body, claim_of, claim_payment_of, visit_charge_of
 from .care_coordination import care_of, fresh_task, fresh_unmatched_encounter
-from .careplans import ccm_ready, plans_of, unplanned_patient
+from .careplans import (
+    ccm_ready,
+    days_ahead,
+    fresh_activity,
+    fresh_goal,
+    fresh_team_member,
+    plans_of,
+    unplanned_patient,
+)
 from .coverage import (
     answer_for_fresh_check,
     authorization_of,
@@ -857,6 +865,64 @@ def _api_log_ccm_time(world: World, user: User) -> object:
         "activity": "Medication review call",
         "billing_practitioner_id": world.practitioner.pk,
     }
+
+
+# Plan edits through the API. A cancellation or a removal changes what the next role's call would find, so
+# each call (one per allowed role) gets a goal, activity or care-team place of its own.
+@body("POST /api/v1/care-plans/{plan_id}/goals", status=201)
+def _api_add_goal(world: World, user: User) -> object:
+    return {
+        "description": "HbA1c below 6.5 %",
+        "code": plans_of(world).goal.code,
+        "comparator": "lt",
+        "target": "6.5",
+        "due_on": days_ahead(90),
+    }
+
+
+@body("PATCH /api/v1/care-plans/goals/{goal_id}", status=200)
+def _api_update_goal(world: World, user: User) -> object:
+    return {"target": "6.8", "due_on": days_ahead(120)}
+
+
+@sample("goal_id", within="POST /api/v1/care-plans/goals/{goal_id}/cancel", patient_data=True)
+def _fresh_goal_to_cancel(world: World) -> object:
+    return fresh_goal(world).pk
+
+
+@body("POST /api/v1/care-plans/goals/{goal_id}/cancel", status=200)
+def _api_cancel_goal(world: World, user: User) -> object:
+    return {"reason": "Replaced by a stricter target"}
+
+
+@body("POST /api/v1/care-plans/{plan_id}/activities", status=201)
+def _api_add_activity(world: World, user: User) -> object:
+    return {"kind": "lab", "description": "Lipid panel", "every_months": 12, "due_on": days_ahead(30)}
+
+
+@body("POST /api/v1/care-plans/activities/{activity_id}/complete", status=200)
+def _api_complete_activity(world: World, user: User) -> object:
+    return {}
+
+
+@sample("activity_id", within="POST /api/v1/care-plans/activities/{activity_id}/cancel", patient_data=True)
+def _fresh_activity_to_cancel(world: World) -> object:
+    return fresh_activity(world).pk
+
+
+@body("POST /api/v1/care-plans/activities/{activity_id}/cancel", status=200)
+def _api_cancel_activity(world: World, user: User) -> object:
+    return {"reason": "The patient declined"}
+
+
+@body("POST /api/v1/care-plans/{plan_id}/care-team", status=201)
+def _api_add_team_member(world: World, user: User) -> object:
+    return {"role": "nurse", "user_id": user.pk}  # each allowed role names itself
+
+
+@sample("team_member_id", within="DELETE /api/v1/care-plans/care-team/{team_member_id}", patient_data=True)
+def _fresh_team_member_to_remove(world: World) -> object:
+    return fresh_team_member(world).pk
 
 
 @sample("entry_id", within="fhir-careplan", patient_data=True)

@@ -202,6 +202,8 @@ class PlanView:
     team: list[TeamMemberView] = field(default_factory=list)
     cancelled_goals: list[Goal] = field(default_factory=list)
     cancelled_activities: list[Activity] = field(default_factory=list)
+    #: The cancelled goals with their measure's latest value (for the API and FHIR, which still show them).
+    cancelled_goal_views: list[GoalView] = field(default_factory=list)
 
     @property
     def care_team_labels(self) -> list[str]:
@@ -244,8 +246,6 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
         goals = []
         all_goals = list(plan.goals.all())
         for goal in all_goals:
-            if goal.status == ItemStatus.CANCELLED:
-                continue
             value, on = _latest(observations, goal.code)
             measure = catalog.MEASURES.get(goal.code)
             goals.append(
@@ -264,6 +264,8 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
                     latest_on=on,
                 )
             )
+        cancelled_goal_views = [g for g in goals if g.goal.status == ItemStatus.CANCELLED]
+        goals = [g for g in goals if g.goal.status != ItemStatus.CANCELLED]
         all_activities = list(plan.activities.all())
         activities = [
             ActivityView(a, rules.is_overdue(a.due_on, today))
@@ -286,6 +288,7 @@ def _plan_views(plans: list[CarePlan], observations: dict[str, Any], today: dt.d
                 team=team,
                 cancelled_goals=[g for g in all_goals if g.status == ItemStatus.CANCELLED],
                 cancelled_activities=[a for a in all_activities if a.status == ItemStatus.CANCELLED],
+                cancelled_goal_views=cancelled_goal_views,
             )
         )
     return views

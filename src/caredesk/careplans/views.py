@@ -39,6 +39,7 @@ from .forms import (
     TeamMemberForm,
     TimeEntryForm,
 )
+from .models import Activity, Goal
 
 CHART_WIDTH = 360  # pixels of the longest bar of the CCM chart
 
@@ -297,6 +298,26 @@ def _edit(request: HttpRequest, template: str, context: dict[str, Any], status: 
     return render(request, page, {**context, "partial": template, "plan": plan}, status=status)
 
 
+def _goal_initial(goal: Goal) -> dict[str, Any]:
+    """The goal's editable values, for the edit form."""
+    return {
+        "description": goal.description,
+        "comparator": goal.comparator,
+        "target": goal.target,
+        "stale_after_days": goal.stale_after_days,
+        "due_on": goal.due_on,
+    }
+
+
+def _activity_initial(activity: Activity) -> dict[str, Any]:
+    """The activity's editable values, for the edit form."""
+    return {
+        "description": activity.description,
+        "every_months": activity.every_months,
+        "due_on": activity.due_on,
+    }
+
+
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
@@ -306,15 +327,7 @@ def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     if request.method != "POST":
-        form = GoalForm(
-            initial={
-                "description": goal.description,
-                "comparator": goal.comparator,
-                "target": goal.target,
-                "stale_after_days": goal.stale_after_days,
-                "due_on": goal.due_on,
-            }
-        )
+        form = GoalForm(initial=_goal_initial(goal))
         return _edit(
             request,
             "careplans/partials/goal_form.html",
@@ -350,15 +363,7 @@ def cancel_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
             status = refusal_status(form, exc)
         else:
             return _done(request, goal.plan.patient_id)
-    edit = GoalForm(
-        initial={
-            "description": goal.description,
-            "comparator": goal.comparator,
-            "target": goal.target,
-            "stale_after_days": goal.stale_after_days,
-            "due_on": goal.due_on,
-        }
-    )
+    edit = GoalForm(initial=_goal_initial(goal))
     context = {"form": edit, "goal": goal, "cancel_form": form}
     return _edit(request, "careplans/partials/goal_form.html", context, status)
 
@@ -372,13 +377,7 @@ def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     if request.method != "POST":
-        form = ActivityForm(
-            initial={
-                "description": activity.description,
-                "every_months": activity.every_months,
-                "due_on": activity.due_on,
-            }
-        )
+        form = ActivityForm(initial=_activity_initial(activity))
         context = {"form": form, "activity": activity, "cancel_form": CancelForm(prefix="cancel")}
         return _edit(request, "careplans/partials/activity_form.html", context)
     form = ActivityForm(request.POST)
@@ -411,13 +410,7 @@ def cancel_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
             status = refusal_status(form, exc)
         else:
             return _done(request, activity.plan.patient_id)
-    edit = ActivityForm(
-        initial={
-            "description": activity.description,
-            "every_months": activity.every_months,
-            "due_on": activity.due_on,
-        }
-    )
+    edit = ActivityForm(initial=_activity_initial(activity))
     context = {"form": edit, "activity": activity, "cancel_form": form}
     return _edit(request, "careplans/partials/activity_form.html", context, status)
 

@@ -268,6 +268,8 @@ CAREDESK_TCM_COMMUNITY_DISPOSITIONS = env_list(
 CAREDESK_TRANSFER_CARE_PLANS = "caredesk.careplans.transfer.plan_summaries"
 # The appointment and no-show letters' appointment (messaging.ports): scheduling provides it, above messaging.
 CAREDESK_LETTER_APPOINTMENTS = "caredesk.scheduling.letters"
+# The appointment a scheduled referral links (referrals.ports): scheduling provides it, above referrals.
+CAREDESK_REFERRAL_APPOINTMENTS = "caredesk.scheduling.letters"
 
 # Background work (django-tasks): the database backend, run by `caredesk db_worker`. Tests run tasks at once.
 TASKS = {

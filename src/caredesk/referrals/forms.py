@@ -137,21 +137,50 @@ class InboundReferralForm(ReferralForm):
 
 
 class ActionForm(ReferralForm):
+    field_aliases: ClassVar[dict[str, str]] = {
+        "receiver_id": "receiver",
+        "appointment_id": "booked_appointment",
+        "file": "consult_document",  # patients.services.upload_document's refusals
+    }
+
     action = forms.ChoiceField(choices=ReferralAction.choices, widget=forms.HiddenInput)
     note = forms.CharField(required=False, max_length=MAX_NOTE, widget=forms.Textarea(attrs={"rows": 2}))
     receiver = forms.ChoiceField(required=False, label="Re-route to")
+    # The service checks it is one of the patient's booked appointments (the choices are only the page's).
+    booked_appointment = forms.IntegerField(
+        required=False, min_value=1, label="Booked appointment", widget=forms.Select
+    )
     appointment_at = forms.DateTimeField(
         required=False,
         label="Appointment",
+        help_text="Or the time of an appointment booked elsewhere",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    consult_document = forms.FileField(
+        required=False,
+        label="Consult note document",
+        help_text="The note as received (PDF, image or text): filed in the patient's chart",
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, receivers: list[ReferralReceiver], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        receivers: list[ReferralReceiver],
+        appointments: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         receiver_field = self.fields["receiver"]
         assert isinstance(receiver_field, forms.ChoiceField)
         receiver_field.choices = receiver_choices(receivers, "—")
+        self.set_appointments(appointments or [])
+
+    def set_appointments(self, appointments: list[tuple[int, str]]) -> None:
+        """The patient's upcoming booked appointments the scheduled step may pick from."""
+        widget = self.fields["booked_appointment"].widget
+        assert isinstance(widget, forms.Select)
+        widget.choices = [("", "— booked elsewhere —")] + [(str(pk), label) for pk, label in appointments]
 
     def appointment(self) -> dt.datetime | None:
         value = self.cleaned_data.get("appointment_at")

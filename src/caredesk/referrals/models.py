@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from caredesk.core.models import OrganizationScopedModel
 
+from . import rules
 from .choices import ReceiverKind, ReferralDirection, ReferralStatus, Specialty, Urgency
 
 MAX_REASON = 2000
@@ -83,6 +84,14 @@ class Referral(OrganizationScopedModel):
     appointment_at = models.DateTimeField(
         null=True, blank=True, help_text="When the receiver sees the patient"
     )
+    appointment = models.ForeignKey(
+        "scheduling.Appointment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The booked appointment of ours it is scheduled for (none: booked elsewhere)",
+    )
     outcome_note = models.TextField(
         blank=True, help_text="Why it was declined or cancelled; the consult summary"
     )
@@ -134,13 +143,18 @@ class Referral(OrganizationScopedModel):
         if self.is_inbound:
             return (
                 f"Inbound referral #{self.pk} from {self.referrer_name} to {self.get_specialty_display()} "
-                f"({self.get_status_display()})"
+                f"({self.status_label})"
             )
         return f"Referral #{self.pk} to {self.get_specialty_display()} ({self.get_status_display()})"
 
     @property
     def is_inbound(self) -> bool:
         return self.direction == ReferralDirection.INBOUND
+
+    @property
+    def status_label(self) -> str:
+        """The status as the pages say it (an inbound referral's loop closes with the note sent back)."""
+        return rules.status_label(self.status, self.direction)
 
     @property
     def receiver_label(self) -> str:
@@ -179,6 +193,14 @@ class ReferralEvent(models.Model):
         ReferralReceiver, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     note = models.TextField(blank=True)
+    document = models.ForeignKey(
+        "patients.Document",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The chart document filed at this step (the consult note received)",
+    )
     actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, null=True, related_name="+")
     actor_name = models.CharField(max_length=150)
 
@@ -188,3 +210,8 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status} by {self.actor_name}"
+
+    @property
+    def status_label(self) -> str:
+        """The status reached, as the timeline says it (by the referral's direction)."""
+        return rules.status_label(self.to_status, self.referral.direction)

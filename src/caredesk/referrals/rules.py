@@ -66,6 +66,25 @@ NOTE_REQUIRED = frozenset({A.DECLINE, A.CANCEL})
 INBOUND_NOTIFIES = frozenset({A.DECLINE, A.CLOSE})
 
 
+#: Where an inbound referral's status or button says something else (we send the consult note back).
+INBOUND_STATUS_LABELS: dict[str, str] = {S.CLOSED: "Consult note sent back"}
+INBOUND_ACTION_LABELS: dict[str, str] = {A.CLOSE: "Consult note sent back"}
+
+
+def status_label(status: str, direction: str = D.OUTBOUND) -> str:
+    """What a referral's status reads on its pages (list, detail, timeline), by direction."""
+    if direction == D.INBOUND and status in INBOUND_STATUS_LABELS:
+        return INBOUND_STATUS_LABELS[status]
+    return ReferralStatus(status).label if status in ReferralStatus.values else status
+
+
+def action_label(action: str, direction: str = D.OUTBOUND) -> str:
+    """What a step's button says, by direction."""
+    if direction == D.INBOUND and action in INBOUND_ACTION_LABELS:
+        return INBOUND_ACTION_LABELS[action]
+    return ReferralAction(action).label if action in ReferralAction.values else action
+
+
 def transitions_for(direction: str = D.OUTBOUND) -> dict[str, dict[str, str]]:
     return INBOUND_TRANSITIONS if direction == D.INBOUND else TRANSITIONS
 
@@ -89,6 +108,19 @@ def transition_error(status: str, action: str, direction: str = D.OUTBOUND) -> s
     if target_of(status, action, direction) is None:
         kind = "an inbound referral" if inbound else "a referral"
         return f"“{ReferralAction(action).label}” is not possible for {kind} that is {status}."
+    return None
+
+
+#: Appointment statuses (scheduling.choices.AppointmentStatus values) the scheduled step may link.
+BOOKED_APPOINTMENT_STATUSES = frozenset({"booked", "confirmed"})
+
+
+def appointment_error(patient_id: int, appointment_patient_id: int, appointment_status: str) -> str | None:
+    """Why an appointment cannot be the one a referral is scheduled for (None: it can)."""
+    if appointment_patient_id != patient_id:
+        return "That appointment is another patient's."
+    if appointment_status not in BOOKED_APPOINTMENT_STATUSES:
+        return "Only a booked appointment can be linked (this one is cancelled, over or only proposed)."
     return None
 
 

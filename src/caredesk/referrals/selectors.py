@@ -21,7 +21,7 @@ from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
 from caredesk.worklist import selectors as worklist_selectors
 
-from . import clock, rules
+from . import clock, ports, rules
 from .choices import (
     INBOUND_OPEN_STATUSES,
     OPEN_STATUSES,
@@ -198,7 +198,7 @@ def get_referral(*, actor: Actor, referral_id: Any, overrides: rules.Days) -> Re
         )
         if referral is None:
             raise ReferralNotFound(f"No referral with id {referral_id}.", details={"id": str(referral_id)})
-        events = list(referral.events.select_related("receiver"))
+        events = list(referral.events.select_related("receiver", "document"))
         attachments = list(referral.attachments.order_by("pk"))
         audit.record(
             actor=actor,
@@ -419,3 +419,22 @@ def service_request_queryset(actor: Actor) -> QuerySet[Referral]:
             organization_id=actor.organization_id, patient_id=actor.patient_id or 0
         ).exclude(status=ReferralStatus.DRAFT)
     return referral_queryset(actor)
+
+
+def upcoming_appointments(
+    *, actor: Actor, patient_id: int, now: dt.datetime | None = None
+) -> list[tuple[int, str]]:
+    """The patient's booked appointments from `now` on, soonest first, as (id, label) for the scheduled
+    step's form (empty when the actor may not see the schedule). Not audited: the page that shows them
+    writes the row naming the patient."""
+    now = now or clock.now()
+    upcoming: list[tuple[int, str]] = []
+    for appointment_id, label in ports.appointment_choices(actor=actor, patient_id=patient_id):
+        found = ports.find_appointment(actor=actor, appointment_id=appointment_id)
+        if found is None:
+            continue
+        if found.starts_at < now:
+            break  # latest first: the rest are past
+        if found.status in rules.BOOKED_APPOINTMENT_STATUSES:
+            upcoming.append((appointment_id, label))
+    return upcoming[::-1]

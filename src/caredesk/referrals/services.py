@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import F
 
@@ -43,13 +44,14 @@ from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.core.inputs import checked_text
 from caredesk.patients import selectors as patient_selectors
+from caredesk.patients import services as patient_services
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskStatus, TaskType
 
-from . import clock, rules, selectors
+from . import clock, ports, rules, selectors
 from .choices import (
     OPEN_STATUSES,
     ReceiverKind,
@@ -474,7 +476,13 @@ def _notify_referrer(actor: Actor, referral: Referral, action: str, note: str, a
 
 
 def _event(
-    referral: Referral, actor: Actor, before: str, after: str, at: dt.datetime, note: str
+    referral: Referral,
+    actor: Actor,
+    before: str,
+    after: str,
+    at: dt.datetime,
+    note: str,
+    document_id: int | None = None,
 ) -> ReferralEvent:
     return ReferralEvent.objects.create(
         referral=referral,
@@ -483,6 +491,7 @@ def _event(
         at=at,
         receiver_id=referral.receiver_id,
         note=note,
+        document_id=document_id,
         actor_id=actor.user_id,
         actor_name=_name_of(actor),
     )
@@ -538,6 +547,8 @@ def _move(
     note: str = "",
     receiver: ReferralReceiver | None = None,
     appointment_at: dt.datetime | None = None,
+    appointment: ports.ReferralAppointment | None = None,
+    document_id: int | None = None,
 ) -> None:
     problem = rules.transition_error(referral.status, action, referral.direction)
     if problem:
@@ -557,25 +568,41 @@ def _move(
         referral.receiver = receiver
         fields.append("receiver")
     if action == ReferralAction.SCHEDULE:
+        if appointment is not None:
+            appointment_at = appointment.starts_at
         if appointment_at is None:
-            raise ValidationFailed("When is the appointment?", field="appointment_at")
+            raise ValidationFailed(
+                "When is the appointment? Pick a booked one, or give the time of one booked elsewhere.",
+                field="appointment_at",
+            )
         referral.appointment_at = appointment_at
-        fields.append("appointment_at")
+        referral.appointment_id = appointment.appointment_id if appointment else None  # elsewhere: none
+        fields.extend(["appointment_at", "appointment"])
         local = appointment_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        line = f"Appointment {local}. {note}".strip()
+        booked = (
+            f" ({appointment.label}, booked appointment #{appointment.appointment_id})" if appointment else ""
+        )
+        line = f"Appointment {local}{booked}. {note}".strip()
     if action in (ReferralAction.DECLINE, ReferralAction.CANCEL, ReferralAction.CLOSE) and note:
         referral.outcome_note = note
         fields.append("outcome_note")
     referral.status, referral.status_changed_at = after, now
     referral.version += 1
     referral.save(update_fields=[*fields, "version", "updated_at"])
-    event = _event(referral, actor, before, after, now, line)
+    event = _event(referral, actor, before, after, now, line, document_id)
     audit.record(
         actor=actor,
         action=AuditAction.REFERRAL_STATUS_CHANGED,
         patient_id=referral.patient_id,
         obj=referral,
-        detail={"from": before, "to": after, "action": action, "receiver_id": referral.receiver_id},
+        detail={
+            "from": before,
+            "to": after,
+            "action": action,
+            "receiver_id": referral.receiver_id,
+            **({"appointment_id": referral.appointment_id} if action == ReferralAction.SCHEDULE else {}),
+            **({"document_id": document_id} if document_id else {}),
+        },
     )
     _settle_tasks(actor, referral, after)
     if referral.is_inbound and action in rules.INBOUND_NOTIFIES:
@@ -615,11 +642,16 @@ def act(
     receiver_id: Any = None,
     appointment_at: dt.datetime | None = None,
     expected_version: int | None = None,
+    appointment_id: Any = None,
+    consult_document: UploadedFile | None = None,
 ) -> Referral:
     """Take one step of the loop (rules.TRANSITIONS): send, receive, accept, decline (with the reason),
-    re-route (to another receiver), schedule (with the appointment time; again to move it), seen, close
-    (consult note received), cancel (with the reason). An inbound referral moves along
-    rules.INBOUND_TRANSITIONS (accept or decline, schedule, seen, close: consult note sent back).
+    re-route (to another receiver), schedule (with one of the patient's booked appointments,
+    `appointment_id`, or the time of one booked elsewhere, `appointment_at`; again to move it), seen, close
+    (consult note received; `consult_document`, the note as received, is filed in the patient's chart
+    through patients.services.upload_document and linked from this step), cancel (with the reason). An
+    inbound referral moves along rules.INBOUND_TRANSITIONS (accept or decline, schedule, seen, close:
+    consult note sent back).
     InvalidTransition when the step is not open from the referral's status; StaleReferral when
     `expected_version` is not the current one."""
     action = _choice(action, "action", "action", ReferralAction.values)
@@ -647,6 +679,18 @@ def act(
             receiver = _check_receiver(actor, receiver_id, required=True)
         elif outbound and action == ReferralAction.SEND and receiver_id not in (None, ""):
             receiver = _check_receiver(actor, receiver_id)
+        appointment = None
+        schedulable = rules.target_of(referral.status, action, referral.direction) is not None
+        if action == ReferralAction.SCHEDULE and schedulable and appointment_id not in (None, ""):
+            if appointment_at is not None:
+                raise ValidationFailed(
+                    "Pick the booked appointment or give the time of one booked elsewhere, not both.",
+                    field="appointment_at",
+                )
+            appointment = _check_appointment(actor, referral, appointment_id)
+        document_id = None
+        if consult_document is not None:
+            document_id = _file_consult_note(actor, referral, action, consult_document)
         _move(
             actor,
             referral,
@@ -655,8 +699,41 @@ def act(
             note=note,
             receiver=receiver,
             appointment_at=appointment_at,
+            appointment=appointment,
+            document_id=document_id,
         )
     return referral
+
+
+def _file_consult_note(actor: Actor, referral: Referral, action: str, upload: UploadedFile) -> int | None:
+    """File the consult note received (an outbound referral's loop closing) in the patient's chart; the
+    upload is checked and audited by patients.services. None when the step itself is refused (_move says
+    why)."""
+    if rules.target_of(referral.status, action, referral.direction) is None:
+        return None
+    if action != ReferralAction.CLOSE or referral.is_inbound:
+        raise ValidationFailed(
+            "A document is filed only with the consult note received of a referral we sent.",
+            field="consult_document",
+        )
+    title = f"Consult note: {selectors.target_label(referral)}"[:200]
+    document = patient_services.upload_document(
+        actor=actor, patient_id=referral.patient_id, title=title, uploaded_file=upload
+    )
+    return int(document.pk)
+
+
+def _check_appointment(actor: Actor, referral: Referral, appointment_id: Any) -> ports.ReferralAppointment:
+    """The booked appointment of the referral's patient the scheduled step names (through the port:
+    scheduling sits above referrals)."""
+    pk = selectors.parse_id(appointment_id)
+    found = None if pk is None else ports.find_appointment(actor=actor, appointment_id=pk)
+    if found is None:
+        raise ValidationFailed(f"No appointment with id {appointment_id}.", field="appointment_id")
+    problem = rules.appointment_error(referral.patient_id, found.patient_id, found.status)
+    if problem:
+        raise ValidationFailed(problem, field="appointment_id", details={"appointment_id": pk})
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------

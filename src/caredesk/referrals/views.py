@@ -47,8 +47,6 @@ ACTION_STYLE: dict[str, str] = {
     ReferralAction.CLOSE: "btn-success",
     ReferralAction.CANCEL: "btn-outline-secondary",
 }
-#: Where an inbound referral's button says something else (we send the consult note back).
-INBOUND_LABELS: dict[str, str] = {ReferralAction.CLOSE: "Consult note sent back"}
 
 
 def _receivers(actor: Actor) -> list[Any]:
@@ -218,12 +216,16 @@ def _detail_context(actor: Actor, referral_id: int, form: ActionForm | None = No
         raise Http404(exc.message) from exc
     referral = detail.referral
     receivers = [r for r in _receivers(actor) if r.pk != referral.receiver_id]
-    labels = INBOUND_LABELS if referral.is_inbound else {}
     actions = [
-        (action, labels.get(action, ReferralAction(action).label), ACTION_STYLE[action])
+        (action, rules.action_label(action, referral.direction), ACTION_STYLE[action])
         for action in detail.actions
         if actor.has(services.permission_for(action, referral.status))
     ]
+    appointments: list[tuple[int, str]] = []
+    if ReferralAction.SCHEDULE in detail.actions:
+        appointments = selectors.upcoming_appointments(actor=actor, patient_id=referral.patient_id)
+    if form is not None:
+        form.set_appointments(appointments)
     chart = None
     if referral.include_chart_summary and actor.has(Permission.CLINICAL_VIEW):
         chart = patient_selectors.get_chart(actor=actor, patient_id=referral.patient_id)
@@ -231,7 +233,9 @@ def _detail_context(actor: Actor, referral_id: int, form: ActionForm | None = No
         "detail": detail,
         "referral": referral,
         "actions": actions,
-        "form": form or ActionForm(receivers=receivers, initial={"version": referral.version}),
+        "form": form
+        or ActionForm(receivers=receivers, appointments=appointments, initial={"version": referral.version}),
+        "appointments": appointments,
         "chart": chart,
         "can_log": actor.has(Permission.COMMUNICATION_LOG),
         "can_view_log": actor.has(Permission.COMMUNICATION_VIEW),
@@ -250,12 +254,12 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
     """One step of the loop; the service checks the permission the step needs (403 without it)."""
     actor = request_actor(request)
-    form = ActionForm(request.POST, receivers=_receivers(actor))
+    form = ActionForm(request.POST, request.FILES, receivers=_receivers(actor))
     status = 400
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.act(
+            moved = services.act(
                 actor=actor,
                 referral_id=referral_id,
                 action=data["action"],
@@ -263,11 +267,13 @@ def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
                 receiver_id=data["receiver"] or None,
                 appointment_at=form.appointment(),
                 expected_version=data.get("version"),
+                appointment_id=data.get("booked_appointment"),
+                consult_document=data.get("consult_document"),
             )
         except DomainError as exc:
             status = refusal_status(form, exc)
         else:
-            messages.success(request, f"{ReferralAction(data['action']).label}: done.")
+            messages.success(request, f"{rules.action_label(data['action'], moved.direction)}: done.")
             return redirect("referrals:referral", referral_id=referral_id)
     context = _detail_context(actor, referral_id, form)
     return render(request, "referrals/detail.html", context, status=status)

@@ -5,8 +5,9 @@ CapabilityStatement by fhir/views.py).
 A goal's target is its LOINC-coded measure with a UCUM quantity and comparator ("< 7 %"); its achievement
 status comes from the latest observation (achieved, not-achieving, or none when there is no current value).
 Each activity is a `detail` with its kind, description and next due date; a one-off that was done is
-`completed`. A plan with a care team names it in `careTeam` (`CareTeam/<plan id>`: careteam.py serves one
-CareTeam per plan, with the plan's id).
+`completed`; a cancelled one stays listed, `cancelled` with the reason as `statusReason`. A plan with a
+care team names it in `careTeam` (`CareTeam/<plan id>`: careteam.py serves one CareTeam per plan, with the
+plan's id). A goal's due date is its target's `dueDate`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fhir.resources.R4B.careplan import CarePlan as FhirCarePlan
 
 from caredesk.accounts.permissions import Permission
 from caredesk.careplans import selectors
-from caredesk.careplans.choices import GoalStatus
+from caredesk.careplans.choices import GoalStatus, ItemStatus
 from caredesk.core.context import Actor
 from caredesk.patients.errors import PatientNotFound
 
@@ -74,6 +75,7 @@ def _goal(view: selectors.GoalView, patient_id: int) -> dict[str, Any]:
                     "system": UCUM,
                     "code": goal.unit,
                 },
+                "dueDate": goal.due_on.isoformat() if goal.due_on else None,
             }
         ],
     }
@@ -83,17 +85,22 @@ def careplan_to_fhir(view: selectors.PlanView) -> FhirCarePlan:
     plan = view.plan
     goals = [_goal(g, plan.patient_id) for g in view.goals]
     activities = []
-    for item in view.activities:
-        activity = item.activity
+    every = [item.activity for item in view.activities] + list(view.cancelled_activities)
+    for activity in sorted(every, key=lambda a: (a.position, a.pk)):
+        cancelled = activity.status == ItemStatus.CANCELLED
         schedule = f"every {activity.every_months} month(s)" if activity.every_months else "once"
-        if activity.due_on:
+        if activity.due_on and not cancelled:
             schedule += f"; next due {activity.due_on.isoformat()}"
+        when = f" on {activity.cancelled_on.isoformat()}" if activity.cancelled_on else ""
         activities.append(
             {
                 "detail": {
                     "kind": ACTIVITY_KIND.get(activity.kind),
                     "code": {"text": activity.get_kind_display()},
-                    "status": "scheduled" if activity.due_on else "completed",
+                    "status": "cancelled" if cancelled else "scheduled" if activity.due_on else "completed",
+                    "statusReason": {"text": f"Cancelled{when}: {activity.cancel_reason}"}
+                    if cancelled
+                    else None,
                     "description": activity.description,
                     "scheduledString": schedule,
                 }

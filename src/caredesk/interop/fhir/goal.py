@@ -6,7 +6,8 @@ contained goals of a CarePlan. Its achievement status is computed from the patie
 that measure (careplans.rules.goal_status): met -> `achieved`, not met -> `not-achieving`; with no value,
 or one older than the goal's freshness window, there is no achievement status and `statusReason` says why.
 `statusDate` is the day of the observation the status was computed from. The lifecycle follows the plan:
-active, completed or cancelled.
+active, completed or cancelled; a goal cancelled on its own is `cancelled` (no achievement status), with
+the day as `statusDate` and the reason as `statusReason` and a note. A goal's due date is `target.dueDate`.
 
 Staff with the care-plan permission and a portal user (their own goals) may read them; reads go through
 careplans.selectors.get_plan, which writes the CAREPLAN_VIEW audit rows. Create (CAREPLAN_MANAGE) adds a goal
@@ -24,7 +25,7 @@ from fhir.resources.R4B.goal import Goal as FhirGoal
 
 from caredesk.accounts.permissions import Permission
 from caredesk.careplans import selectors, services
-from caredesk.careplans.choices import GoalStatus
+from caredesk.careplans.choices import GoalStatus, ItemStatus
 from caredesk.careplans.errors import GoalNotFound, PlanNotFound
 from caredesk.careplans.models import CarePlan
 from caredesk.core.context import Actor
@@ -49,7 +50,11 @@ SUPPORT = ResourceSupport(
     ("read", "search-type", "create"),
     (
         SearchParam("patient", "reference", "Required: the goals of the patient's active care plans"),
-        SearchParam("lifecycle-status", "token", "active (goals of active plans are searched)"),
+        SearchParam(
+            "lifecycle-status",
+            "token",
+            "active (the default), or cancelled (cancelled goals); goals of active plans are searched",
+        ),
         SearchParam(
             "achievement-status",
             "token",
@@ -65,19 +70,25 @@ SUPPORT = ResourceSupport(
 
 def goal_to_fhir(view: selectors.GoalView, plan: CarePlan) -> FhirGoal:
     goal = view.goal
-    achievement = ACHIEVEMENT.get(view.status)
+    cancelled = goal.status == ItemStatus.CANCELLED
+    achievement = None if cancelled else ACHIEVEMENT.get(view.status)
     reason = STATUS_REASON.get(GoalStatus(view.status)) if view.status in GoalStatus.values else None
     latest = (
         f"Latest {view.measure}: {view.latest_value} {goal.unit} on {view.latest_on.isoformat()}"
         if view.latest_value is not None and view.latest_on is not None
         else ""
     )
+    notes = [{"text": latest}] if latest else []
+    if cancelled:
+        when = f" on {goal.cancelled_on.isoformat()}" if goal.cancelled_on else ""
+        reason = f"Cancelled: {goal.cancel_reason}"
+        notes.append({"text": f"Cancelled{when}: {goal.cancel_reason}"})
     data: dict[str, Any] = {
         "resourceType": "Goal",
         "id": str(goal.pk),
         "meta": {"lastUpdated": instant(goal.updated_at)},
         "extension": [{"url": CAREPLAN_EXTENSION, "valueReference": {"reference": f"CarePlan/{plan.pk}"}}],
-        "lifecycleStatus": LIFECYCLE.get(plan.status, "active"),
+        "lifecycleStatus": "cancelled" if cancelled else LIFECYCLE.get(plan.status, "active"),
         "achievementStatus": {
             "coding": [{"system": ACHIEVEMENT_SYSTEM, "code": achievement}],
             "text": GoalStatus(view.status).label,
@@ -97,11 +108,16 @@ def goal_to_fhir(view: selectors.GoalView, plan: CarePlan) -> FhirGoal:
                     "system": UCUM,
                     "code": goal.unit,
                 },
+                "dueDate": goal.due_on.isoformat() if goal.due_on else None,
             }
         ],
-        "statusDate": view.latest_on.isoformat() if view.latest_on else None,
+        "statusDate": goal.cancelled_on.isoformat()
+        if cancelled and goal.cancelled_on
+        else view.latest_on.isoformat()
+        if view.latest_on
+        else None,
         "statusReason": reason,
-        "note": [{"text": latest}] if latest else [],
+        "note": notes,
         "addresses": [{"display": plan.condition}],
     }
     return FhirGoal.model_validate(compact(data))
@@ -135,7 +151,7 @@ def read_goal(request: HttpRequest, actor: Actor | None, entry_id: str) -> HttpR
         _, view = selectors.get_plan(actor=actor, plan_id=plan_id)
     except (GoalNotFound, PlanNotFound, PatientNotFound) as exc:
         raise FhirError.single(404, "not-found", f"No Goal with id {entry_id!r}.") from exc
-    found = next((g for g in view.goals if g.goal.pk == pk), None)
+    found = next((g for g in (*view.goals, *view.cancelled_goal_views) if g.goal.pk == pk), None)
     if found is None:
         raise FhirError.single(404, "not-found", f"No Goal with id {entry_id!r}.")
     return fhir_response(goal_to_fhir(found, view.plan))
@@ -167,10 +183,14 @@ def search_goals(request: HttpRequest, actor: Actor | None) -> HttpResponse:
     wanted_id = search.values.get("_id")
     rows: list[tuple[selectors.GoalView, CarePlan]] = []
     patient_id = _number(reference)
-    if patient_id is not None and lifecycle in (None, "active"):
+    if patient_id is not None and lifecycle in (None, "active", "cancelled"):
         with suppress(PatientNotFound):  # another organization's patient, or none: an empty result
             plans = selectors.patient_plans(actor=actor, patient_id=patient_id).plans
-            rows = [(g, p.plan) for p in plans for g in p.goals]
+            rows = [
+                (g, p.plan)
+                for p in plans
+                for g in (p.cancelled_goal_views if lifecycle == "cancelled" else p.goals)
+            ]
     if achievement is not None:
         rows = [(g, p) for g, p in rows if ACHIEVEMENT.get(g.status) == achievement]
     if wanted_id is not None:
