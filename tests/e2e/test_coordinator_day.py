@@ -162,7 +162,7 @@ def test_she_sends_a_referral_and_sees_the_loop_close(page: Page, sign_in) -> No
     expect(page.get_by_test_id("referral-status")).to_have_text("Scheduled")
     page.get_by_test_id("action-seen").click()
     expect(page.get_by_test_id("referral-status")).to_have_text("Seen")
-    page.get_by_label("Note").fill("Consult note: start a beta blocker, review in 3 months.")
+    page.get_by_label("Note", exact=True).fill("Consult note: start a beta blocker, review in 3 months.")
     page.get_by_test_id("action-close").click()
     expect(page.get_by_test_id("referral-status")).to_have_text("Consult note received")
     expect(page.get_by_test_id("outcome-note")).to_contain_text("start a beta blocker")
