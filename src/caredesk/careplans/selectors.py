@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -79,16 +79,25 @@ def _staff_plans(actor: Actor) -> QuerySet[CarePlan]:
     return plan_queryset(actor) if not actor.is_portal else CarePlan.objects.none()
 
 
-def locked_goal(actor: Actor, goal_id: Any) -> Goal:
-    pk = parse_id(goal_id)
-    goal = (
-        None
-        if pk is None
-        else Goal.objects.select_for_update()
+_Item = TypeVar("_Item", Goal, Activity, CareTeamMember)
+
+
+def _locked_item(actor: Actor, model: type[_Item], item_id: Any) -> _Item | None:
+    """A goal, activity or care-team member of a plan the (staff) actor may see, row-locked with its
+    plan loaded; None when there is none."""
+    pk = parse_id(item_id)
+    if pk is None:
+        return None
+    return (
+        model.objects.select_for_update()
         .select_related("plan")
         .filter(pk=pk, plan__in=_staff_plans(actor))
         .first()
     )
+
+
+def locked_goal(actor: Actor, goal_id: Any) -> Goal:
+    goal = _locked_item(actor, Goal, goal_id)
     if goal is None:
         raise GoalNotFound(f"No goal with id {goal_id}.", details={"id": str(goal_id)})
     return goal
@@ -103,30 +112,14 @@ def locked_plan(actor: Actor, plan_id: Any) -> CarePlan:
 
 
 def locked_activity(actor: Actor, activity_id: Any) -> Activity:
-    pk = parse_id(activity_id)
-    activity = (
-        None
-        if pk is None
-        else Activity.objects.select_for_update()
-        .select_related("plan")
-        .filter(pk=pk, plan__in=_staff_plans(actor))
-        .first()
-    )
+    activity = _locked_item(actor, Activity, activity_id)
     if activity is None:
         raise ActivityNotFound(f"No activity with id {activity_id}.", details={"id": str(activity_id)})
     return activity
 
 
 def locked_team_member(actor: Actor, member_id: Any) -> CareTeamMember:
-    pk = parse_id(member_id)
-    member = (
-        None
-        if pk is None
-        else CareTeamMember.objects.select_for_update()
-        .select_related("plan")
-        .filter(pk=pk, plan__in=_staff_plans(actor))
-        .first()
-    )
+    member = _locked_item(actor, CareTeamMember, member_id)
     if member is None:
         raise TeamMemberNotFound(f"No care-team member with id {member_id}.", details={"id": str(member_id)})
     return member

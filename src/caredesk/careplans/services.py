@@ -413,6 +413,23 @@ def add_goal(
     return goal
 
 
+def _cancel(actor: Actor, item: Goal | Activity, reason: str) -> None:
+    """Mark a goal or activity of an active plan cancelled (kept, with when and why), inside the caller's
+    transaction, with its audit row."""
+    _active_plan(item.plan)
+    _not_cancelled(item)
+    item.status, item.cancel_reason, item.cancelled_on = ItemStatus.CANCELLED, reason, today()
+    item.save(update_fields=["status", "cancel_reason", "cancelled_on", "updated_at"])
+    _touch(item.plan)
+    audit.record(
+        actor=actor,
+        action=AuditAction.CAREPLAN_UPDATE,
+        patient_id=item.plan.patient_id,
+        obj=item,
+        detail={"cancelled": {"reason": reason}},
+    )
+
+
 def cancel_goal(*, actor: Actor, goal_id: int, reason: str) -> Goal:
     """Cancel a goal of an active plan, with a reason: it no longer counts (nor shows among the plan's
     goals) but is kept, with when and why, as the plan's history."""
@@ -420,18 +437,7 @@ def cancel_goal(*, actor: Actor, goal_id: int, reason: str) -> Goal:
     reason = _text(reason, "reason", "Reason")
     with transaction.atomic():
         goal = selectors.locked_goal(actor, goal_id)
-        _active_plan(goal.plan)
-        _not_cancelled(goal)
-        goal.status, goal.cancel_reason, goal.cancelled_on = ItemStatus.CANCELLED, reason, today()
-        goal.save(update_fields=["status", "cancel_reason", "cancelled_on", "updated_at"])
-        _touch(goal.plan)
-        audit.record(
-            actor=actor,
-            action=AuditAction.CAREPLAN_UPDATE,
-            patient_id=goal.plan.patient_id,
-            obj=goal,
-            detail={"cancelled": {"reason": reason}},
-        )
+        _cancel(actor, goal, reason)
     return goal
 
 
@@ -442,11 +448,7 @@ def cancel_activity(*, actor: Actor, activity_id: int, reason: str) -> Activity:
     reason = _text(reason, "reason", "Reason")
     with transaction.atomic():
         activity = selectors.locked_activity(actor, activity_id)
-        _active_plan(activity.plan)
-        _not_cancelled(activity)
-        activity.status, activity.cancel_reason, activity.cancelled_on = ItemStatus.CANCELLED, reason, today()
-        activity.save(update_fields=["status", "cancel_reason", "cancelled_on", "updated_at"])
-        _touch(activity.plan)
+        _cancel(actor, activity, reason)
         if activity.due_on is not None and actor.has(Permission.TASK_WORK):
             worklist.close_tasks_by_keys(
                 actor=actor,
@@ -454,13 +456,6 @@ def cancel_activity(*, actor: Actor, activity_id: int, reason: str) -> Activity:
                 status=TaskStatus.CANCELLED,
                 reason=f"Care-plan activity cancelled: {reason}",
             )
-        audit.record(
-            actor=actor,
-            action=AuditAction.CAREPLAN_UPDATE,
-            patient_id=activity.plan.patient_id,
-            obj=activity,
-            detail={"cancelled": {"reason": reason}},
-        )
     return activity
 
 
