@@ -157,7 +157,7 @@ def test_she_sends_a_referral_and_sees_the_loop_close(page: Page, sign_in) -> No
         page.get_by_test_id(f"action-{action}").click()
         expect(page.get_by_test_id("referral-status")).to_have_text(status)
     when = (timezone.localtime() + dt.timedelta(days=5)).replace(hour=10, minute=0)
-    page.get_by_label("Appointment").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Appointment", exact=True).fill(when.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_test_id("action-schedule").click()
     expect(page.get_by_test_id("referral-status")).to_have_text("Scheduled")
     page.get_by_test_id("action-seen").click()
