@@ -118,6 +118,13 @@ class VisitType(OrganizationScopedModel):
         blank=True,
         help_text="Who offers this visit type (a practitioner requirement picks among them)",
     )
+    portal_bookable = models.BooleanField(
+        default=False,
+        help_text="Patients may book this visit type themselves in the portal (and cancel it there)",
+    )
+    portal_cancel_notice_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="In the portal, a patient may cancel up to this many hours before the start"
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -208,6 +215,11 @@ class AvailabilityWindow(models.Model):
     week_interval = models.PositiveSmallIntegerField(default=1)
     reserved_for = models.ForeignKey(
         VisitType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Operating-room block time held for one surgeon (a practitioner resource): only that surgeon's cases
+    # may use it. With `reserved_for` as well, only that surgeon's cases of that procedure.
+    reserved_for_surgeon = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
