@@ -99,17 +99,15 @@ def _stays(mrns: list[str], visits: int, run: str) -> Iterator[tuple[str, str, s
         yield mrns[n % len(mrns)], f"{run}V{n:06d}", f"{run}-{n:06d}"
 
 
-def _wait_for(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"hl7_listen exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("hl7_listen did not start listening")
+def _wait_for(process: subprocess.Popen[str], processes: int) -> None:
+    """Until every listener process says it listens (the command prints one line each)."""
+    assert process.stdout is not None
+    listening = 0
+    while listening < processes:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"hl7_listen exited with {process.wait()}")
+        listening += line.startswith("Listening")
 
 
 def _send_all(port: int, per_connection: list[list[bytes]]) -> tuple[float, list[str], list[str]]:
@@ -156,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--visits", type=int, default=2000, help="stays: two messages each (default 2000)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent MLLP senders (default 16)")
-    parser.add_argument("--workers", type=int, default=8, help="listener threads (default 8)")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="listener processes on the port (default 2: one per core)"
+    )
+    parser.add_argument("--workers", type=int, default=4, help="listener threads per process (default 4)")
     parser.add_argument("--organization", default="RSH", help="short code of the receiving organization")
     parser.add_argument(
         "--count-queries",
@@ -221,13 +222,17 @@ def main(argv: list[str] | None = None) -> int:
             str(port),
             "--workers",
             str(args.workers),
+            "--processes",
+            str(args.processes),
             "-v0",
         ],
         env=env,
         cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
-        _wait_for(port, listener)
+        _wait_for(listener, args.processes)
         seconds, codes, failures = _send_all(port, per_connection)
         rng = random.Random(7)
         resend = rng.sample(range(len(admits)), min(100, len(admits)))
@@ -245,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = {
         "messages": total,
         "connections": args.connections,
+        "processes": args.processes,
         "workers": args.workers,
         "seconds": round(seconds, 3),
         "acknowledged_aa": accepted,
@@ -262,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "PASS" if rate >= TARGET_PER_SECOND and exactly_once and accepted == total else "FAIL"
     print(
         f"ADT ingest over MLLP ({connection.vendor}): {total} messages ({args.visits} admits + discharges) "
-        f"over {args.connections} connections, {args.workers} listener workers: {seconds:.1f} s, "
+        f"over {args.connections} connections, {args.processes} listener process"
+        f"{'es' if args.processes != 1 else ''} x {args.workers} "
+        f"threads: {seconds:.1f} s, "
         f"{rate:.0f} messages/s acknowledged AA ({accepted}/{total}) "
         f"(target >= {TARGET_PER_SECOND:.0f}/s) -> {verdict}"
     )

@@ -280,3 +280,84 @@ def test_the_command_refuses_an_unknown_organization(transactional_db):
 
     with pytest.raises(CommandError, match="No organization"):
         call_command("hl7_listen", "--organization", "nope", "--port", "0")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listen_command(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "caredesk.manage", "hl7_listen", "--organization", "rsh", *extra]
+
+
+def test_several_listener_processes_share_one_port(transactional_db, org):
+    """`--processes 2`: two processes listen on one port; messages from eight connections at once are each
+    acknowledged AA and stored once, a resend is answered without a second copy, and SIGTERM stops both."""
+    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    port = _free_port()
+    command = _listen_command("--port", str(port), "--processes", "2", "--workers", "2")
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        assert process.stdout is not None
+        started = [process.stdout.readline() for _ in range(2)]
+        assert all(f"127.0.0.1:{port} for RSH" in line for line in started), started
+        assert sorted(re.findall(r"process (\d) of 2", "".join(started))) == ["1", "2"]
+        codes: Counter[str] = Counter()
+        failures: list[BaseException] = []
+
+        def sender(n: int) -> None:
+            try:
+                with MllpClient(port) as client:
+                    for k in range(5):
+                        reply = client.send(as_sent("hapi-hl7v2/ADT_A01.txt", f"MP{n}-{k}"))
+                        codes[ack_fields(reply)["code"]] += 1
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=sender, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not failures, failures
+        assert codes == Counter({"AA": 40})
+        with MllpClient(port) as client:
+            assert ack_fields(client.send(as_sent("hapi-hl7v2/ADT_A01.txt", "MP3-2")))["code"] == "AA"
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "Stopped." in out
+    stored = Counter(InboundMessage.objects.values_list("control_id", flat=True))
+    assert len(stored) == 40
+    assert set(stored.values()) == {1}
+    assert InboundMessage.objects.get(control_id="MP3-2").duplicate_count == 1
+
+
+def test_several_processes_need_a_free_fixed_port(transactional_db, org):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="give it with --port"):
+        call_command("hl7_listen", "--organization", "rsh", "--port", "0", "--processes", "2")
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    import socket
+
+    with socket.socket() as taken:  # another program holds the port (without sharing it)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(  # noqa: S603
+            _listen_command("--port", str(port), "--processes", "2"),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "all were stopped" in done.stderr
+    assert InboundMessage.objects.count() == 0

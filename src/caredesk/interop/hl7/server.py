@@ -7,9 +7,13 @@ outright (the database is down) no ACK is sent and the connection is closed: the
 nothing was acknowledged that was not stored.
 
 Concurrency comes from several connections (a sender waits for each ACK): up to `workers` messages are
-applied at once, each in its own transaction. A worker thread keeps its database connection from one
-message to the next (opening one per message costs more than applying an admission); a connection that
-failed is closed and the next message opens a new one; all are closed when the server stops.
+applied at once, each in its own transaction. One process applies messages on one core (Python's lock);
+`serve_in_processes` runs several listener processes on one port (SO_REUSEPORT: the kernel spreads new
+connections over them), each with its own threads and database connections.
+
+A worker thread keeps its database connection from one message to the next (opening one per message
+costs more than applying an admission); a connection that failed is closed and the next message opens a
+new one; all are closed when the server stops.
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import socket
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,10 +51,12 @@ class MllpServer:
         port: int = 2575,
         workers: int = 1,
         on_outcome: Callable[[Outcome], None] | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.inbound = inbound
         self.host = host
         self.port = port
+        self.reuse_port = reuse_port
         self.on_outcome = on_outcome
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hl7")
         self._lock = threading.Lock()
@@ -120,7 +130,8 @@ class MllpServer:
 
     async def run(self, stop: asyncio.Event, ready: Callable[[int], None] | None = None) -> None:
         """Serve until `stop` is set; `ready(port)` is called once listening (port 0 picks a free one)."""
-        server = await start_hl7_server(self._client, self.host, self.port, limit=MAX_MESSAGE_BYTES)
+        extra = {"reuse_port": True} if self.reuse_port else {}
+        server = await start_hl7_server(self._client, self.host, self.port, limit=MAX_MESSAGE_BYTES, **extra)
         port = server.sockets[0].getsockname()[1]
         logger.info("HL7 MLLP listener on %s:%s", self.host, port)
         if ready is not None:
@@ -135,6 +146,69 @@ class MllpServer:
             await server.wait_closed()
             self._executor.shutdown(wait=True)
             await asyncio.to_thread(self._close_connections)  # Django refuses database calls in async code
+
+
+def can_share_port() -> bool:
+    """Whether this system lets several processes listen on one port (SO_REUSEPORT: Linux, BSD, macOS)."""
+    return hasattr(socket, "SO_REUSEPORT")
+
+
+def serve_in_processes(count: int, serve: Callable[[int], None]) -> list[int]:
+    """Fork `count` processes that each call `serve(index)` (index 1..count) and exit; wait for them all
+    and return their exit codes in order. SIGINT / SIGTERM to this process are passed on to them (each
+    stops after the message it is applying); when one of them fails, the others are stopped too. Close
+    the database connections before calling (a forked child must not share its parent's)."""
+    children: dict[int, int] = {}
+    for index in range(1, count + 1):
+        pid = os.fork()
+        if pid == 0:  # the child: serve, then leave without running the parent's exit handlers
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                serve(index)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                logger.exception("HL7 listener process %d failed", index)
+                code = 1
+            finally:
+                logging.shutdown()
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                os._exit(code)
+        children[pid] = index
+
+    def stop_all(signum: int = signal.SIGTERM, _frame: object = None) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    previous = {sig: signal.signal(sig, stop_all) for sig in (signal.SIGINT, signal.SIGTERM)}
+    codes = [0] * count
+    try:
+        waiting = set(children)
+        while waiting:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            except InterruptedError:  # a signal came: it was passed on; keep waiting
+                continue
+            if pid not in waiting:
+                continue
+            waiting.discard(pid)
+            code = os.waitstatus_to_exitcode(status)
+            codes[children[pid] - 1] = code
+            if code != 0:
+                for other in waiting:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(other, signal.SIGTERM)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return codes
 
 
 class ListenerThread:
