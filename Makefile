@@ -44,6 +44,14 @@ run: install ## Migrate SQLite under var/, load the demo once, serve http://127.
 	$(CAREDESK) periodic --interval 300 >/dev/null & \
 	$(CAREDESK) runserver $(HOST):$(PORT)
 
+WEB_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: serve
+serve: install ## Production-style web server: migrate, then gunicorn (WEB_WORKERS processes x 8 threads) on DATABASE_URL
+	$(CAREDESK) migrate --no-input -v0
+	$(BIN)/gunicorn caredesk.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
+		--worker-class gthread --threads 8 --keep-alive 30 --access-logfile -
+
 .PHONY: lint
 lint: install ## ruff, mypy and import-linter
 	$(BIN)/ruff check .

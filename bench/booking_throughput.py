@@ -8,13 +8,14 @@ database's own limit for the same guarded insert, measured in the same run by pg
    types' booking horizon) where the practitioner has no active booking, shuffled (seeded), each with a
    patient drawn at random. The HTTP clients and pgbench take disjoint parts of it, so every attempt
    is meant to succeed: the figures are bookings per second, not refusals per second.
-2. HTTP: a real server in a subprocess, `caredesk runserver --noreload` (Django's threaded development
-   server: the project has no production WSGI server among its dependencies), against the benchmark
-   database. --clients threads (default 16), each with one keep-alive connection, POST
-   /api/v1/appointments (a video follow-up: one practitioner, the visit type's own telehealth modality)
-   with the front desk's API token (accounts.services.create_api_token). Every booking goes the whole
-   way: token, permission, validation, booking rules, templates, the resource lock, the overlap check,
-   the insert under the exclusion constraint, history and audit rows, the JSON answer.
+2. HTTP: a real server in a subprocess against the benchmark database: gunicorn, as `make serve` runs it
+   in production (--web-workers processes, default one per core, 8 threads each, keep-alive), or with
+   `--server runserver` Django's threaded development server. --clients threads (default 16), each with
+   one keep-alive connection, POST /api/v1/appointments (a video follow-up: one practitioner, the visit
+   type's own telehealth modality) with the front desk's API token (accounts.services.create_api_token).
+   Every booking goes the whole way: token, permission, validation, booking rules, templates, the
+   resource lock, the overlap check, the insert under the exclusion constraint, history and audit rows,
+   the JSON answer.
 3. pgbench, the same number of clients: one statement per transaction that inserts the appointment and
    its booking row (the row the exclusion constraint checks, `active`, the same shape as the service's)
    at the next free time of the pool.
@@ -151,10 +152,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], port: int, kind: str, workers: int) -> subprocess.Popen[bytes]:
     log = open(tempfile.gettempdir() + f"/caredesk-bench-server-{port}.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
-        [
+    if kind == "gunicorn":
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "caredesk.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "8",
+            "--keep-alive",
+            "30",
+        ]
+    else:
+        command = [
             sys.executable,
             "-c",
             "from caredesk.manage import main; main()",
@@ -162,12 +178,8 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             f"127.0.0.1:{port}",
             "--noreload",
             "--skip-checks",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+        ]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
@@ -416,6 +428,15 @@ def main(argv: list[str] | None = None) -> int:
         help="pgbench transactions per client (default 1000)",
     )
     parser.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    parser.add_argument(
+        "--server", choices=["gunicorn", "runserver"], default="gunicorn", help="the HTTP server (gunicorn)"
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn worker processes (default: one per core)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -435,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "DATABASE_URL": url, "CAREDESK_VAR_DIR": os.environ["CAREDESK_VAR_DIR"]}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH")]))
     port = args.port or free_port()
-    server = start_server(env, port)
+    server = start_server(env, port, args.server, args.web_workers)
     bookings = booking_requests(dataset.visit_types["bench-video"], slots)
     reads: list[Request] = [("GET", "/api/v1/visit-types", None)] * http_total
     try:
@@ -450,6 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     deleted = clean_up()
 
     ratio = result.per_second / tps if tps else 0.0
+    server_name = (
+        f"gunicorn, {args.web_workers} processes x 8 threads"
+        if args.server == "gunicorn"
+        else "Django runserver, threaded"
+    )
     cuts = statistics.quantiles(result.latencies_ms, n=100, method="inclusive")
     other = {status: n for status, n in result.statuses.items() if status != 201}
     print(
@@ -457,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         f"in the database; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
     print(
-        f"  HTTP API (Django runserver, threaded): {result.booked} bookings in {result.seconds:.1f} s = "
+        f"  HTTP API ({server_name}): {result.booked} bookings in {result.seconds:.1f} s = "
         f"{result.per_second:.1f} bookings/s; latency p50 {cuts[49]:.0f} ms, p95 {cuts[94]:.0f} ms"
         + (f"; other answers {other}" if other else "")
     )

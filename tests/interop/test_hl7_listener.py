@@ -18,7 +18,6 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from caredesk.accounts.permissions import Role
@@ -30,6 +29,7 @@ from caredesk.worklist import selectors as worklist_selectors
 from caredesk.worklist.choices import TaskType
 from caredesk.worklist.selectors import WorklistQuery
 from tests.patients.factories import audit_triggers_lifted, make_patient, staff_actor
+from tests.support.subprocess_db import database_url
 
 from .hl7_support import (
     NO_VISIT_KEY_SAMPLES,
@@ -235,13 +235,7 @@ def test_mllp_framing(listener):
 
 
 def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or "postgres"
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+    return database_url()
 
 
 def test_the_hl7_listen_command(transactional_db, org):

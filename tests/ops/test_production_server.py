@@ -1,0 +1,85 @@
+"""`make serve`'s web server: gunicorn with several worker processes serves the application, its static
+files (WhiteNoise) and the API from the WSGI module, against the configured database."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.subprocess_db import database_url
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def gunicorn(transactional_db, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url(), "CAREDESK_VAR_DIR": str(tmp_path)}
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "caredesk.config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+    ]
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(port, "/accounts/login/")
+                break
+            except OSError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+                time.sleep(0.3)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_gunicorn_serves_pages_static_files_and_the_api(gunicorn):
+    status, _headers, body = _get(gunicorn, "/accounts/login/")
+    assert status == 200
+    assert b'name="password"' in body
+    stylesheet = next(
+        part.split(b'"')[0].decode() for part in body.split(b'href="')[1:] if part.startswith(b"/static/")
+    )
+    status, headers, css = _get(gunicorn, stylesheet)
+    assert status == 200
+    assert headers["content-type"].startswith("text/css")
+    assert css
+    status, _headers, _body = _get(gunicorn, "/worklist/")
+    assert status == 302  # not signed in: to the sign-in page
+    status, headers, _answer = _get(gunicorn, "/api/v1/visit-types")
+    assert status == 401
+    assert headers["content-type"].startswith("application/json")
