@@ -8,17 +8,28 @@ answers 409 `invalid_transition`; a stale `version` 409 `stale_referral`. Sendin
 REFERRAL_CREATE; the steps endpoint needs at least REFERRAL_SCHEDULE (schedule, seen), and the referrals
 service checks the rest need REFERRAL_MANAGE (403 otherwise).
 
+A step carries what the referral page's form does: the scheduled step one of the patient's booked
+appointments (`appointment_id`), the close step the consult note received (`consult_document`: the file,
+base64 in the JSON body, which becomes the same upload the form sends, filed in the chart by
+patients.services.upload_document with its type and size checks, and linked from the closing step).
+
 (No `from __future__ import annotations` here: ninja evaluates the handlers' annotations at import time.)
 """
 
+import base64
+import binascii
 import datetime as dt
 from typing import Any, Literal
 
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.http import HttpRequest, HttpResponse
 from ninja import P, PathEx, Query, Schema, Status
 from pydantic import Field
 
 from caredesk.accounts.permissions import Permission
+from caredesk.patients.errors import InvalidDocument
+from caredesk.patients.rules import file_extension
 from caredesk.referrals import selectors, services
 from caredesk.referrals.models import Referral, ReferralEvent
 
@@ -58,6 +69,7 @@ class EventOut(Schema):
     receiver_id: int | None
     note: str
     actor_name: str
+    document_id: int | None = Field(None, description="The chart document filed at this step (consult note)")
 
 
 class ReferrerOut(Schema):
@@ -87,6 +99,9 @@ class ReferralOut(Schema):
     status: str
     status_changed_at: dt.datetime
     appointment_at: dt.datetime | None
+    appointment_id: int | None = Field(
+        None, description="The booked appointment of ours it is scheduled for (none: booked elsewhere)"
+    )
     outcome_note: str
     version: int = Field(description="Send it back with a step (optimistic locking)")
     timeline: list[EventOut]
@@ -186,17 +201,67 @@ class DeclineIn(InputSchema):
     version: int | None = None
 
 
+class ConsultDocumentIn(InputSchema):
+    filename: str = Field(
+        min_length=1,
+        max_length=255,
+        examples=["consult-note.pdf"],
+        description="Its name: the extension says its type (pdf, png, jpg, jpeg or txt)",
+    )
+    content_type: str = Field(
+        "", max_length=100, examples=["application/pdf"], description="Optional; must match the name's type"
+    )
+    content_base64: str = Field(
+        min_length=1,
+        description="The file itself, base64 (standard alphabet; line breaks allowed). The chart takes "
+        "files up to CAREDESK_DOCUMENT_MAX_BYTES; the whole request body at most 12 MB.",
+    )
+
+
 class StepIn(InputSchema):
     action: str = Field(description="send, receive, accept, decline, reroute, schedule, seen, close, cancel")
     note: str = Field("", max_length=2000, description="Required to decline or cancel (the reason)")
     receiver_id: int | None = Field(None, ge=1, le=MAX_ID, description="For reroute (and optionally send)")
-    appointment_at: dt.datetime | None = Field(None, description="For schedule, with its UTC offset")
+    appointment_id: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="For schedule: one of the patient's booked appointments (its time is taken)",
+    )
+    appointment_at: dt.datetime | None = Field(
+        None, description="For schedule, an appointment booked elsewhere: its time, with its UTC offset"
+    )
+    consult_document: ConsultDocumentIn | None = Field(
+        None, description="For close (a referral we sent): the consult note received, filed in the chart"
+    )
     version: int | None = None
 
 
 class SendIn(InputSchema):
     receiver_id: int | None = Field(None, ge=1, le=MAX_ID)
     version: int | None = None
+
+
+def _consult_upload(document: ConsultDocumentIn) -> UploadedFile:
+    """The JSON body's file as the upload the referral page's form sends (patients.services checks its
+    type, content and size the same way). InvalidDocument (400) for content that is not base64 or a
+    content type that is not the one the name says."""
+    try:
+        content = base64.b64decode("".join(document.content_base64.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidDocument(
+            "The consult document's content is not valid base64.",
+            field="consult_document.content_base64",
+        ) from exc
+    types: dict[str, str] = settings.CAREDESK_DOCUMENT_TYPES
+    named = types.get(file_extension(document.filename))
+    declared = document.content_type.strip().lower()
+    if declared and named and declared != named:
+        raise InvalidDocument(
+            f"A file named {document.filename!r} is {named}, not {declared}.",
+            field="consult_document.content_type",
+        )
+    return SimpleUploadedFile(document.filename, content, content_type=declared or named or "")
 
 
 def _full(referral_id: int, request: HttpRequest) -> Referral:
@@ -335,18 +400,29 @@ def send_referral(request: HttpRequest, referral_id: ReferralId, payload: SendIn
     tags=TAGS,
 )
 def take_step(request: HttpRequest, referral_id: ReferralId, payload: StepIn) -> Any:
-    """Send, receive, accept, decline (with the reason), re-route (to another receiver), schedule (with
-    the appointment time), seen, close (consult note received) or cancel (with the reason). Sending needs
-    REFERRAL_CREATE, scheduling and "seen" REFERRAL_SCHEDULE, the rest REFERRAL_MANAGE."""
-    services.act(
-        actor=actor_of(request),
-        referral_id=referral_id,
-        action=payload.action,
-        note=payload.note,
-        receiver_id=payload.receiver_id,
-        appointment_at=payload.appointment_at,
-        expected_version=payload.version,
-    )
+    """Send, receive, accept, decline (with the reason), re-route (to another receiver), schedule (one
+    of the patient's booked appointments, `appointment_id`, or the time of one booked elsewhere,
+    `appointment_at`), seen, close (consult note received; `consult_document` files it in the patient's
+    chart, linked from this step) or cancel (with the reason). Sending needs REFERRAL_CREATE, scheduling
+    and "seen" REFERRAL_SCHEDULE, the rest REFERRAL_MANAGE (filing the note also DOCUMENT_UPLOAD). A
+    refused appointment or document answers 400 and changes nothing."""
+    upload = None if payload.consult_document is None else _consult_upload(payload.consult_document)
+    try:
+        services.act(
+            actor=actor_of(request),
+            referral_id=referral_id,
+            action=payload.action,
+            note=payload.note,
+            receiver_id=payload.receiver_id,
+            appointment_at=payload.appointment_at,
+            expected_version=payload.version,
+            appointment_id=payload.appointment_id,
+            consult_document=upload,
+        )
+    except InvalidDocument as exc:
+        if exc.field == "file":  # patients.services names its own form's field
+            exc.field = "consult_document"
+        raise
     return _full(referral_id, request)
 
 

@@ -201,8 +201,21 @@ class ReceiverForm(ReferralForm):
 
 
 class ReportForm(ReferralForm):
+    direction = forms.ChoiceField(
+        required=False,
+        choices=[
+            (ReferralDirection.OUTBOUND, "Outbound (we sent)"),
+            (ReferralDirection.INBOUND, "Inbound (we received)"),
+        ],
+        initial=ReferralDirection.OUTBOUND,
+        label="Referrals",
+    )
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def chosen_direction(self) -> str:
+        """Outbound unless inbound was picked (today's report when the field is left out)."""
+        return self.cleaned_data.get("direction") or ReferralDirection.OUTBOUND
 
     def period(self, today: dt.date) -> tuple[dt.date, dt.date]:
         until = self.cleaned_data.get("until") or today

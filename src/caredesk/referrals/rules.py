@@ -372,6 +372,26 @@ STEPS: tuple[tuple[str, str, str], ...] = (
     ("Sent → loop closed", S.SENT, S.CLOSED),
 )
 
+#: The same for inbound referrals (another practice referred the patient to us): from its arrival to the
+#: consult note sent back.
+INBOUND_STEPS: tuple[tuple[str, str, str], ...] = (
+    ("Received → accepted", S.RECEIVED, S.ACCEPTED),
+    ("Accepted → scheduled", S.ACCEPTED, S.SCHEDULED),
+    ("Scheduled → seen", S.SCHEDULED, S.SEEN),
+    ("Seen → consult note sent back", S.SEEN, S.CLOSED),
+    ("Received → loop closed", S.RECEIVED, S.CLOSED),
+)
+
+
+def steps_for(direction: str = D.OUTBOUND) -> tuple[tuple[str, str, str], ...]:
+    """The steps the report times for referrals of `direction`."""
+    return INBOUND_STEPS if direction == D.INBOUND else STEPS
+
+
+def report_start(direction: str = D.OUTBOUND) -> str:
+    """The status that puts a referral in the report's period: sent (outbound) or received (inbound)."""
+    return S.RECEIVED if direction == D.INBOUND else S.SENT
+
 
 def milestones(events: Iterable[tuple[str, dt.datetime]]) -> dict[str, dt.datetime]:
     """When each status was reached: the last time for `sent` (a re-route sends again), else the first."""
@@ -382,10 +402,12 @@ def milestones(events: Iterable[tuple[str, dt.datetime]]) -> dict[str, dt.dateti
     return reached
 
 
-def step_days(reached: Mapping[str, dt.datetime]) -> dict[str, float]:
+def step_days(
+    reached: Mapping[str, dt.datetime], steps: tuple[tuple[str, str, str], ...] = STEPS
+) -> dict[str, float]:
     """Days each step took (only steps both ends of which were reached, in order)."""
     out: dict[str, float] = {}
-    for label, start, end in STEPS:
+    for label, start, end in steps:
         if start in reached and end in reached and reached[end] >= reached[start]:
             out[label] = (reached[end] - reached[start]).total_seconds() / 86400
     return out
@@ -393,12 +415,13 @@ def step_days(reached: Mapping[str, dt.datetime]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One sent referral, for the report."""
+    """One sent (or, inbound, received) referral, for the report."""
 
     specialty: str
     receiver: str
     status: str
     days: Mapping[str, float]
+    referrer: str = ""  # inbound: the referring party
 
 
 @dataclass
@@ -412,7 +435,7 @@ class GroupStats:
 
     @property
     def closure_rate(self) -> float:
-        """Loops closed per referral sent (0 when none was sent)."""
+        """Loops closed per referral sent (inbound: received); 0 when there was none."""
         return self.closed / self.sent if self.sent else 0.0
 
     @property
@@ -420,9 +443,12 @@ class GroupStats:
         return round(self.closure_rate * 100)
 
 
-def summarize(outcomes: Iterable[Outcome], by: str) -> list[GroupStats]:
-    """Per `by` ("specialty" or "receiver"): counts, loop-closure rate and median days per step; the
-    groups in name order."""
+def summarize(
+    outcomes: Iterable[Outcome], by: str, steps: tuple[tuple[str, str, str], ...] = STEPS
+) -> list[GroupStats]:
+    """Per `by` ("specialty", "receiver" or "referrer"): counts, loop-closure rate and median days per
+    step (`steps`: STEPS, or INBOUND_STEPS); the groups in name order. `sent` counts every referral of
+    the group (inbound: received); `declined_open` the declined ones (inbound: declined, which is final)."""
     groups: dict[str, GroupStats] = {}
     samples: dict[str, dict[str, list[float]]] = {}
     for outcome in outcomes:
@@ -439,7 +465,7 @@ def summarize(outcomes: Iterable[Outcome], by: str) -> list[GroupStats]:
             label: round(statistics.median(samples[key][label]), 1)
             if samples.get(key, {}).get(label)
             else None
-            for label, _start, _end in STEPS
+            for label, _start, _end in steps
         }
     return [groups[key] for key in sorted(groups)]
 

@@ -19,6 +19,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
+from caredesk.core.errors import ValidationFailed
 from caredesk.worklist import selectors as worklist_selectors
 
 from . import clock, ports, rules
@@ -323,25 +324,35 @@ class Report:
     by_receiver: list[rules.GroupStats]
     steps: list[str]
     total: rules.GroupStats
+    direction: str = ReferralDirection.OUTBOUND
+    by_referrer: list[rules.GroupStats] = field(default_factory=list)  # inbound only
 
 
-def loop_report(*, actor: Actor, since: dt.date, until: dt.date) -> Report:
+def loop_report(
+    *, actor: Actor, since: dt.date, until: dt.date, direction: str = ReferralDirection.OUTBOUND
+) -> Report:
     """Referrals first sent between `since` and `until` (inclusive): loop-closure rate and median days per
-    step, by specialty and by receiver. Aggregates only; one REFERRAL_REPORT_VIEW audit row."""
+    step, by specialty and by receiver. Inbound (`direction`): the referrals received in the period, by
+    specialty and by referring party, timed from their arrival to the consult note sent back. Aggregates
+    only; one REFERRAL_REPORT_VIEW audit row."""
+    if direction not in ReferralDirection.values:
+        raise ValidationFailed(f"{direction!r} is not a referral direction.", field="direction")
+    inbound = direction == ReferralDirection.INBOUND
+    steps = rules.steps_for(direction)
     start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    sent_ids = (
+    scope = referral_queryset(actor).filter(direction=direction)
+    started_ids = (
         ReferralEvent.objects.filter(
-            referral__in=referral_queryset(actor), to_status=ReferralStatus.SENT, at__gte=start, at__lt=end
+            referral__in=scope, to_status=rules.report_start(direction), at__gte=start, at__lt=end
         )
         .values_list("referral_id", flat=True)
         .distinct()
     )
     referrals = list(
-        referral_queryset(actor)
-        .filter(pk__in=sent_ids)
+        scope.filter(pk__in=started_ids)
         .select_related("receiver")
-        .only("pk", "specialty", "status", "receiver__name")[:MAX_REPORT_ROWS]
+        .only("pk", "specialty", "status", "referrer_name", "receiver__name")[:MAX_REPORT_ROWS]
     )
     events: dict[int, list[tuple[str, dt.datetime]]] = {}
     rows = (
@@ -356,27 +367,35 @@ def loop_report(*, actor: Actor, since: dt.date, until: dt.date) -> Report:
             specialty=Specialty(r.specialty).label,
             receiver=r.receiver.name if r.receiver else f"Any {Specialty(r.specialty).label}",
             status=r.status,
-            days=rules.step_days(rules.milestones(events.get(r.pk, []))),
+            days=rules.step_days(rules.milestones(events.get(r.pk, [])), steps),
+            referrer=r.referrer_name,
         )
         for r in referrals
     ]
     everyone = [rules.Outcome("All", "All", o.status, o.days) for o in outcomes]
-    total = rules.summarize(everyone, "specialty")
+    total = rules.summarize(everyone, "specialty", steps)
     with transaction.atomic():
         audit.record(
             actor=actor,
             action=AuditAction.REFERRAL_REPORT_VIEW,
-            detail={"since": since.isoformat(), "until": until.isoformat(), "referrals": len(referrals)},
+            detail={
+                "since": since.isoformat(),
+                "until": until.isoformat(),
+                "direction": direction,
+                "referrals": len(referrals),
+            },
         )
     return Report(
         since=since,
         until=until,
-        by_specialty=rules.summarize(outcomes, "specialty"),
-        by_receiver=rules.summarize(outcomes, "receiver"),
-        steps=[label for label, _start, _end in rules.STEPS],
+        by_specialty=rules.summarize(outcomes, "specialty", steps),
+        by_receiver=[] if inbound else rules.summarize(outcomes, "receiver", steps),
+        steps=[label for label, _start, _end in steps],
         total=total[0]
         if total
-        else rules.GroupStats("All", medians=dict.fromkeys((label for label, _s, _e in rules.STEPS), None)),
+        else rules.GroupStats("All", medians=dict.fromkeys((label for label, _s, _e in steps), None)),
+        direction=direction,
+        by_referrer=rules.summarize(outcomes, "referrer", steps) if inbound else [],
     )
 
 

@@ -316,8 +316,12 @@ def _report(request: HttpRequest) -> tuple[ReportForm, selectors.Report | None]:
     if not form.is_valid():
         return form, None
     since, until = form.period(timezone.localdate())
-    shown = ReportForm(initial={"since": since, "until": until})  # the period used, defaults filled in
-    return shown, selectors.loop_report(actor=request_actor(request), since=since, until=until)
+    direction = form.chosen_direction()
+    # The period and direction used, defaults filled in.
+    shown = ReportForm(initial={"since": since, "until": until, "direction": direction})
+    return shown, selectors.loop_report(
+        actor=request_actor(request), since=since, until=until, direction=direction
+    )
 
 
 @require_permission(Permission.REFERRAL_MANAGE)
@@ -326,7 +330,10 @@ def report(request: HttpRequest) -> HttpResponse:
     form, found = _report(request)
     context: dict[str, Any] = {"form": form, "report": found, "bar_width": BAR_WIDTH, "row": BAR_ROW}
     if found is not None:
-        for name, groups in (("specialty", found.by_specialty), ("receiver", found.by_receiver)):
+        inbound = found.direction == ReferralDirection.INBOUND
+        context["inbound"] = inbound
+        by_party = ("referrer", found.by_referrer) if inbound else ("receiver", found.by_receiver)
+        for name, groups in (("specialty", found.by_specialty), by_party):
             context[f"{name}_bars"] = rules.closure_bars(groups, width=BAR_WIDTH, row=BAR_ROW)
             context[f"{name}_height"] = max(len(groups), 1) * BAR_ROW
         context["csv_query"] = request.GET.urlencode()
@@ -339,19 +346,23 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     form, found = _report(request)
     if found is None:
         return HttpResponse("; ".join(str(e) for errors in form.errors.values() for e in errors), status=400)
+    inbound = found.direction == ReferralDirection.INBOUND
+    period = f"{found.since.isoformat()}-{found.until.isoformat()}"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="referral-loop-{found.since.isoformat()}-{found.until.isoformat()}.csv"'
+        f'attachment; filename="referral-loop-inbound-{period}.csv"'
+        if inbound
+        else f'attachment; filename="referral-loop-{period}.csv"'
     )
     writer = csv.writer(response)
     writer.writerow(
         [
             "group",
             "name",
-            "sent",
+            "received" if inbound else "sent",
             "loop_closed",
             "closure_rate",
-            "declined_open",
+            "declined" if inbound else "declined_open",
             "cancelled",
             *[f"median_days {step}" for step in found.steps],
         ]
@@ -359,7 +370,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     for group, rows in (
         ("all", [found.total]),
         ("specialty", found.by_specialty),
-        ("receiver", found.by_receiver),
+        ("referrer", found.by_referrer) if inbound else ("receiver", found.by_receiver),
     ):
         for stats in rows:
             medians = ["" if stats.medians.get(step) is None else stats.medians[step] for step in found.steps]
