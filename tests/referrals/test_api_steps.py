@@ -109,6 +109,7 @@ def test_scheduling_over_the_api_links_the_patients_booked_appointment(
     assert fhir.status_code == 200, fhir.content
     occurrence = fhir.json()["occurrenceDateTime"]
     assert dt.datetime.fromisoformat(occurrence.replace("Z", "+00:00")) == visit.starts_at
+    assert fhir.json()["supportingInfo"] == [{"reference": f"Appointment/{visit.pk}"}]
 
 
 @pytest.mark.parametrize(

@@ -233,6 +233,10 @@ def referral_to_fhir(referral: Any) -> ServiceRequest:
         if referral.receiver_id and referral.receiver
         else [],
         "occurrenceDateTime": instant(referral.appointment_at) if referral.appointment_at else None,
+        # The booked appointment of ours the referral is scheduled for (none when booked elsewhere).
+        "supportingInfo": [{"reference": f"Appointment/{referral.appointment_id}"}]
+        if referral.appointment_id
+        else [],
         "reasonCode": _reasons(referral.diagnoses, referral.reason),
         "note": notes,
     }
