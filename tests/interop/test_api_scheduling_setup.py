@@ -77,6 +77,7 @@ def test_visit_types_are_created_with_their_requirements_and_bad_ones_refused(
     assert created.status_code == 201, created.json()
     assert created.json()["code"] == "knee-scope"
     assert created.json()["buffer_after_minutes"] == 15
+    assert created.json()["portal_bookable"] is False  # patients book it only when the clinic says so
     visit_type = VisitType.objects.get(code="knee-scope")
     assert [(r.kind, r.category) for r in visit_type.requirements.order_by("position")] == [
         ("practitioner", ""),
@@ -97,6 +98,19 @@ def test_visit_types_are_created_with_their_requirements_and_bad_ones_refused(
         assert response.status_code == 400, (changes, response.json())
         assert field in str(response.json())
     assert manager_api.post_json(f"{API}/visit-types", body).status_code in (400, 409)  # the code is in use
+    assert VisitType.objects.count() == count
+    online = {**body, "code": "follow-up-online", "portal_bookable": True, "portal_cancel_notice_hours": 12}
+    created = manager_api.post_json(f"{API}/visit-types", online)
+    assert created.status_code == 201, created.json()
+    assert created.json()["portal_bookable"] is True
+    saved = VisitType.objects.get(code="follow-up-online")
+    assert (saved.portal_bookable, saved.portal_cancel_notice_hours) == (True, 12)
+    count += 1
+    refused = manager_api.post_json(
+        f"{API}/visit-types", {**online, "code": "x2", "portal_cancel_notice_hours": -1}
+    )
+    assert refused.status_code == 400
+    assert "portal_cancel_notice_hours" in str(refused.json())
     assert VisitType.objects.count() == count
 
 

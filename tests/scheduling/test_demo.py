@@ -72,6 +72,10 @@ def test_seed_demo_loads_resources_visit_types_templates_and_bookings():
     hospital = Resource.objects.get(organization=coordinator.organization, name="OR 1").location
     assert Resource.objects.filter(location=hospital, kind="room", category="operating").count() == 3
     assert Resource.objects.filter(location=hospital, kind="equipment").count() == 2
+    # OR 3's Tuesday is block time held for one surgeon.
+    held = AvailabilityTemplate.objects.get(resource__name="OR 3", location=hospital).windows.get(weekday=1)
+    assert held.reserved_for_surgeon is not None
+    assert held.reserved_for_surgeon.kind == "practitioner"
     cases = SurgicalCase.objects.filter(location=hospital, status="requested")
     assert cases.count() == 8
     assert cases.filter(equipment__name="Laparoscopy tower").exists()

@@ -97,7 +97,7 @@ def assert_valid(instance: planning.Instance, result: planning.PlanResult) -> No
         assert case.window[0] <= p.start
         assert p.end <= case.window[1]
         block = next(b for b in room.blocks if b.start <= p.start < b.end)
-        assert block.takes(case.procedure_id)
+        assert block.takes(case)
         assert p.end <= block.end + instance.overtime_cap
         assert any(a <= p.start < b and p.end <= b + instance.overtime_cap for a, b in case.surgeon_hours)
         for q in result.placements:

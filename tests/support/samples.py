@@ -257,6 +257,14 @@ def _fresh_appointment_id(world: World) -> object:
     return fresh_appointment(world).pk
 
 
+# The patient cancels their own visit in the portal: each call gets one of the sample patient's own.
+@sample(
+    "appointment_id", within="POST /api/v1/portal/appointments/{appointment_id}/cancel", patient_data=True
+)
+def _fresh_own_appointment_id(world: World) -> object:
+    return fresh_appointment(world).pk
+
+
 @sample("visit_type_id")
 def _visit_type_id(world: World) -> object:
     return schedule_of(world).visit_type.pk
@@ -410,6 +418,19 @@ def _api_book_series(world: World, user: User) -> object:
 @body("POST /api/v1/appointments/{appointment_id}/cancel", status=200)
 def _api_cancel(world: World, user: User) -> object:
     return {"reason": "patient_request"}
+
+
+@body("POST /api/v1/portal/appointments", status=201)
+def _api_portal_book(world: World, user: User) -> object:
+    """A patient books for themselves: no patient id (the token's own record)."""
+    booking = _booking(world, user)
+    del booking["patient_id"]
+    return booking
+
+
+@body("POST /api/v1/portal/appointments/{appointment_id}/cancel", status=200)
+def _api_portal_cancel(world: World, user: User) -> object:
+    return {"note": "Feeling better"}
 
 
 @body("POST /api/v1/appointments/{appointment_id}/reschedule", status=200)

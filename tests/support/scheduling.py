@@ -94,6 +94,8 @@ def _build_in(
             requirements=[services.RequirementInput("practitioner"), services.RequirementInput("room")],
             practitioner_ids=[person.pk],
             max_days_ahead=365,
+            portal_bookable=True,  # the portal's self-scheduling pages and API have something to book
+            portal_cancel_notice_hours=0,  # and to cancel (the matrix books from tomorrow 00:00 on)
         ),
     )
     zone = ZoneInfo(location.timezone)

@@ -91,6 +91,7 @@ class Permission(StrEnum):
     USER_MANAGE = "accounts:user:manage"
     # portal
     PORTAL_OWN_RECORD = "portal:own:view"
+    PORTAL_SELF_SCHEDULE = "portal:appointment:book"  # book and cancel one's own visits
     # always granted to a signed-in person (home page, own account security)
     SIGNED_IN = "accounts:self:signed_in"
 
@@ -112,7 +113,7 @@ _STAFF = {P.SIGNED_IN}
 _SCHEDULE_BOOK = {P.SCHEDULE_VIEW, P.APPOINTMENT_BOOK}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.ADMINISTRATOR: frozenset(set(Permission) - {P.PORTAL_OWN_RECORD}),
+    Role.ADMINISTRATOR: frozenset(set(Permission) - {P.PORTAL_OWN_RECORD, P.PORTAL_SELF_SCHEDULE}),
     Role.COORDINATOR: frozenset(
         _STAFF
         | _CLINICAL_READ
@@ -146,7 +147,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.PHYSICIAN: frozenset(
         _STAFF | _CLINICAL_READ | {P.CLINICAL_EDIT, P.DOCUMENT_UPLOAD, P.NOTE_WRITE, P.SCHEDULE_VIEW}
     ),
-    Role.PATIENT: frozenset({P.SIGNED_IN, P.PORTAL_OWN_RECORD}),
+    Role.PATIENT: frozenset({P.SIGNED_IN, P.PORTAL_OWN_RECORD, P.PORTAL_SELF_SCHEDULE}),
 }
 
 

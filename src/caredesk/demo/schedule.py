@@ -122,9 +122,11 @@ def _load_organization(
         VisitTypeInput("New patient visit", "new-patient", 40, [doctor, exam], prescribers,
                        buffer_after_minutes=10, slot_step_minutes=20, eligibility="new",
                        min_notice_minutes=12 * 60),
-        VisitTypeInput("Follow-up visit", "follow-up", 20, [doctor, exam], prescribers, slot_step_minutes=20),
+        VisitTypeInput("Follow-up visit", "follow-up", 20, [doctor, exam], prescribers, slot_step_minutes=20,
+                       portal_bookable=True),
         VisitTypeInput("Video follow-up", "video-follow-up", 20, [doctor], prescribers,
-                       slot_step_minutes=20, modality="telehealth"),
+                       slot_step_minutes=20, modality="telehealth", portal_bookable=True,
+                       portal_cancel_notice_hours=4),
         VisitTypeInput("Annual physical", "annual-physical", 40, [doctor, exam, RequirementInput("equipment",
                        category="ecg")], prescribers, slot_step_minutes=20, eligibility="established"),
     ]  # fmt: skip
@@ -197,9 +199,10 @@ def _load_surgery(
     report: ScheduleReport,
 ) -> None:
     """Surgery planning at the organization's hospital (when it has one and a surgeon works there): three
-    operating rooms with weekly block time (OR 3 only Tuesday and Thursday, OR 2's Thursday reserved for
-    cholecystectomies), two procedures, a laparoscopy tower and a C-arm, and SURGICAL_CASES requested
-    cases for next week (Monday to Friday), left for the coordinator to plan and book."""
+    operating rooms with weekly block time (OR 3 only Tuesday and Thursday, its Tuesday held for the first
+    surgeon; OR 2's Thursday reserved for cholecystectomies), two procedures, a laparoscopy tower and a
+    C-arm, and SURGICAL_CASES requested cases for next week (Monday to Friday), left for the coordinator
+    to plan and book."""
     hospital = next((loc for loc in locations if loc.kind != LocationKind.CLINIC), None)
     if hospital is None:
         return
@@ -233,7 +236,8 @@ def _load_surgery(
         rooms[0]: _windows(list(WEEKDAYS), "07:30", "15:30"),
         rooms[1]: _windows([0, 1, 2, 4], "07:30", "15:30")
         + _windows([3], "07:30", "15:30", reserved_for_id=procedures[0].pk),
-        rooms[2]: _windows([1, 3], "07:30", "15:30"),
+        rooms[2]: _windows([1], "07:30", "15:30", reserved_for_surgeon_id=staff[surgeons[0]][0])
+        + _windows([3], "07:30", "15:30"),
     }
     for room_id, windows in blocks.items():
         services.create_availability_template(

@@ -396,6 +396,7 @@ from . import (  # noqa: E402, F401
     inventory_api,
     messaging_api,
     orders_api,
+    portal_api,
     referral_reports_api,
     referrals_api,
     scheduling_api,

@@ -120,6 +120,7 @@ class VisitTypeOut(Schema):
     eligibility: str
     min_notice_minutes: int
     max_days_ahead: int
+    portal_bookable: bool = Field(description="Patients may book it themselves in the portal")
 
 
 class VisitTypeListOut(Schema):

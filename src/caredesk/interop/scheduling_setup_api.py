@@ -129,6 +129,10 @@ class VisitTypeIn(InputSchema):
     eligibility: str = "any"
     min_notice_minutes: int = 0
     max_days_ahead: int = 180
+    portal_bookable: bool = Field(False, description="Patients may book it (and cancel it) in the portal")
+    portal_cancel_notice_hours: int = Field(
+        24, ge=0, le=720, description="In the portal, cancellable up to this many hours before the start"
+    )
 
     def to_input(self) -> services.VisitTypeInput:
         fields = self.model_dump(exclude={"requirements"})
@@ -161,6 +165,12 @@ class WindowIO(InputSchema):
     end: dt.time
     week_interval: int = Field(1, ge=1, le=4, description="Every week (1), every other week (2) …")
     reserved_for_id: int | None = Field(None, ge=1, le=MAX_ID, description="A visit type this block is for")
+    reserved_for_surgeon_id: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="A surgeon (practitioner resource) this block is held for; rooms' templates only",
+    )
 
 
 class TemplateOut(Schema):
@@ -181,6 +191,7 @@ class TemplateOut(Schema):
                 "end": w.end_time,
                 "week_interval": w.week_interval,
                 "reserved_for_id": w.reserved_for_id,
+                "reserved_for_surgeon_id": w.reserved_for_surgeon_id,
             }
             for w in obj.windows.order_by("weekday", "start_time", "pk")
         ]
@@ -211,7 +222,9 @@ class TemplateIn(InputSchema):
             effective_from=self.effective_from,
             effective_until=self.effective_until,
             windows=[
-                services.WindowInput(w.weekday, w.start, w.end, w.week_interval, w.reserved_for_id)
+                services.WindowInput(
+                    w.weekday, w.start, w.end, w.week_interval, w.reserved_for_id, w.reserved_for_surgeon_id
+                )
                 for w in self.windows
             ],
         )

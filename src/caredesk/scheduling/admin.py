@@ -24,8 +24,16 @@ class ResourceAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
 
 @admin.register(VisitType)
 class VisitTypeAdmin(ReadOnlyAdminMixin, OrganizationScopedAdmin):
-    list_display = ("name", "code", "duration_minutes", "modality", "eligibility", "active")
-    list_filter = ("modality", "eligibility", "active")
+    list_display = (
+        "name",
+        "code",
+        "duration_minutes",
+        "modality",
+        "eligibility",
+        "portal_bookable",
+        "active",
+    )
+    list_filter = ("modality", "eligibility", "portal_bookable", "active")
     search_fields = ("name", "code")
     ordering = ("name",)
 

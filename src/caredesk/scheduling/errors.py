@@ -75,6 +75,13 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class CallToCancel(Conflict):
+    """A patient may not cancel this visit in the portal (too close to the start, or not a visit the portal
+    books); the message tells them to call the clinic."""
+
+    code = "call_to_cancel"
+
+
 class StaleAppointment(Conflict):
     """Someone changed the appointment since the form was opened."""
 

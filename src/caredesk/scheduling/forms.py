@@ -307,3 +307,78 @@ class AccessForm(ScheduleForm):
         location_field = self.fields["location"]
         assert isinstance(location_field, forms.ModelChoiceField)
         location_field.queryset = _locations(actor)
+
+
+# --- the patient portal -------------------------------------------------------------------------------------
+
+TIMES_OF_DAY = [
+    ("", "Any time"),
+    ("morning", "Morning (before noon)"),
+    ("afternoon", "Afternoon (from noon)"),
+]
+#: A time-of-day preference as the earliest and latest start (local).
+TIME_OF_DAY_STARTS: dict[str, tuple[dt.time | None, dt.time | None]] = {
+    "": (None, None),
+    "morning": (None, dt.time(11, 59)),
+    "afternoon": (dt.time(12, 0), None),
+}
+
+
+class PortalSearchForm(ScheduleForm):
+    """A patient looking for a time: a visit type they may book online, and optionally with whom, where,
+    which days and which part of the day."""
+
+    visit_type = forms.ModelChoiceField(
+        queryset=VisitType.objects.none(), empty_label="Choose a type of visit", label="Type of visit"
+    )
+    practitioner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Anyone who offers it", label="With"
+    )
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.none(), required=False, empty_label="Any location", label="Where"
+    )
+    weekdays = forms.MultipleChoiceField(
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        label="Days that suit you",
+        widget=forms.CheckboxSelectMultiple,
+    )
+    time_of_day = forms.ChoiceField(choices=TIMES_OF_DAY, required=False, label="Time of day")
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = (
+            ("visit_type", selectors.portal_visit_types(actor)),
+            ("practitioner", selectors.portal_practitioners(actor)),
+            ("location", _locations(actor)),
+        )
+        for name, queryset in choices:
+            choice_field = self.fields[name]
+            assert isinstance(choice_field, forms.ModelChoiceField)
+            choice_field.queryset = queryset
+
+    def weekday_set(self) -> frozenset[int] | None:
+        days = self.cleaned_data.get("weekdays") or []
+        return frozenset(int(d) for d in days) if days else None
+
+    def starts_between(self) -> tuple[dt.time | None, dt.time | None]:
+        return TIME_OF_DAY_STARTS[self.cleaned_data.get("time_of_day") or ""]
+
+
+class PortalBookForm(ScheduleForm):
+    """The time a patient confirms: the visit type and the slot the search offered."""
+
+    visit_type = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    slot = forms.CharField(max_length=400, widget=forms.HiddenInput)
+
+    def clean_slot(self) -> tuple[dt.datetime, int, list[int]]:
+        return parse_slot(self.cleaned_data["slot"])
+
+
+class PortalCancelForm(ScheduleForm):
+    note = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Reason (optional)",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. feeling better, a conflict at work"}),
+    )

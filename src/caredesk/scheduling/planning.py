@@ -6,8 +6,9 @@ Time is in whole minutes since the Unix epoch (`rules.Minute`); intervals are ha
 
 What a plan must respect (`check` verifies it, the CP-SAT model and first-fit both build on it):
 
-- a case starts inside one block of its room that its procedure may use (a block reserved for a procedure
-  takes that procedure only), and ends no later than the block's end plus the overtime cap;
+- a case starts inside one block of its room that it may use (a block reserved for a procedure takes that
+  procedure only, a block held for a surgeon that surgeon's cases only, a block with both that surgeon's
+  cases of that procedure), and ends no later than the block's end plus the overtime cap;
 - a case starts inside one of its surgeon's working intervals (for that procedure) and ends no later than
   that interval's end plus the overtime cap (the surgeon finishes the case they started);
 - the case's date window (start at or after its opening, end at or before its close), and `not_before`;
@@ -72,14 +73,18 @@ class Weights:
 @dataclass(frozen=True)
 class Block:
     """Operating-room block time: when the room is staffed for cases. `procedures` None: any procedure;
-    otherwise the block is reserved for those (block time per service)."""
+    otherwise the block is reserved for those (block time per service). `surgeons` None: anyone's cases;
+    otherwise the block is held for those surgeons (block time per surgeon)."""
 
     start: Minute
     end: Minute
     procedures: frozenset[int] | None = None
+    surgeons: frozenset[int] | None = None
 
-    def takes(self, procedure_id: int) -> bool:
-        return self.procedures is None or procedure_id in self.procedures
+    def takes(self, case: Case) -> bool:
+        return (self.procedures is None or case.procedure_id in self.procedures) and (
+            self.surgeons is None or case.surgeon_id in self.surgeons
+        )
 
 
 @dataclass(frozen=True)
@@ -291,7 +296,7 @@ def _options(instance: Instance, case: Case, *, anesthesia: bool = True) -> list
     found: list[_Option] = []
     for r, room in enumerate(instance.rooms):
         for k, block in enumerate(room.blocks):
-            if not block.takes(case.procedure_id):
+            if not block.takes(case):
                 continue
             lo = max(block.start, earliest)
             hi = min(block.end - 1, block.end + cap - d, case.window[1] - d)
@@ -314,11 +319,13 @@ def _static_reason(instance: Instance, case: Case) -> Unplaced:
         b
         for room in instance.rooms
         for b in room.blocks
-        if b.takes(case.procedure_id) and b.end > earliest and b.start < close
+        if b.takes(case) and b.end > earliest and b.start < close
     ]
     if not blocks:
         return Unplaced(
-            case.id, "no_block_time", "No operating-room block time for this procedure in its date window."
+            case.id,
+            "no_block_time",
+            "No operating-room block time open to this procedure and this surgeon in its date window.",
         )
     if not any(b > max(a, earliest) and a < close for a, b in case.surgeon_hours):
         return Unplaced(case.id, "surgeon_unavailable", "The surgeon does not work here in its date window.")
@@ -358,7 +365,7 @@ def _overlap(a: Interval, b: Interval) -> bool:
 
 def _block_of(instance: Instance, room: Room, case: Case, start: Minute) -> Block | None:
     return next(
-        (b for b in room.blocks if b.takes(case.procedure_id) and b.start <= start < b.end),
+        (b for b in room.blocks if b.takes(case) and b.start <= start < b.end),
         None,
     )
 
@@ -380,7 +387,9 @@ def check(instance: Instance, placements: Iterable[Placement]) -> list[tuple[int
             problems.append((p.case_id, f"Takes {p.end - p.start} minutes, not {case.duration}."))
         block = _block_of(instance, room, case, p.start)
         if block is None:
-            problems.append((p.case_id, f"Starts outside {room.name}'s block time for this procedure."))
+            problems.append(
+                (p.case_id, f"Starts outside {room.name}'s block time for this procedure and surgeon.")
+            )
         elif p.end > block.end + cap:
             problems.append((p.case_id, f"Runs more than {cap} minutes past the end of {room.name}'s block."))
         if not any(a <= p.start < b and p.end <= b + cap for a, b in case.surgeon_hours):

@@ -12,7 +12,8 @@ import bisect
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -136,13 +137,16 @@ def overlaps(a: Interval, b: Interval) -> bool:
 @dataclass(frozen=True)
 class WeeklyWindow:
     """Local hours on one weekday (0 = Monday), every `week_interval` weeks counted from the week its
-    template takes effect; `reserved_for` is the only visit type that may use it (None: any)."""
+    template takes effect; `reserved_for` is the only visit type that may use it (None: any);
+    `held_for` is a resource (a surgeon, for an operating room's block time) that must be part of every
+    visit that uses it (None: anyone's)."""
 
     weekday: int
     start: dt.time
     end: dt.time
     week_interval: int = 1
     reserved_for: int | None = None
+    held_for: int | None = None
 
 
 @dataclass(frozen=True)
@@ -186,11 +190,13 @@ def expand(
     visit_type_id: int | None = None,
     *,
     any_use: bool = False,
+    with_resources: AbstractSet[int] = frozenset(),
 ) -> list[Interval]:
     """The template's working minutes on the local days `first_day`..`last_day` (inclusive), normalized.
 
-    Windows reserved for a visit type count only for that visit type (`visit_type_id`), unless
-    `any_use` (the calendar shows all working hours)."""
+    Windows reserved for a visit type count only for that visit type (`visit_type_id`), and windows held
+    for a resource only for a visit that also uses it (`with_resources`: the visit's other resources),
+    unless `any_use` (the calendar shows all working hours)."""
     out: list[Interval] = []
     for day in days(max(first_day, template.effective_from), last_day):
         if template.effective_until is not None and day > template.effective_until:
@@ -199,6 +205,8 @@ def expand(
             if not occurs_on(template, window, day):
                 continue
             if not any_use and window.reserved_for is not None and window.reserved_for != visit_type_id:
+                continue
+            if not any_use and window.held_for is not None and window.held_for not in with_resources:
                 continue
             out.append(
                 (
@@ -328,12 +336,15 @@ def available_minutes(
     visit_type_id: int | None = None,
     *,
     any_use: bool = False,
+    with_resources: AbstractSet[int] = frozenset(),
 ) -> list[Interval]:
     """A resource's working minutes at one location: its templates there, minus the exceptions."""
     working = normalize(
         i
         for template in templates
-        for i in expand(template, first_day, last_day, zone, visit_type_id, any_use=any_use)
+        for i in expand(
+            template, first_day, last_day, zone, visit_type_id, any_use=any_use, with_resources=with_resources
+        )
     )
     return subtract(working, normalize(exceptions))
 
@@ -382,11 +393,16 @@ def grid_points(intervals: Sequence[Interval], step: int, zone: ZoneInfo) -> Ite
             point = _first_on_grid(point + 1, step, zone)
 
 
-def assign(options: Sequence[Sequence[int]], prefer: Sequence[int] = ()) -> tuple[int, ...] | None:
+def assign(
+    options: Sequence[Sequence[int]],
+    prefer: Sequence[int] = (),
+    requires: Mapping[int, AbstractSet[int]] | None = None,
+) -> tuple[int, ...] | None:
     """Pick one resource per requirement, all different: `options[i]` lists the resources that can meet
     requirement i (in order of preference). Returns the picks in requirement order, or None when no
-    assignment exists. Resources in `prefer` are tried first. Small backtracking search: requirements
-    with the fewest options are decided first."""
+    assignment exists. Resources in `prefer` are tried first. A resource listed in `requires` is picked
+    only together with one of the resources it names (a room whose time then is held for a surgeon).
+    Small backtracking search: requirements with the fewest options are decided first."""
     order = sorted(range(len(options)), key=lambda i: len(options[i]))
     preferred = set(prefer)
     ranked = [sorted(opts, key=lambda r: r not in preferred) for opts in options]
@@ -395,7 +411,9 @@ def assign(options: Sequence[Sequence[int]], prefer: Sequence[int] = ()) -> tupl
 
     def search(position: int) -> bool:
         if position == len(order):
-            return True
+            return not requires or all(
+                not requires[resource].isdisjoint(used) for resource in used if resource in requires
+            )
         requirement = order[position]
         for resource in ranked[requirement]:
             if resource in used:
@@ -426,15 +444,25 @@ def find_slots(
     zone: ZoneInfo,
     limit: int,
     prefer: Sequence[int] = (),
+    held: Mapping[int, Mapping[int, Sequence[Interval]]] | None = None,
 ) -> list[FoundSlot]:
     """The first `limit` start minutes, on the local `step` grid and inside `within` (normalized), at
     which every requirement can be met by a different resource. `requirements[i]` maps each resource
-    that could meet requirement i to its allowed starts (see `allowed_starts`)."""
+    that could meet requirement i to its allowed starts (see `allowed_starts`). `held[r][h]`: further
+    starts of resource r (time held for resource h, a surgeon's operating-room block) that count only
+    when h is picked too."""
     if limit <= 0 or not requirements:
         return []
+    held = held or {}
     coarse = list(within)
     for candidates in requirements:
-        coarse = intersect(coarse, normalize(i for starts in candidates.values() for i in starts))
+        coarse = intersect(
+            coarse,
+            normalize(
+                [i for starts in candidates.values() for i in starts]
+                + [i for r in candidates for starts in held.get(r, {}).values() for i in starts]
+            ),
+        )
         if not coarse:
             return []
     found: list[FoundSlot] = []
@@ -443,7 +471,14 @@ def find_slots(
             [resource for resource, starts in candidates.items() if contains(starts, point)]
             for candidates in requirements
         ]
-        picked = assign(options, prefer)
+        requires: dict[int, frozenset[int]] = {}
+        for usable, candidates in zip(options, requirements, strict=True):
+            for resource in held.keys() & candidates.keys():
+                holders = frozenset(h for h, extra in held[resource].items() if contains(extra, point))
+                if holders and resource not in usable:
+                    usable.append(resource)
+                    requires[resource] = holders
+        picked = assign(options, prefer, requires)
         if picked is not None:
             found.append(FoundSlot(point, picked))
             if len(found) >= limit:
@@ -565,6 +600,29 @@ def check_in_error(status: str, start: Minute, now: Minute, zone: ZoneInfo) -> s
         return problem
     if from_minute(start).astimezone(zone).date() != from_minute(now).astimezone(zone).date():
         return "A patient can be checked in on the day of the appointment only."
+    return None
+
+
+# --- the patient portal ------------------------------------------------------------------------------------
+
+#: What a patient may cancel themselves in the portal (later steps belong to the clinic).
+PORTAL_CANCELLABLE: frozenset[str] = frozenset({S.BOOKED, S.CONFIRMED})
+
+
+def portal_cancel_error(
+    status: str, start: Minute, now: Minute, notice_hours: int, *, portal_bookable: bool
+) -> str | None:
+    """Why a patient may not cancel this visit in the portal (they call the clinic instead), or None: only
+    a booked or confirmed visit of a visit type the portal books, at least `notice_hours` before it starts."""
+    if status not in PORTAL_CANCELLABLE:
+        return f"A {S(status).label.lower()} appointment cannot be cancelled."
+    if not portal_bookable:
+        return "This visit cannot be cancelled online; please call the clinic to cancel it."
+    if start - now < notice_hours * 60:
+        return (
+            f"This visit starts in less than {notice_hours} hours, too soon to cancel online; "
+            "please call the clinic to cancel it."
+        )
     return None
 
 

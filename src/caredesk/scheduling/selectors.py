@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -228,6 +229,7 @@ class Schedule:
     expanded: dict[tuple[Any, ...], tuple[tuple[rules.WeeklyTemplate, ...], list[rules.Interval]]] = field(
         default_factory=dict, repr=False
     )
+    held: dict[int, frozenset[int]] = field(default_factory=dict, repr=False)  # cache of holders()
 
     def available(
         self,
@@ -237,21 +239,43 @@ class Schedule:
         visit_type_id: int | None,
         *,
         any_use: bool = False,
+        with_resources: AbstractSet[int] = frozenset(),
     ) -> list[rules.Interval]:
-        """rules.available_minutes of the resource's templates and exceptions here."""
+        """rules.available_minutes of the resource's templates and exceptions here; windows held for a
+        resource (a surgeon's operating-room block) count when `with_resources` includes it."""
         templates = tuple(self.templates.get(resource_id, ()))
-        key = (*map(id, templates), first_day, last_day, visit_type_id, any_use)
+        with_resources = self.holders(resource_id) & with_resources if with_resources else frozenset()
+        key = (*map(id, templates), first_day, last_day, visit_type_id, any_use, with_resources)
         entry = self.expanded.get(key)
         if entry is None:
             working = rules.normalize(
                 i
                 for template in templates
                 for i in rules.expand(
-                    template, first_day, last_day, self.zone, visit_type_id, any_use=any_use
+                    template,
+                    first_day,
+                    last_day,
+                    self.zone,
+                    visit_type_id,
+                    any_use=any_use,
+                    with_resources=with_resources,
                 )
             )
             entry = self.expanded[key] = (templates, working)
         return rules.subtract(entry[1], rules.normalize(self.exceptions.get(resource_id, [])))
+
+    def holders(self, resource_id: int) -> frozenset[int]:
+        """The resources some of this resource's windows are held for (the surgeons of a room's block
+        time); empty for most resources."""
+        found = self.held.get(resource_id)
+        if found is None:
+            found = self.held[resource_id] = frozenset(
+                w.held_for
+                for template in self.templates.get(resource_id, ())
+                for w in template.windows
+                if w.held_for is not None
+            )
+        return found
 
     def busy_intervals(self, resource_id: int) -> list[rules.Interval]:
         return [b.blocked for b in self.busy.get(resource_id, [])]
@@ -268,6 +292,7 @@ def weekly_template(template: AvailabilityTemplate) -> rules.WeeklyTemplate:
                 end=w.end_time,
                 week_interval=w.week_interval,
                 reserved_for=w.reserved_for_id,
+                held_for=w.reserved_for_surgeon_id,
             )
             for w in template.windows.all()
         ),
@@ -616,9 +641,32 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
             for i in ids:
                 if i in credentialed:
                     starts[i] = rules.intersect(starts[i], credentialed[i])
+            # Time held for one resource (a surgeon's operating-room block): usable with that resource only.
+            held: dict[int, dict[int, list[rules.Interval]]] = {}
+            for i in ids:
+                for holder in sorted(schedule.holders(i).intersection(ids)):
+                    extra = rules.subtract(
+                        rules.allowed_starts(
+                            schedule.available(
+                                i, chunk_start, chunk_end, visit_type.pk, with_resources={holder}
+                            ),
+                            busy.get(i, []),
+                            footprint,
+                        ),
+                        starts[i],
+                    )
+                    if i in credentialed:
+                        extra = rules.intersect(extra, credentialed[i])
+                    if extra:
+                        held.setdefault(i, {})[holder] = extra
             requirement_maps = [{i: starts[i] for i in opts} for opts in options]
             for hit in rules.find_slots(
-                requirement_maps, within=within, step=visit_type.slot_step_minutes, zone=zone, limit=limit
+                requirement_maps,
+                within=within,
+                step=visit_type.slot_step_minutes,
+                zone=zone,
+                limit=limit,
+                held=held,
             ):
                 start = rules.from_minute(hit.start).astimezone(zone)
                 found.append(
@@ -774,13 +822,23 @@ def _search_templates(
     rows = (
         AvailabilityWindow.objects.filter(template_id__in=sorted(templates))
         .order_by("template_id", "weekday", "start_time", "pk")
-        .values_list("template_id", "weekday", "start_time", "end_time", "week_interval", "reserved_for_id")
+        .values_list(
+            "template_id",
+            "weekday",
+            "start_time",
+            "end_time",
+            "week_interval",
+            "reserved_for_id",
+            "reserved_for_surgeon_id",
+        )
     )
-    for template_id, weekday, start, end, interval, reserved in rows:
-        values = (weekday, start, end, interval, reserved)
+    for template_id, weekday, start, end, interval, reserved, held in rows:
+        values = (weekday, start, end, interval, reserved, held)
         window = shared_windows.get(values)
         if window is None:
-            window = shared_windows[values] = rules.WeeklyWindow(weekday, start, end, interval, reserved)
+            window = shared_windows[values] = rules.WeeklyWindow(
+                weekday, start, end, interval, reserved, held
+            )
         windows[template_id].append(window)
     shared_templates: dict[tuple[Any, ...], rules.WeeklyTemplate] = {}
     out: dict[int, dict[int, list[rules.WeeklyTemplate]]] = defaultdict(lambda: defaultdict(list))
@@ -1031,6 +1089,66 @@ def patient_appointments(
             detail={"patient_appointments": True, "ids": [a.pk for a in rows]},
         )
     return rows
+
+
+# --- the patient portal: what a patient may book themselves ---------------------------------------------
+
+
+def portal_visit_types(actor: Actor) -> QuerySet[VisitType]:
+    """The visit types a portal user may book themselves: active, bookable in the portal, of their
+    organization. None for anyone else (staff book through the desk)."""
+    if not (actor.is_portal and actor.has(Permission.PORTAL_SELF_SCHEDULE)):
+        return VisitType.objects.none()
+    return visit_type_queryset(actor).filter(active=True, portal_bookable=True).order_by("name", "pk")
+
+
+def get_portal_visit_type(*, actor: Actor, visit_type_id: int) -> VisitType:
+    """A visit type the portal user may book; VisitTypeNotFound for any other (not bookable online,
+    inactive, another organization's), the same answer as for one that does not exist."""
+    visit_type = portal_visit_types(actor).filter(pk=visit_type_id).first()
+    if visit_type is None:
+        raise VisitTypeNotFound(
+            "That visit type cannot be booked online; please call the clinic.", field="visit_type_id"
+        )
+    return visit_type
+
+
+def portal_practitioners(actor: Actor) -> QuerySet[Any]:
+    """The practitioners who offer at least one visit type the portal user may book (for "with whom")."""
+    offering = portal_visit_types(actor).values("practitioners")
+    return (
+        practitioner_selectors.practitioner_queryset(actor)
+        .filter(pk__in=offering, active=True)
+        .order_by("family_key", "given_key", "pk")
+    )
+
+
+def portal_slots(
+    *,
+    actor: Actor,
+    visit_type_id: int,
+    practitioner_id: int | None = None,
+    location_id: int | None = None,
+    weekdays: frozenset[int] | None = None,
+    earliest: dt.time | None = None,
+    latest: dt.time | None = None,
+    limit: int = 10,
+) -> list[Slot]:
+    """The next free times of a portal-bookable visit type for the portal user themselves: the booking
+    rules and the new/established rule are checked for their own record, and the search is audited."""
+    actor.require(Permission.PORTAL_SELF_SCHEDULE)
+    visit_type = get_portal_visit_type(actor=actor, visit_type_id=visit_type_id)
+    query = SlotQuery(
+        visit_type_id=visit_type.pk,
+        practitioner_id=practitioner_id,
+        location_id=location_id,
+        weekdays=weekdays,
+        earliest=earliest,
+        latest=latest,
+        patient_id=actor.patient_id,
+        limit=limit,
+    )
+    return find_slots(actor=actor, query=query)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,7 @@ from .choices import (
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
+    CallToCancel,
     InvalidReplyLink,
     InvalidTemplate,
     InvalidTime,
@@ -416,10 +417,26 @@ def _choose_resources(
     )
     first_day = rules.from_minute(visit[0]).astimezone(ctx.zone).date()
     last_day = rules.from_minute(visit[1] - 1).astimezone(ctx.zone).date()
-    in_hours = {
-        i: rules.covers(schedule.available(i, first_day, last_day, ctx.visit_type.pk), *visit)
+    # Block time held for a surgeon counts for a visit that includes the surgeon: the requested set, or
+    # (choosing) a combination that picks them too (`requires`).
+    together = frozenset(candidates) if requested is not None else frozenset()
+
+    def works(i: int, others: frozenset[int]) -> bool:
+        hours = schedule.available(i, first_day, last_day, ctx.visit_type.pk, with_resources=others)
+        return rules.covers(hours, *visit)
+
+    in_hours = {i: works(i, together) for i in candidates}
+    held_for = {  # resource -> whose held time would cover the visit
+        i: frozenset(h for h in schedule.holders(i) if works(i, frozenset({h})))
         for i in candidates
+        if not in_hours[i] and schedule.holders(i)
     }
+    requires: dict[int, frozenset[int]] = {}
+    if requested is None:
+        for i, holders in held_for.items():
+            if holders & set(candidates):
+                in_hours[i] = True
+                requires[i] = holders & set(candidates)
     clashes = {
         i: [b for b in schedule.busy.get(i, []) if rules.overlaps(b.blocked, blocked)] for i in candidates
     }
@@ -429,6 +446,18 @@ def _choose_resources(
 
     if requested is not None:
         off = [i for i in candidates if not in_hours[i]]
+        held = [i for i in off if held_for.get(i)]
+        if held:
+            raise ResourcesUnavailable(
+                "; ".join(
+                    f"{ctx.name(i)}: that time is block time held for "
+                    f"{' or '.join(ctx.name(h) for h in sorted(held_for[i]))}'s cases"
+                    for i in held
+                )
+                + ".",
+                field="start",
+                details={"resources": held, "held_for": sorted({h for i in held for h in held_for[i]})},
+            )
         if off:
             raise ResourcesUnavailable(
                 f"{', '.join(ctx.name(i) for i in off)}: not available then (outside working hours, "
@@ -442,13 +471,19 @@ def _choose_resources(
         return tuple(candidates)
 
     free = [[i for i in opts if in_hours[i] and not clashes[i]] for opts in options]
-    picked = rules.assign(free, prefer)
+    picked = rules.assign(free, prefer, requires)
     if picked is not None:
         return tuple(sorted(picked))
     working = [[i for i in opts if in_hours[i]] for opts in options]
-    if rules.assign(working) is None:
+    if rules.assign(working, requires=requires) is None:
+        held_elsewhere = "".join(
+            f" {ctx.name(i)}: that time is block time held for "
+            f"{' or '.join(ctx.name(h) for h in sorted(holders))}'s cases."
+            for i, holders in held_for.items()
+            if holders and not in_hours[i]
+        )
         raise ResourcesUnavailable(
-            f"No combination of {_describe_needs(ctx)} is available for {vt_name} then.",
+            f"No combination of {_describe_needs(ctx)} is available for {vt_name} then.{held_elsewhere}",
             field="start",
         )
     raise conflict(sorted({i for opts in working for i in opts if clashes[i]}))
@@ -1278,6 +1313,8 @@ class VisitTypeInput:
     eligibility: str = PatientEligibility.ANY
     min_notice_minutes: int = 0
     max_days_ahead: int = 180
+    portal_bookable: bool = False  # patients may book (and cancel) it themselves in the portal
+    portal_cancel_notice_hours: int = 24
 
 
 def _whole(value: Any, field_name: str, label: str, low: int, high: int) -> int:
@@ -1302,6 +1339,13 @@ def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
     step = _whole(data.slot_step_minutes, "slot_step_minutes", "The start-time step", 5, 240)
     notice = _whole(data.min_notice_minutes, "min_notice_minutes", "The minimum notice", 0, 60 * 24 * 365)
     horizon = _whole(data.max_days_ahead, "max_days_ahead", "The maximum days ahead", 1, 730)
+    cancel_notice = _whole(
+        data.portal_cancel_notice_hours,
+        "portal_cancel_notice_hours",
+        "The online cancellation notice",
+        0,
+        720,
+    )
     modality = _choice(data.modality, "modality", "modality", VisitModality)
     eligibility = _choice(data.eligibility, "eligibility", "eligibility", PatientEligibility)
     if not data.requirements:
@@ -1351,6 +1395,8 @@ def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
             eligibility=eligibility,
             min_notice_minutes=notice,
             max_days_ahead=horizon,
+            portal_bookable=bool(data.portal_bookable),
+            portal_cancel_notice_hours=cancel_notice,
         )
         for row in rows:
             row.visit_type = visit_type
@@ -1365,6 +1411,7 @@ def create_visit_type(*, actor: Actor, data: VisitTypeInput) -> VisitType:
                 "duration": duration,
                 "requirements": len(rows),
                 "practitioners": practitioner_ids,
+                "portal_bookable": bool(data.portal_bookable),
             },
         )
     return visit_type
@@ -1377,6 +1424,8 @@ class WindowInput:
     end: dt.time
     week_interval: int = 1
     reserved_for_id: int | None = None
+    # Operating-room block time held for one surgeon (a practitioner resource); rooms' templates only.
+    reserved_for_surgeon_id: int | None = None
 
 
 @dataclass
@@ -1407,7 +1456,9 @@ def create_availability_template(*, actor: Actor, data: TemplateInput) -> Availa
         if not isinstance(window.start, dt.time) or not isinstance(window.end, dt.time):
             raise InvalidTemplate("Every window needs a start and an end time.", field="windows")
     windows = [
-        rules.WeeklyWindow(w.weekday, w.start, w.end, w.week_interval, w.reserved_for_id)
+        rules.WeeklyWindow(
+            w.weekday, w.start, w.end, w.week_interval, w.reserved_for_id, w.reserved_for_surgeon_id
+        )
         for w in data.windows
     ]
     problems = rules.window_errors(windows)
@@ -1430,6 +1481,23 @@ def create_availability_template(*, actor: Actor, data: TemplateInput) -> Availa
             organization_id=organization_id, pk__in=reserved
         ).count() != len(reserved):
             raise InvalidTemplate("A window is reserved for an unknown visit type.", field="windows")
+        surgeons = {w.reserved_for_surgeon_id for w in data.windows if w.reserved_for_surgeon_id is not None}
+        if surgeons:
+            if resource.kind != ResourceKind.ROOM:
+                raise InvalidTemplate(
+                    "Only a room's hours (an operating or procedure room) can be held for a surgeon.",
+                    field="windows",
+                )
+            if Resource.objects.filter(
+                organization_id=organization_id,
+                pk__in=[checked_id(i, "windows") for i in surgeons],
+                kind=ResourceKind.PRACTITIONER,
+                active=True,
+            ).count() != len(surgeons):
+                raise InvalidTemplate(
+                    "A window is held for someone who is not one of the organization's practitioners in use.",
+                    field="windows",
+                )
         existing = (
             AvailabilityTemplate.objects.filter(resource=resource)
             .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=data.effective_from))
@@ -1465,6 +1533,7 @@ def create_availability_template(*, actor: Actor, data: TemplateInput) -> Availa
                 end_time=w.end,
                 week_interval=w.week_interval,
                 reserved_for_id=w.reserved_for_id,
+                reserved_for_surgeon_id=w.reserved_for_surgeon_id,
             )
             for w in data.windows
         )
@@ -2302,6 +2371,96 @@ def _after_cancel(organization_id: int, appointment_id: int) -> None:
     from . import tasks  # tasks import this module
 
     tasks.offer_waitlist_opening.enqueue(organization_id=organization_id, appointment_id=appointment_id)
+
+
+# --- the patient portal: a patient books and cancels their own visits --------------------------------------
+# The portal goes through the desk's booking and cancelling services (the database's no-double-booking
+# guard, the booking rules, credentials, history, audit, the waitlist backfill), acting as the patient: the
+# patient's own actor, bound to their record, lent only the booking permission those services ask for.
+# Which patient is never read from the request: it is the signed-in patient's own record.
+
+PORTAL_TAKEN = "That time was just taken; pick another."
+_PORTAL_BOOKING = frozenset({str(Permission.APPOINTMENT_BOOK)})
+
+
+def _portal_actor(actor: Actor) -> Actor:
+    """The patient acting through the booking services: PermissionDenied for anyone but a portal user
+    holding PORTAL_SELF_SCHEDULE. Their queries stay bound to their own record (is_portal)."""
+    actor.require(Permission.PORTAL_SELF_SCHEDULE)
+    if not actor.is_portal:
+        raise PermissionDenied("Only a patient signed in to the portal books here.")
+    return replace(actor, permissions=actor.permissions | _PORTAL_BOOKING)
+
+
+def book_from_portal(
+    *,
+    actor: Actor,
+    visit_type_id: int,
+    start: dt.datetime,
+    location_id: int,
+    resource_ids: Sequence[int] | None = None,
+) -> Appointment:
+    """A patient books a visit for themselves at a time the portal's slot search offered (its start,
+    location and resources). Only a visit type bookable in the portal (VisitTypeNotFound otherwise); the
+    booking rules (notice, horizon, new/established) hold as at the desk; source PORTAL. A time taken
+    meanwhile (or no longer worked) is SlotConflict "That time was just taken; pick another." with nothing
+    written, and without naming whose appointment is in the way."""
+    booking_actor = _portal_actor(actor)
+    assert actor.patient_id is not None  # _portal_actor: a portal user
+    with transaction.atomic():
+        visit_type = selectors.get_portal_visit_type(
+            actor=actor, visit_type_id=checked_id(visit_type_id, "visit_type_id")
+        )
+        request = BookingRequest(
+            patient_id=actor.patient_id,
+            visit_type_id=visit_type.pk,
+            location_id=location_id,
+            start=start,
+            resource_ids=list(resource_ids) if resource_ids is not None else None,
+            source=AppointmentSource.PORTAL,
+        )
+        try:
+            return book_appointment(actor=booking_actor, request=request)
+        except (SlotConflict, ResourcesUnavailable) as exc:
+            raise SlotConflict(
+                PORTAL_TAKEN, field="start", details={"detected_by": exc.details.get("detected_by", "check")}
+            ) from exc
+
+
+def portal_cancel_problem(appointment: Appointment, now: dt.datetime | None = None) -> str | None:
+    """Why the patient may not cancel this appointment in the portal (the message says to call), or None.
+    Reads the appointment's visit type."""
+    visit_type = appointment.visit_type
+    return rules.portal_cancel_error(
+        appointment.status,
+        rules.to_minute(appointment.starts_at),
+        rules.to_minute(now or clock.now()),
+        visit_type.portal_cancel_notice_hours,
+        portal_bookable=visit_type.portal_bookable and visit_type.active,
+    )
+
+
+def cancel_from_portal(*, actor: Actor, appointment_id: int, note: str = "") -> Appointment:
+    """A patient cancels their own booked or confirmed visit, at least the visit type's
+    portal_cancel_notice_hours before it starts (CallToCancel otherwise: the message says to call the
+    clinic). Another patient's appointment is AppointmentNotFound, as one that does not exist. It is the
+    desk's cancellation with reason "patient request" and the patient's words as the note: the time is
+    freed and offered to the waitlist once committed."""
+    booking_actor = _portal_actor(actor)
+    note = _text(note, "note", "Reason", 300)
+    with transaction.atomic():
+        appointment = _locked(booking_actor, appointment_id)
+        problem = portal_cancel_problem(appointment)
+        if problem:
+            if appointment.status not in rules.PORTAL_CANCELLABLE:
+                raise InvalidTransition(problem)
+            raise CallToCancel(problem, details={"phone": appointment.location.phone})
+        return cancel_appointment(
+            actor=booking_actor,
+            appointment_id=appointment.pk,
+            reason=CancelReason.PATIENT_REQUEST,
+            note=note,
+        )
 
 
 # --- configuration changes from the setup pages: withdraw, end, take back -------------------------------

@@ -185,6 +185,17 @@ class VisitTypeForm(SetupForm):
         help_text="How long before the start it can still be booked",
     )
     max_days_ahead = forms.IntegerField(label="Bookable up to (days ahead)", initial=180)
+    portal_bookable = forms.BooleanField(
+        required=False,
+        label="Patients may book it online",
+        help_text="In the patient portal, and cancel it there",
+    )
+    portal_cancel_notice_hours = forms.IntegerField(
+        label="Online cancellation up to (hours before)",
+        initial=24,
+        required=False,
+        help_text="Later than that, patients call the clinic (empty: 24)",
+    )
     practitioners: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
         queryset=None,  # the actor's organization's, set in __init__
         required=False,
@@ -306,10 +317,19 @@ class WindowForm(SetupForm):
     reserved_for = forms.ModelChoiceField(
         queryset=VisitType.objects.none(), required=False, empty_label="Any visit type"
     )
+    reserved_for_surgeon = forms.ModelChoiceField(
+        queryset=Resource.objects.none(),
+        required=False,
+        empty_label="Any surgeon",
+        label="Held for surgeon",
+        help_text="Operating-room block time only that surgeon's cases may use (rooms only)",
+    )
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(self, "reserved_for", _visit_types(actor))
+        surgeons = _resources(actor).filter(kind=ResourceKind.PRACTITIONER).order_by("name")
+        _set_queryset(self, "reserved_for_surgeon", surgeons)
 
     def is_blank(self) -> bool:
         data = self.cleaned_data
@@ -332,6 +352,7 @@ class WindowForm(SetupForm):
         if self.is_blank():
             return []
         reserved = data.get("reserved_for")
+        surgeon = data.get("reserved_for_surgeon")
         interval = data.get("week_interval")
         return [
             services.WindowInput(
@@ -340,6 +361,7 @@ class WindowForm(SetupForm):
                 end=data["end"],
                 week_interval=1 if interval is None else interval,
                 reserved_for_id=reserved.pk if reserved is not None else None,
+                reserved_for_surgeon_id=surgeon.pk if surgeon is not None else None,
             )
             for day in sorted(data["days"])
         ]

@@ -96,6 +96,8 @@ def _describe(window: AvailabilityWindow) -> str:
         text += f", every {window.week_interval} weeks"
     if window.reserved_for_id is not None:
         text += f", reserved for {window.reserved_for}"
+    if window.reserved_for_surgeon_id is not None:
+        text += f", held for {window.reserved_for_surgeon}"
     return text
 
 
@@ -118,12 +120,18 @@ def _day_span(days: list[int]) -> str:
 
 def window_summaries(windows: list[AvailabilityWindow]) -> list[str]:
     """A template's windows in words, the same hours on several days said once ("Mon-Fri 08:00-12:00")."""
-    groups: dict[tuple[dt.time, dt.time, int, int | None], list[AvailabilityWindow]] = {}
+    groups: dict[tuple[dt.time, dt.time, int, int | None, int | None], list[AvailabilityWindow]] = {}
     for window in windows:
-        key = (window.start_time, window.end_time, window.week_interval, window.reserved_for_id)
+        key = (
+            window.start_time,
+            window.end_time,
+            window.week_interval,
+            window.reserved_for_id,
+            window.reserved_for_surgeon_id,
+        )
         groups.setdefault(key, []).append(window)
     lines = []
-    for (start, end, interval, _), members in sorted(
+    for (start, end, interval, *_), members in sorted(
         groups.items(), key=lambda item: (min(w.weekday for w in item[1]), item[0][0])
     ):
         text = f"{_day_span([w.weekday for w in members])} {start:%H:%M}-{end:%H:%M}"
@@ -131,6 +139,8 @@ def window_summaries(windows: list[AvailabilityWindow]) -> list[str]:
             text += f", every {interval} weeks"
         if members[0].reserved_for_id is not None:
             text += f", reserved for {members[0].reserved_for}"
+        if members[0].reserved_for_surgeon_id is not None:
+            text += f", held for {members[0].reserved_for_surgeon}"
         lines.append(text)
     return lines
 
@@ -158,7 +168,7 @@ def week_grid(windows: list[AvailabilityWindow], step: int = GRID_STEP_MINUTES) 
                 continue
             full = any(_minutes(w.start_time) <= top and _minutes(w.end_time) >= bottom for w in covering)
             css = ["wk-open" if full else "wk-part"]
-            if any(w.reserved_for_id is not None for w in covering):
+            if any(w.reserved_for_id is not None or w.reserved_for_surgeon_id is not None for w in covering):
                 css.append("wk-reserved")
             if any(w.week_interval != 1 for w in covering):
                 css.append("wk-alternate")
@@ -385,6 +395,10 @@ def visit_type_new(request: HttpRequest) -> HttpResponse:
                     eligibility=data["eligibility"],
                     min_notice_minutes=data["min_notice_minutes"],
                     max_days_ahead=data["max_days_ahead"],
+                    portal_bookable=data.get("portal_bookable", False),
+                    portal_cancel_notice_hours=24
+                    if data.get("portal_cancel_notice_hours") is None
+                    else data["portal_cancel_notice_hours"],
                 ),
             )
         except DomainError as exc:
@@ -451,9 +465,9 @@ def _templates_page(
         .prefetch_related(
             Prefetch(
                 "windows",
-                queryset=AvailabilityWindow.objects.select_related("reserved_for").order_by(
-                    "weekday", "start_time"
-                ),
+                queryset=AvailabilityWindow.objects.select_related(
+                    "reserved_for", "reserved_for_surgeon"
+                ).order_by("weekday", "start_time"),
             )
         )
         .order_by("location__name", "resource__kind", "resource__name", "effective_from", "pk")

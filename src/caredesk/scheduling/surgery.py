@@ -3,10 +3,10 @@ and booking the whole plan in one step.
 
 - `request_case` records a case (patient, surgeon, procedure, duration, equipment, priority, date window).
 - `plan_cases` reads the operating rooms' block time (their availability templates at the location, with
-  blocks reserved for a procedure), the surgeons' hours and everybody's existing bookings through the
-  scheduling selectors, asks `planning` (CP-SAT beside a first-fit baseline; the better plan is kept) and
-  stores the result as a draft `SurgeryPlan`. The solver runs outside any transaction (it may take its
-  whole time limit); the draft is written in one.
+  blocks reserved for a procedure or held for a surgeon), the surgeons' hours and everybody's existing
+  bookings through the scheduling selectors, asks `planning` (CP-SAT beside a first-fit baseline; the
+  better plan is kept) and stores the result as a draft `SurgeryPlan`. The solver runs outside any
+  transaction (it may take its whole time limit); the draft is written in one.
 - `adjust_plan_item` moves one case (room, start) after checking it against the rest of the plan and the
   existing bookings; `book_plan` books every case of a draft all or nothing, in one transaction, after
   checking everything again under the resources' locks.
@@ -335,9 +335,25 @@ def _load_world(
     for room in rooms:
         general = schedule.available(room.pk, first_day, last_day, None)
         blocks = [planning.Block(a, b) for a, b in general]
+        reserved: dict[int, list[rules.Interval]] = {}
         for procedure_id in procedures:
-            reserved = rules.subtract(schedule.available(room.pk, first_day, last_day, procedure_id), general)
-            blocks += [planning.Block(a, b, frozenset({procedure_id})) for a, b in reserved]
+            reserved[procedure_id] = rules.subtract(
+                schedule.available(room.pk, first_day, last_day, procedure_id), general
+            )
+            blocks += [planning.Block(a, b, frozenset({procedure_id})) for a, b in reserved[procedure_id]]
+        for surgeon_id in sorted(schedule.holders(room.pk).intersection(surgeon_ids)):
+            held = {surgeon_id}
+            anyones = rules.subtract(
+                schedule.available(room.pk, first_day, last_day, None, with_resources=held), general
+            )
+            blocks += [planning.Block(a, b, None, frozenset(held)) for a, b in anyones]
+            for procedure_id in procedures:
+                theirs = schedule.available(room.pk, first_day, last_day, procedure_id, with_resources=held)
+                theirs = rules.subtract(rules.subtract(theirs, general), reserved[procedure_id])
+                theirs = rules.subtract(theirs, anyones)
+                blocks += [
+                    planning.Block(a, b, frozenset({procedure_id}), frozenset(held)) for a, b in theirs
+                ]
         blocks.sort(key=lambda b: (b.start, b.end))
         planning_rooms.append(
             planning.Room(room.pk, room.name, tuple(blocks), tuple(schedule.busy_intervals(room.pk)))

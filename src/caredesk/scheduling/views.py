@@ -1,7 +1,7 @@
 """Scheduling pages: the calendar (a location's day or week, a resource's week), booking with slot search,
 the appointment with its history and its actions (reschedule, cancel, check in, no-show, status steps),
 the waitlists (an overview and each visit type's list), the access report (third next available) and the
-patient portal's list.
+patient portal's list, where a patient also books and cancels their own visits.
 
 Each view parses with a form, calls one selector or service, and renders. A service's refusal is shown on
 the form or page with its status (400 or 409); an appointment outside the actor's scope answers 404.
@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -34,7 +35,7 @@ from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import clock, grid, rules, search_text, selectors, services
 from .authorizations import check_booked
-from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus
+from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus, ResourceKind
 from .errors import ResourceNotFound, SeriesConflict
 from .forms import (
     CALENDAR_KINDS,
@@ -44,6 +45,9 @@ from .forms import (
     CancelForm,
     CheckInForm,
     MoveForm,
+    PortalBookForm,
+    PortalCancelForm,
+    PortalSearchForm,
     RescheduleForm,
     ScheduleForm,
     SlotSearchForm,
@@ -51,6 +55,7 @@ from .forms import (
     VersionForm,
     WaitlistForm,
     WaitlistStartForm,
+    parse_slot,
 )
 from .models import Appointment
 
@@ -797,12 +802,155 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
 @require_permission(Permission.PORTAL_OWN_RECORD)
 @require_http_methods(["GET", "HEAD"])
 def my_appointments(request: HttpRequest) -> HttpResponse:
-    actor = request_actor(request)
+    return _my_appointments_page(request, request_actor(request))
+
+
+def _my_appointments_page(
+    request: HttpRequest, actor: Actor, *, status: int = 200, cancel_form: PortalCancelForm | None = None
+) -> HttpResponse:
+    """The patient's visits; with self-scheduling, a Cancel form on each upcoming visit they may cancel
+    online, and for the others still to happen the reason to call the clinic instead."""
     appointments = selectors.patient_appointments(actor=actor)
     now = clock.now()
     upcoming = sorted((a for a in appointments if a.ends_at >= now), key=lambda a: a.starts_at)
     past = [a for a in appointments if a.ends_at < now]
-    return render(request, "scheduling/my_appointments.html", {"upcoming": upcoming, "past": past})
+    self_schedule = actor.has(Permission.PORTAL_SELF_SCHEDULE)
+    # (appointment, cancel online?): None, it may be; a message, call the clinic instead; "", nothing to say.
+    rows: list[tuple[Appointment, str | None]] = []
+    for a in upcoming:
+        if self_schedule and a.status in rules.PORTAL_CANCELLABLE:
+            rows.append((a, services.portal_cancel_problem(a, now)))
+        else:
+            rows.append((a, ""))
+    context = {
+        "upcoming": upcoming,
+        "rows": rows,
+        "past": past,
+        "self_schedule": self_schedule,
+        "cancel_form": cancel_form or PortalCancelForm(),
+    }
+    return render(request, "scheduling/my_appointments.html", context, status=status)
+
+
+def _local_when(appointment: Appointment) -> str:
+    """The start as "Monday 1 December 2026 at 09:00", in the appointment's location's time zone."""
+    when = appointment.starts_at.astimezone(selectors.zone_of(appointment.location))
+    return f"{when:%A} {when.day} {when:%B %Y at %H:%M}"
+
+
+def _portal_search_page(
+    request: HttpRequest,
+    actor: Actor,
+    form: PortalSearchForm,
+    *,
+    status: int = 200,
+    error: str = "",
+) -> HttpResponse:
+    """Find a time: the search form and, for a valid search, the next free times for the patient."""
+    found = None
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        earliest, latest = form.starts_between()
+        try:
+            found = selectors.portal_slots(
+                actor=actor,
+                visit_type_id=data["visit_type"].pk,
+                practitioner_id=data["practitioner"].pk if data.get("practitioner") else None,
+                location_id=data["location"].pk if data.get("location") else None,
+                weekdays=form.weekday_set(),
+                earliest=earliest,
+                latest=latest,
+            )
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+    elif form.is_bound:
+        status = 400
+    context = {"form": form, "slots": found, "error": error}
+    return render(request, "scheduling/portal_book.html", context, status=status)
+
+
+def _portal_confirm_page(request: HttpRequest, actor: Actor, visit_type_id: Any, token: str) -> HttpResponse:
+    """The time picked, to confirm: what, when, where and with whom (no booking yet)."""
+    try:
+        start, location_id, resource_ids = parse_slot(token)
+        visit_type = selectors.get_portal_visit_type(actor=actor, visit_type_id=int(visit_type_id))
+        location = selectors.get_location(actor=actor, location_id=location_id)
+    except (ValueError, TypeError, DjangoValidationError, DomainError):
+        form = PortalSearchForm(actor=actor)
+        return _portal_search_page(
+            request, actor, form, status=400, error="That time is not one we offered; search again."
+        )
+    zone = selectors.zone_of(location)
+    chosen = selectors.resource_queryset(actor).filter(pk__in=resource_ids, kind=ResourceKind.PRACTITIONER)
+    practitioners = [r.name for r in chosen.order_by("name")]
+    context = {
+        "visit_type": visit_type,
+        "location": location,
+        "start": start.astimezone(zone),
+        "end": (start + dt.timedelta(minutes=visit_type.duration_minutes)).astimezone(zone),
+        "practitioners": practitioners,
+        "form": PortalBookForm(initial={"visit_type": visit_type.pk, "slot": token}),
+    }
+    return render(request, "scheduling/portal_confirm.html", context)
+
+
+@require_permission(Permission.PORTAL_SELF_SCHEDULE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def my_book(request: HttpRequest) -> HttpResponse:
+    """A patient books a visit for themselves: choose a type of visit (and when and with whom it suits),
+    pick one of the next free times, confirm. The booking is the desk's, for the patient's own record."""
+    actor = request_actor(request)
+    if request.method != "POST":
+        token = request.GET.get("slot", "")
+        if token:
+            return _portal_confirm_page(request, actor, request.GET.get("visit_type"), token)
+        bound = request.GET if "visit_type" in request.GET else None
+        return _portal_search_page(request, actor, PortalSearchForm(bound, actor=actor))
+    form = PortalBookForm(request.POST)
+    if not form.is_valid():
+        return _portal_search_page(
+            request, actor, PortalSearchForm(actor=actor), status=400, error="Pick one of the times offered."
+        )
+    start, location_id, resource_ids = form.cleaned_data["slot"]
+    visit_type_id = form.cleaned_data["visit_type"]
+    try:
+        booked = services.book_from_portal(
+            actor=actor,
+            visit_type_id=visit_type_id,
+            start=start,
+            location_id=location_id,
+            resource_ids=resource_ids,
+        )
+    except DomainError as exc:
+        search = PortalSearchForm({"visit_type": visit_type_id}, actor=actor)
+        return _portal_search_page(request, actor, search, status=exc.http_status, error=exc.message)
+    check_booked(actor, [booked])  # the front desk gets a task if an authorization is missing
+    messages.success(
+        request, f"Booked: {booked.visit_type.name} on {_local_when(booked)}, {booked.location.name}."
+    )
+    return redirect("scheduling:my_appointments")
+
+
+@require_permission(Permission.PORTAL_SELF_SCHEDULE)
+@require_http_methods(["POST"])
+def my_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """A patient cancels one of their own visits (another's answers 404); too close to the start, the
+    page says to call the clinic and nothing changes."""
+    actor = request_actor(request)
+    form = PortalCancelForm(request.POST)
+    if not form.is_valid():
+        return _my_appointments_page(request, actor, status=400, cancel_form=form)
+    try:
+        cancelled = services.cancel_from_portal(
+            actor=actor, appointment_id=appointment_id, note=form.cleaned_data.get("note") or ""
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _my_appointments_page(request, actor, status=exc.http_status)
+    messages.success(request, f"Cancelled: {cancelled.visit_type.name} on {_local_when(cancelled)}.")
+    return redirect("scheduling:my_appointments")
 
 
 # --- a patient's answer to a reminder (public: the signed link is the credential) ----------------------

@@ -5,25 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0008_surgery_plan_anesthetist'),
+        ("scheduling", "0008_surgery_plan_anesthetist"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='availabilitywindow',
-            name='reserved_for_surgeon',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='scheduling.resource'),
+            model_name="availabilitywindow",
+            name="reserved_for_surgeon",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="scheduling.resource",
+            ),
         ),
         migrations.AddField(
-            model_name='visittype',
-            name='portal_bookable',
-            field=models.BooleanField(default=False, help_text='Patients may book this visit type themselves in the portal (and cancel it there)'),
+            model_name="visittype",
+            name="portal_bookable",
+            field=models.BooleanField(
+                default=False,
+                help_text="Patients may book this visit type themselves in the portal (and cancel it there)",
+            ),
         ),
         migrations.AddField(
-            model_name='visittype',
-            name='portal_cancel_notice_hours',
-            field=models.PositiveSmallIntegerField(default=24, help_text='In the portal, a patient may cancel up to this many hours before the start'),
+            model_name="visittype",
+            name="portal_cancel_notice_hours",
+            field=models.PositiveSmallIntegerField(
+                default=24,
+                help_text="In the portal, a patient may cancel up to this many hours before the start",
+            ),
         ),
     ]
