@@ -49,8 +49,7 @@ WEB_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 .PHONY: serve
 serve: install ## Production-style web server: migrate, then gunicorn (WEB_WORKERS processes x 8 threads) on DATABASE_URL
 	$(CAREDESK) migrate --no-input -v0
-	$(BIN)/gunicorn caredesk.config.wsgi:application --bind $(HOST):$(PORT) --workers $(WEB_WORKERS) \
-		--worker-class gthread --threads 8 --keep-alive 30 --access-logfile -
+	$(CAREDESK) serve --bind $(HOST):$(PORT) --workers $(WEB_WORKERS)
 
 .PHONY: lint
 lint: install ## ruff, mypy and import-linter

@@ -155,20 +155,9 @@ def free_port() -> int:
 def start_server(env: dict[str, str], port: int, kind: str, workers: int) -> subprocess.Popen[bytes]:
     log = open(tempfile.gettempdir() + f"/caredesk-bench-server-{port}.log", "wb")  # noqa: SIM115
     if kind == "gunicorn":
-        command = [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "caredesk.config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "8",
-            "--keep-alive",
-            "30",
-        ]
+        from caredesk.ops.management.commands.serve import gunicorn_argv
+
+        command = gunicorn_argv(bind=f"127.0.0.1:{port}", workers=workers, threads=8, access_log=False)
     else:
         command = [
             sys.executable,

@@ -7,12 +7,11 @@ import http.client
 import os
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
+from caredesk.ops.management.commands.serve import gunicorn_argv
 from tests.support.subprocess_db import database_url
 
 
@@ -36,18 +35,7 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
 def gunicorn(transactional_db, tmp_path):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "CAREDESK_VAR_DIR": str(tmp_path)}
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "caredesk.config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
-    ]
+    command = gunicorn_argv(bind=f"127.0.0.1:{port}", workers=2, threads=4)
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
@@ -83,3 +71,12 @@ def test_gunicorn_serves_pages_static_files_and_the_api(gunicorn):
     status, headers, _answer = _get(gunicorn, "/api/v1/visit-types")
     assert status == 401
     assert headers["content-type"].startswith("application/json")
+
+
+def test_serve_refuses_a_bad_address_or_worker_count():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="host:port"):
+        call_command("serve", "--bind", "localhost")
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("serve", "--workers", "0")

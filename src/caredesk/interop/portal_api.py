@@ -29,6 +29,7 @@ from .scheduling_api import (
     BookedOut,
     SlotListOut,
     VisitTypeId,
+    slot_list,
 )
 from .schemas import InputSchema
 
@@ -109,18 +110,7 @@ def find_portal_slots(
         latest=filters.latest,
         limit=filters.limit,
     )
-    return {
-        "results": [
-            {
-                "start": slot.start,
-                "end": slot.end,
-                "location_id": slot.location_id,
-                "modality": slot.modality,
-                "resources": [{"id": r.id, "kind": r.kind, "name": r.name} for r in slot.resources],
-            }
-            for slot in found
-        ]
-    }
+    return slot_list(found)
 
 
 @endpoint(

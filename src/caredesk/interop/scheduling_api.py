@@ -139,6 +139,22 @@ class SlotListOut(Schema):
     results: list[SlotOut]
 
 
+def slot_list(found: list[selectors.Slot]) -> dict[str, Any]:
+    """Free times as SlotListOut: each with its start, end, location, modality and the resources it uses."""
+    return {
+        "results": [
+            {
+                "start": slot.start,
+                "end": slot.end,
+                "location_id": slot.location_id,
+                "modality": slot.modality,
+                "resources": [{"id": r.id, "kind": r.kind, "name": r.name} for r in slot.resources],
+            }
+            for slot in found
+        ]
+    }
+
+
 class ThirdNextAvailableOut(Schema):
     start: dt.datetime | None
     days_out: int | None
@@ -290,18 +306,7 @@ def find_slots(request: HttpRequest, visit_type_id: VisitTypeId, filters: Query[
             limit=filters.limit,
         ),
     )
-    return {
-        "results": [
-            {
-                "start": slot.start,
-                "end": slot.end,
-                "location_id": slot.location_id,
-                "modality": slot.modality,
-                "resources": [{"id": r.id, "kind": r.kind, "name": r.name} for r in slot.resources],
-            }
-            for slot in found
-        ]
-    }
+    return slot_list(found)
 
 
 @endpoint(
