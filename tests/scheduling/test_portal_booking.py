@@ -460,3 +460,24 @@ def test_a_manager_offers_a_visit_type_online_on_the_setup_page(clinic, client_a
     plain = VisitType.objects.get(code="knee-2")
     assert not plain.portal_bookable
     assert plain.portal_cancel_notice_hours == 24
+
+
+def test_a_patient_holds_only_so_many_visits_booked_online(clinic, online, me, settings):
+    settings.CAREDESK_PORTAL_MAX_UPCOMING = 2
+
+    def next_free() -> selectors.Slot:  # on Tuesday: far enough ahead to cancel online
+        return selectors.portal_slots(actor=me.actor, visit_type_id=online.pk, weekdays=frozenset({1}))[0]
+
+    booked = [book_online(me, online, next_free()), book_online(me, online, next_free())]
+    before = Appointment.objects.count()
+
+    with pytest.raises(BookingRuleViolation, match="2 upcoming visits booked online") as refused:
+        book_online(me, online, next_free())
+
+    assert refused.value.code == "portal_limit"
+    assert "call the clinic" in refused.value.message
+    assert Appointment.objects.count() == before
+    # Cancelling one makes room again.
+    services.cancel_from_portal(actor=me.actor, appointment_id=booked[0].pk)
+    again = book_online(me, online, next_free())
+    assert again.source == AppointmentSource.PORTAL

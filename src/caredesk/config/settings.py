@@ -304,6 +304,8 @@ CAREDESK_WAITLIST_OFFER_BATCH = env_int("CAREDESK_WAITLIST_OFFER_BATCH", 3)
 CAREDESK_WAITLIST_OFFER_HOURS = env_int("CAREDESK_WAITLIST_OFFER_HOURS", 2)
 # No-shows: minutes after an appointment's start before it may be marked (by hand or by the sweep).
 CAREDESK_NO_SHOW_GRACE_MINUTES = env_int("CAREDESK_NO_SHOW_GRACE_MINUTES", 15)
+# How many upcoming visits a patient may hold booked through the portal at once (more: call the clinic).
+CAREDESK_PORTAL_MAX_UPCOMING = env_int("CAREDESK_PORTAL_MAX_UPCOMING", 3)
 
 LOGGING = {
     "version": 1,

@@ -47,6 +47,7 @@ from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskType
 
 from . import clock, notify, rules, selectors
 from .choices import (
+    ACTIVE_STATUSES,
     REMINDABLE_STATUSES,
     AppointmentEventKind,
     AppointmentSource,
@@ -2404,13 +2405,16 @@ def book_from_portal(
     location and resources). Only a visit type bookable in the portal (VisitTypeNotFound otherwise); the
     booking rules (notice, horizon, new/established) hold as at the desk; source PORTAL. A time taken
     meanwhile (or no longer worked) is SlotConflict "That time was just taken; pick another." with nothing
-    written, and without naming whose appointment is in the way."""
+    written, and without naming whose appointment is in the way. A patient holds at most
+    CAREDESK_PORTAL_MAX_UPCOMING upcoming visits booked online (BookingRuleViolation beyond: call the
+    clinic, or cancel one first)."""
     booking_actor = _portal_actor(actor)
     assert actor.patient_id is not None  # _portal_actor: a portal user
     with transaction.atomic():
         visit_type = selectors.get_portal_visit_type(
             actor=actor, visit_type_id=checked_id(visit_type_id, "visit_type_id")
         )
+        _check_portal_allowance(actor, actor.patient_id)
         request = BookingRequest(
             patient_id=actor.patient_id,
             visit_type_id=visit_type.pk,
@@ -2425,6 +2429,30 @@ def book_from_portal(
             raise SlotConflict(
                 PORTAL_TAKEN, field="start", details={"detected_by": exc.details.get("detected_by", "check")}
             ) from exc
+
+
+def _check_portal_allowance(actor: Actor, patient_id: int) -> None:
+    """At most CAREDESK_PORTAL_MAX_UPCOMING upcoming self-booked visits. The ones held are locked, so the
+    same patient's bookings from two windows at once are counted one after the other."""
+    limit = max(int(getattr(settings, "CAREDESK_PORTAL_MAX_UPCOMING", 3)), 0)
+    held = list(
+        Appointment.objects.select_for_update()
+        .filter(
+            organization_id=scheduling_organization_id(actor),
+            patient_id=patient_id,
+            source=AppointmentSource.PORTAL,
+            status__in=sorted(ACTIVE_STATUSES),
+            starts_at__gte=clock.now(),
+        )
+        .values_list("pk", flat=True)
+    )
+    if len(held) >= limit:
+        raise BookingRuleViolation(
+            f"You already have {len(held)} upcoming visit{'s' if len(held) != 1 else ''} booked online, "
+            "the most the clinic takes online. Please call the clinic to book another, or cancel one first.",
+            field="visit_type_id",
+            code="portal_limit",
+        )
 
 
 def portal_cancel_problem(appointment: Appointment, now: dt.datetime | None = None) -> str | None:
