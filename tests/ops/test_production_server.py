@@ -12,6 +12,7 @@ import time
 import pytest
 
 from caredesk.ops.management.commands.serve import gunicorn_argv
+from tests.patients.factories import audit_triggers_lifted
 from tests.support.subprocess_db import database_url
 
 
@@ -32,7 +33,15 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path):
+def _flushable_audit_table(django_db_setup, django_db_blocker):
+    # The server's requests commit audit rows for real; the flush after the test must be able to empty the
+    # append-only table.
+    with audit_triggers_lifted(django_db_blocker):
+        yield
+
+
+@pytest.fixture
+def gunicorn(_flushable_audit_table, transactional_db, tmp_path):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "CAREDESK_VAR_DIR": str(tmp_path)}
     command = gunicorn_argv(bind=f"127.0.0.1:{port}", workers=2, threads=4)

@@ -257,9 +257,12 @@ def _fresh_appointment_id(world: World) -> object:
     return fresh_appointment(world).pk
 
 
-# The patient cancels their own visit in the portal: each call gets one of the sample patient's own.
+# The patient cancels or moves their own visit in the portal: each call gets one of the sample patient's own.
 @sample(
     "appointment_id", within="POST /api/v1/portal/appointments/{appointment_id}/cancel", patient_data=True
+)
+@sample(
+    "appointment_id", within="POST /api/v1/portal/appointments/{appointment_id}/reschedule", patient_data=True
 )
 def _fresh_own_appointment_id(world: World) -> object:
     return fresh_appointment(world).pk
@@ -431,6 +434,12 @@ def _api_portal_book(world: World, user: User) -> object:
 @body("POST /api/v1/portal/appointments/{appointment_id}/cancel", status=200)
 def _api_portal_cancel(world: World, user: User) -> object:
     return {"note": "Feeling better"}
+
+
+@body("POST /api/v1/portal/appointments/{appointment_id}/reschedule", status=200)
+def _api_portal_reschedule(world: World, user: User) -> object:
+    """A free time the portal offers (a fresh half hour on the sample schedule, open all day)."""
+    return {"start": next_start(world).isoformat(), "location_id": schedule_of(world).location.pk}
 
 
 @body("POST /api/v1/appointments/{appointment_id}/reschedule", status=200)

@@ -1,10 +1,11 @@
 """Patient self-scheduling in the JSON API (/api/v1/portal/...): the visit types a patient may book
-online, their next free times, booking one for themselves and cancelling their own visits.
+online, their next free times, booking one for themselves, moving their own visits to another free time
+and cancelling them.
 
 For a portal user's bearer token (PORTAL_SELF_SCHEDULE, held by the patient role only). The patient is
 always the token's own record: no endpoint takes a patient id. The same services as the portal's pages: a
 time taken meanwhile answers 409 `slot_conflict` "That time was just taken; pick another." (without whose
-appointment is in the way); a visit too close to its start answers 409 `call_to_cancel`.
+appointment is in the way); a visit too close to its start answers 409 `call_to_cancel` (for a move too).
 
 (No `from __future__ import annotations` here: ninja evaluates the handlers' annotations at import time.)
 """
@@ -63,6 +64,12 @@ class PortalSlotFilters(Schema):
 
 class PortalBookingIn(InputSchema):
     visit_type_id: int = Field(ge=1, le=MAX_ID)
+    location_id: int = Field(ge=1, le=MAX_ID)
+    start: dt.datetime = Field(description="A slot's start, with its UTC offset")
+    resource_ids: list[int] | None = Field(None, description="The slot's resources")
+
+
+class PortalRescheduleIn(InputSchema):
     location_id: int = Field(ge=1, le=MAX_ID)
     start: dt.datetime = Field(description="A slot's start, with its UTC offset")
     resource_ids: list[int] | None = Field(None, description="The slot's resources")
@@ -154,4 +161,59 @@ def cancel_portal_appointment(
     one no longer booked; another patient's appointment answers 404."""
     return services.cancel_from_portal(
         actor=actor_of(request), appointment_id=appointment_id, note=payload.note
+    )
+
+
+@endpoint(
+    "GET",
+    "/portal/appointments/{appointment_id}/slots",
+    Permission.PORTAL_SELF_SCHEDULE,
+    response={200: SlotListOut, **WRITE_ERRORS},
+    summary="The next free times one's own visit may move to",
+    tags=TAGS,
+)
+def find_portal_reschedule_slots(
+    request: HttpRequest, appointment_id: AppointmentId, filters: Query[PortalSlotFilters]
+) -> Any:
+    """The earliest free times of the visit's own visit type (and modality), with the same preferences as
+    the visit type's slot search; the visit's current time counts as free. 409 `call_to_cancel` for a visit
+    that cannot be moved online (too close to its start, or not of a type booked online),
+    `invalid_transition` for one no longer booked; another patient's appointment answers 404."""
+    actor = actor_of(request)
+    appointment = selectors.get_portal_appointment(actor=actor, appointment_id=appointment_id)
+    found = selectors.portal_reschedule_slots(
+        actor=actor,
+        appointment=appointment,
+        practitioner_id=filters.practitioner_id,
+        location_id=filters.location_id,
+        weekdays=frozenset(filters.weekdays) if filters.weekdays is not None else None,
+        earliest=filters.earliest,
+        latest=filters.latest,
+        limit=filters.limit,
+    )
+    return slot_list(found)
+
+
+@endpoint(
+    "POST",
+    "/portal/appointments/{appointment_id}/reschedule",
+    Permission.PORTAL_SELF_SCHEDULE,
+    response={200: AppointmentOut, **WRITE_ERRORS},
+    summary="Move one's own visit to another free time",
+    tags=TAGS,
+)
+def reschedule_portal_appointment(
+    request: HttpRequest, appointment_id: AppointmentId, payload: PortalRescheduleIn
+) -> Any:
+    """The same appointment at a time `GET /portal/appointments/{id}/slots` offers (its start, location and
+    resources), the move kept in its history. 409 `slot_conflict` "That time was just taken; pick another."
+    when it was taken meanwhile (or never offered), `call_to_cancel` too close to the start (or for a visit
+    not booked online), `invalid_transition` for one no longer booked; another patient's appointment
+    answers 404. Not counted against the limit on upcoming visits booked online."""
+    return services.reschedule_from_portal(
+        actor=actor_of(request),
+        appointment_id=appointment_id,
+        start=payload.start,
+        location_id=payload.location_id,
+        resource_ids=payload.resource_ids,
     )

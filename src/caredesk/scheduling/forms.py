@@ -324,13 +324,10 @@ TIME_OF_DAY_STARTS: dict[str, tuple[dt.time | None, dt.time | None]] = {
 }
 
 
-class PortalSearchForm(ScheduleForm):
-    """A patient looking for a time: a visit type they may book online, and optionally with whom, where,
-    which days and which part of the day."""
+class PortalPreferencesForm(ScheduleForm):
+    """When a patient would like a visit: optionally with whom (among those who offer `visit_type`, or
+    any visit type bookable online), where, which days and which part of the day."""
 
-    visit_type = forms.ModelChoiceField(
-        queryset=VisitType.objects.none(), empty_label="Choose a type of visit", label="Type of visit"
-    )
     practitioner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="Anyone who offers it", label="With"
     )
@@ -345,11 +342,10 @@ class PortalSearchForm(ScheduleForm):
     )
     time_of_day = forms.ChoiceField(choices=TIMES_OF_DAY, required=False, label="Time of day")
 
-    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Actor, visit_type: VisitType | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = (
-            ("visit_type", selectors.portal_visit_types(actor)),
-            ("practitioner", selectors.portal_practitioners(actor)),
+            ("practitioner", selectors.portal_practitioners(actor, visit_type=visit_type)),
             ("location", _locations(actor)),
         )
         for name, queryset in choices:
@@ -365,10 +361,35 @@ class PortalSearchForm(ScheduleForm):
         return TIME_OF_DAY_STARTS[self.cleaned_data.get("time_of_day") or ""]
 
 
+class PortalSearchForm(PortalPreferencesForm):
+    """A patient looking for a time: a visit type they may book online, and their preferences."""
+
+    field_order = ["visit_type", "practitioner", "location", "weekdays", "time_of_day"]
+
+    visit_type = forms.ModelChoiceField(
+        queryset=VisitType.objects.none(), empty_label="Choose a type of visit", label="Type of visit"
+    )
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, actor=actor, **kwargs)
+        visit_type_field = self.fields["visit_type"]
+        assert isinstance(visit_type_field, forms.ModelChoiceField)
+        visit_type_field.queryset = selectors.portal_visit_types(actor)
+
+
 class PortalBookForm(ScheduleForm):
     """The time a patient confirms: the visit type and the slot the search offered."""
 
     visit_type = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    slot = forms.CharField(max_length=400, widget=forms.HiddenInput)
+
+    def clean_slot(self) -> tuple[dt.datetime, int, list[int]]:
+        return parse_slot(self.cleaned_data["slot"])
+
+
+class PortalMoveForm(ScheduleForm):
+    """The new time a patient confirms for one of their visits: the slot the search offered."""
+
     slot = forms.CharField(max_length=400, widget=forms.HiddenInput)
 
     def clean_slot(self) -> tuple[dt.datetime, int, list[int]]:

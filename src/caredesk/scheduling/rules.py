@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from .choices import ACTIVE_STATUSES, AppointmentStatus, Modality, PatientEligibility, ResourceKind
@@ -609,19 +610,31 @@ def check_in_error(status: str, start: Minute, now: Minute, zone: ZoneInfo) -> s
 PORTAL_CANCELLABLE: frozenset[str] = frozenset({S.BOOKED, S.CONFIRMED})
 
 
+#: What a patient does to a visit in the portal (cancel it, or change its time), and the words for it.
+PortalAction = Literal["cancel", "change"]
+PORTAL_ACTIONS: dict[str, str] = {"cancel": "cancelled", "change": "changed"}
+
+
 def portal_cancel_error(
-    status: str, start: Minute, now: Minute, notice_hours: int, *, portal_bookable: bool
+    status: str,
+    start: Minute,
+    now: Minute,
+    notice_hours: int,
+    *,
+    portal_bookable: bool,
+    action: PortalAction = "cancel",
 ) -> str | None:
-    """Why a patient may not cancel this visit in the portal (they call the clinic instead), or None: only
-    a booked or confirmed visit of a visit type the portal books, at least `notice_hours` before it starts."""
+    """Why a patient may not cancel (or change the time of) this visit in the portal (they call the clinic
+    instead), or None: only a booked or confirmed visit of a visit type the portal books, at least
+    `notice_hours` before it starts. Moving a visit gives up its time, so it follows the same rule."""
     if status not in PORTAL_CANCELLABLE:
-        return f"A {S(status).label.lower()} appointment cannot be cancelled."
+        return f"A {S(status).label.lower()} appointment cannot be {PORTAL_ACTIONS[action]}."
     if not portal_bookable:
-        return "This visit cannot be cancelled online; please call the clinic to cancel it."
+        return f"This visit cannot be {PORTAL_ACTIONS[action]} online; please call the clinic to {action} it."
     if start - now < notice_hours * 60:
         return (
-            f"This visit starts in less than {notice_hours} hours, too soon to cancel online; "
-            "please call the clinic to cancel it."
+            f"This visit starts in less than {notice_hours} hours, too soon to {action} online; "
+            f"please call the clinic to {action} it."
         )
     return None
 

@@ -28,7 +28,7 @@ from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor, system_actor
-from caredesk.core.errors import Conflict, Forbidden, ValidationFailed
+from caredesk.core.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from caredesk.coverage import selectors as coverage_selectors
 from caredesk.coverage.choices import CoverageOrder
 from caredesk.credentialing import services as credentialing
@@ -41,8 +41,10 @@ from .choices import AppointmentStatus, Modality, OfferStatus, ResourceKind, Vis
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
+    CallToCancel,
     FeedNotFound,
     InvalidTime,
+    InvalidTransition,
     LocationNotFound,
     VisitTypeNotFound,
 )
@@ -1113,9 +1115,13 @@ def get_portal_visit_type(*, actor: Actor, visit_type_id: int) -> VisitType:
     return visit_type
 
 
-def portal_practitioners(actor: Actor) -> QuerySet[Any]:
-    """The practitioners who offer at least one visit type the portal user may book (for "with whom")."""
-    offering = portal_visit_types(actor).values("practitioners")
+def portal_practitioners(actor: Actor, visit_type: VisitType | None = None) -> QuerySet[Any]:
+    """The practitioners who offer at least one visit type the portal user may book, or `visit_type`
+    when given (for "with whom")."""
+    bookable = portal_visit_types(actor)
+    if visit_type is not None:
+        bookable = bookable.filter(pk=visit_type.pk)
+    offering = bookable.values("practitioners")
     return (
         practitioner_selectors.practitioner_queryset(actor)
         .filter(pk__in=offering, active=True)
@@ -1147,6 +1153,90 @@ def portal_slots(
         latest=latest,
         patient_id=actor.patient_id,
         limit=limit,
+    )
+    return find_slots(actor=actor, query=query)
+
+
+def portal_cancel_problem(
+    appointment: Appointment, now: dt.datetime | None = None, *, action: rules.PortalAction = "cancel"
+) -> str | None:
+    """Why the patient may not cancel (or change the time of) this appointment in the portal (the message
+    says to call), or None. Reads the appointment's visit type."""
+    visit_type = appointment.visit_type
+    return rules.portal_cancel_error(
+        appointment.status,
+        rules.to_minute(appointment.starts_at),
+        rules.to_minute(now or clock.now()),
+        visit_type.portal_cancel_notice_hours,
+        portal_bookable=visit_type.portal_bookable and visit_type.active,
+        action=action,
+    )
+
+
+def portal_refusal(appointment: Appointment, *, action: rules.PortalAction) -> DomainError | None:
+    """The error for a visit the patient may not cancel (or move) online, or None: InvalidTransition for
+    one no longer booked, CallToCancel ("please call the clinic", with its phone) for one too close to its
+    start or not of a type the portal books."""
+    problem = portal_cancel_problem(appointment, action=action)
+    if problem is None:
+        return None
+    if appointment.status not in rules.PORTAL_CANCELLABLE:
+        return InvalidTransition(problem)
+    return CallToCancel(problem, details={"phone": appointment.location.phone})
+
+
+def get_portal_appointment(*, actor: Actor, appointment_id: int) -> Appointment:
+    """One of the portal user's own visits, with its visit type, location and resources (APPOINTMENT_VIEW
+    audit row). Another patient's, or any for someone not scheduling in the portal, is AppointmentNotFound,
+    the same answer as for one that does not exist."""
+    actor.require(Permission.PORTAL_SELF_SCHEDULE)
+    own = appointment_queryset(actor) if actor.is_portal else Appointment.objects.none()
+    with transaction.atomic():
+        appointment = _in_scope(actor, appointment_id, _with_relations(own))
+        audit.record(
+            actor=actor,
+            action=AuditAction.APPOINTMENT_VIEW,
+            patient_id=appointment.patient_id,
+            obj=appointment,
+        )
+    return appointment
+
+
+def portal_reschedule_slots(
+    *,
+    actor: Actor,
+    appointment: Appointment,
+    practitioner_id: int | None = None,
+    location_id: int | None = None,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+    weekdays: frozenset[int] | None = None,
+    earliest: dt.time | None = None,
+    latest: dt.time | None = None,
+    limit: int = 10,
+) -> list[Slot]:
+    """The next free times the patient may move one of their own visits (`get_portal_appointment`) to:
+    the portal's slot search for its visit type and modality, in which the visit's own time counts as
+    free. A visit that cannot be moved online is refused as `portal_refusal` says."""
+    actor.require(Permission.PORTAL_SELF_SCHEDULE)
+    if not actor.is_portal or appointment.patient_id != actor.patient_id:
+        raise AppointmentNotFound(f"No appointment with id {appointment.pk}.", details={"id": appointment.pk})
+    refusal = portal_refusal(appointment, action="change")
+    if refusal is not None:
+        raise refusal
+    query = SlotQuery(
+        visit_type_id=appointment.visit_type_id,
+        practitioner_id=practitioner_id,
+        location_id=location_id,
+        first_day=first_day,
+        last_day=last_day,
+        weekdays=weekdays,
+        earliest=earliest,
+        latest=latest,
+        modality=appointment.modality,
+        patient_id=actor.patient_id,
+        limit=limit,
+        exclude_appointment_id=appointment.pk,
     )
     return find_slots(actor=actor, query=query)
 

@@ -69,7 +69,6 @@ from .choices import (
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
-    CallToCancel,
     InvalidReplyLink,
     InvalidTemplate,
     InvalidTime,
@@ -2457,15 +2456,8 @@ def _check_portal_allowance(actor: Actor, patient_id: int) -> None:
 
 def portal_cancel_problem(appointment: Appointment, now: dt.datetime | None = None) -> str | None:
     """Why the patient may not cancel this appointment in the portal (the message says to call), or None.
-    Reads the appointment's visit type."""
-    visit_type = appointment.visit_type
-    return rules.portal_cancel_error(
-        appointment.status,
-        rules.to_minute(appointment.starts_at),
-        rules.to_minute(now or clock.now()),
-        visit_type.portal_cancel_notice_hours,
-        portal_bookable=visit_type.portal_bookable and visit_type.active,
-    )
+    Reads the appointment's visit type. Its time may be changed online exactly when it may be cancelled."""
+    return selectors.portal_cancel_problem(appointment, now)
 
 
 def cancel_from_portal(*, actor: Actor, appointment_id: int, note: str = "") -> Appointment:
@@ -2478,17 +2470,98 @@ def cancel_from_portal(*, actor: Actor, appointment_id: int, note: str = "") -> 
     note = _text(note, "note", "Reason", 300)
     with transaction.atomic():
         appointment = _locked(booking_actor, appointment_id)
-        problem = portal_cancel_problem(appointment)
-        if problem:
-            if appointment.status not in rules.PORTAL_CANCELLABLE:
-                raise InvalidTransition(problem)
-            raise CallToCancel(problem, details={"phone": appointment.location.phone})
+        refusal = selectors.portal_refusal(appointment, action="cancel")
+        if refusal is not None:
+            raise refusal
         return cancel_appointment(
             actor=booking_actor,
             appointment_id=appointment.pk,
             reason=CancelReason.PATIENT_REQUEST,
             note=note,
         )
+
+
+PORTAL_MOVED = "Changed by the patient in the portal"
+
+
+def reschedule_from_portal(
+    *,
+    actor: Actor,
+    appointment_id: int,
+    start: dt.datetime,
+    location_id: int,
+    resource_ids: Sequence[int] | None = None,
+) -> Appointment:
+    """A patient moves their own booked or confirmed visit to a time the portal's slot search offers for it
+    (`selectors.portal_reschedule_slots`: its visit type and modality, its own time counting as free; the
+    slot's start, location and resources). Only while it could be cancelled online: CallToCancel otherwise
+    (the message says to call the clinic), InvalidTransition for a visit no longer booked. Another
+    patient's appointment is AppointmentNotFound, as one that does not exist. It is the desk's reschedule
+    (the same appointment, the move in its history and the audit, the database's no-double-booking
+    guard): the old time is free again once committed. A time not offered, or taken meanwhile, is
+    SlotConflict "That time was just taken; pick another." with nothing changed. The limit on upcoming
+    visits booked online does not apply: a move adds no visit."""
+    booking_actor = _portal_actor(actor)
+    new_start = _minute(start)
+    with transaction.atomic():
+        appointment = _locked(booking_actor, appointment_id)
+        refusal = selectors.portal_refusal(appointment, action="change")
+        if refusal is not None:
+            raise refusal
+        location = _location(appointment.organization_id, location_id)
+        requested = None if resource_ids is None else [checked_id(i, "resource_ids") for i in resource_ids]
+        offered = _portal_slot(actor, appointment, new_start, location, requested)
+        if offered is None:
+            raise SlotConflict(PORTAL_TAKEN, field="start", details={"detected_by": "search"})
+        try:
+            return reschedule_appointment(
+                actor=booking_actor,
+                appointment_id=appointment.pk,
+                start=start,
+                location_id=location.pk,
+                resource_ids=requested if requested is not None else list(offered.resource_ids),
+                reason=PORTAL_MOVED,
+            )
+        except (SlotConflict, ResourcesUnavailable) as exc:
+            raise SlotConflict(
+                PORTAL_TAKEN, field="start", details={"detected_by": exc.details.get("detected_by", "check")}
+            ) from exc
+
+
+def _portal_slot(
+    actor: Actor,
+    appointment: Appointment,
+    start: rules.Minute,
+    location: Location,
+    requested: Sequence[int] | None,
+) -> selectors.Slot | None:
+    """The slot the portal's search offers for moving `appointment` to `start` at `location`, or None. When
+    the requested resources name one of the practitioners who offer the visit type, the search is for
+    them, as the patient's own search "with" them was (so their hours and credentials are checked too)."""
+    local = rules.from_minute(start).astimezone(selectors.zone_of(location))
+    practitioner_id = None
+    visit_type = appointment.visit_type
+    needs = rules.needed(selectors.requirements_of(visit_type), appointment.modality)
+    if requested and any(need.is_offering_practitioner for need in needs):
+        offering = selectors.offered_by(visit_type)
+        named = {
+            r.practitioner_id
+            for r in selectors.resource_infos(appointment.organization_id)
+            if r.id in requested and r.practitioner_id in offering
+        }
+        practitioner_id = named.pop() if len(named) == 1 else None
+    found = selectors.portal_reschedule_slots(
+        actor=actor,
+        appointment=appointment,
+        practitioner_id=practitioner_id,
+        location_id=location.pk,
+        first_day=local.date(),
+        last_day=local.date(),
+        earliest=local.time(),
+        latest=local.time(),
+        limit=1,
+    )
+    return next((slot for slot in found if slot.start == local), None)
 
 
 # --- configuration changes from the setup pages: withdraw, end, take back -------------------------------

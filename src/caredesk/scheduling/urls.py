@@ -11,6 +11,7 @@ urlpatterns = [
     path("my/", views.my_appointments, name="my_appointments"),
     path("my/book/", views.my_book, name="my_book"),
     path("my/appointments/<int:appointment_id>/cancel/", views.my_cancel, name="my_cancel"),
+    path("my/appointments/<int:appointment_id>/change/", views.my_reschedule, name="my_reschedule"),
     path("reply/", views.reply, name="reply"),
     path("feeds/", views.feeds, name="feeds"),
     path("waitlist/", views.waitlist_overview, name="waitlist_overview"),

@@ -1,7 +1,7 @@
 """Scheduling pages: the calendar (a location's day or week, a resource's week), booking with slot search,
 the appointment with its history and its actions (reschedule, cancel, check in, no-show, status steps),
 the waitlists (an overview and each visit type's list), the access report (third next available) and the
-patient portal's list, where a patient also books and cancels their own visits.
+patient portal's list, where a patient also books, moves and cancels their own visits.
 
 Each view parses with a form, calls one selector or service, and renders. A service's refusal is shown on
 the form or page with its status (400 or 409); an appointment outside the actor's scope answers 404.
@@ -47,6 +47,8 @@ from .forms import (
     MoveForm,
     PortalBookForm,
     PortalCancelForm,
+    PortalMoveForm,
+    PortalPreferencesForm,
     PortalSearchForm,
     RescheduleForm,
     ScheduleForm,
@@ -950,6 +952,128 @@ def my_cancel(request: HttpRequest, appointment_id: int) -> HttpResponse:
         messages.error(request, exc.message)
         return _my_appointments_page(request, actor, status=exc.http_status)
     messages.success(request, f"Cancelled: {cancelled.visit_type.name} on {_local_when(cancelled)}.")
+    return redirect("scheduling:my_appointments")
+
+
+def _portal_move_page(
+    request: HttpRequest,
+    actor: Actor,
+    appointment: Appointment,
+    form: PortalPreferencesForm,
+    *,
+    status: int = 200,
+    error: str = "",
+) -> HttpResponse:
+    """Change time: the visit, the preferences and, for valid ones, the next free times it may move to
+    (its own time marked, not offered)."""
+    slots: list[tuple[selectors.Slot, bool]] | None = None
+    if form.is_valid():
+        data = form.cleaned_data
+        earliest, latest = form.starts_between()
+        try:
+            found = selectors.portal_reschedule_slots(
+                actor=actor,
+                appointment=appointment,
+                practitioner_id=data["practitioner"].pk if data.get("practitioner") else None,
+                location_id=data["location"].pk if data.get("location") else None,
+                weekdays=form.weekday_set(),
+                earliest=earliest,
+                latest=latest,
+            )
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            held = {b.resource_id for b in appointment.bookings.all()}
+            slots = [
+                (
+                    slot,
+                    slot.start == appointment.starts_at
+                    and slot.location_id == appointment.location_id
+                    and set(slot.resource_ids) == held,
+                )
+                for slot in found
+            ]
+    else:
+        status = 400
+    context = {"appointment": appointment, "form": form, "slots": slots, "error": error}
+    return render(request, "scheduling/portal_reschedule.html", context, status=status)
+
+
+def _portal_move_confirm_page(
+    request: HttpRequest, actor: Actor, appointment: Appointment, token: str
+) -> HttpResponse:
+    """The new time picked, to confirm: the visit's time now and the new one, where and with whom."""
+    try:
+        start, location_id, resource_ids = parse_slot(token)
+        location = selectors.get_location(actor=actor, location_id=location_id)
+    except (DjangoValidationError, DomainError):
+        form = PortalPreferencesForm({}, actor=actor, visit_type=appointment.visit_type)
+        return _portal_move_page(
+            request,
+            actor,
+            appointment,
+            form,
+            status=400,
+            error="That time is not one we offered; search again.",
+        )
+    zone = selectors.zone_of(location)
+    chosen = selectors.resource_queryset(actor).filter(pk__in=resource_ids, kind=ResourceKind.PRACTITIONER)
+    context = {
+        "appointment": appointment,
+        "location": location,
+        "start": start.astimezone(zone),
+        "end": (start + (appointment.ends_at - appointment.starts_at)).astimezone(zone),
+        "practitioners": [r.name for r in chosen.order_by("name")],
+        "form": PortalMoveForm(initial={"slot": token}),
+    }
+    return render(request, "scheduling/portal_reschedule_confirm.html", context)
+
+
+@require_permission(Permission.PORTAL_SELF_SCHEDULE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def my_reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
+    """A patient changes the time of one of their own visits (another's answers 404): pick one of the
+    next free times of the same visit type (with their preferences), confirm; the move is the desk's
+    reschedule. A visit too close to its start (or not booked online) is left alone: the page says to
+    call the clinic, as for cancelling."""
+    actor = request_actor(request)
+    try:
+        appointment = selectors.get_portal_appointment(actor=actor, appointment_id=appointment_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    refusal = selectors.portal_refusal(appointment, action="change")
+    if refusal is not None:
+        messages.error(request, refusal.message)
+        return _my_appointments_page(request, actor, status=refusal.http_status)
+    if request.method != "POST":
+        token = request.GET.get("slot", "")
+        if token:
+            return _portal_move_confirm_page(request, actor, appointment, token)
+        form = PortalPreferencesForm(request.GET, actor=actor, visit_type=appointment.visit_type)
+        return _portal_move_page(request, actor, appointment, form)
+    search = PortalPreferencesForm({}, actor=actor, visit_type=appointment.visit_type)
+    move = PortalMoveForm(request.POST)
+    if not move.is_valid():
+        return _portal_move_page(
+            request, actor, appointment, search, status=400, error="Pick one of the times offered."
+        )
+    start, location_id, resource_ids = move.cleaned_data["slot"]
+    was = _local_when(appointment)
+    try:
+        moved = services.reschedule_from_portal(
+            actor=actor,
+            appointment_id=appointment.pk,
+            start=start,
+            location_id=location_id,
+            resource_ids=resource_ids,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        return _portal_move_page(
+            request, actor, appointment, search, status=exc.http_status, error=exc.message
+        )
+    messages.success(request, f"Moved: {moved.visit_type.name} on {was} to {_local_when(moved)}.")
     return redirect("scheduling:my_appointments")
 
 
