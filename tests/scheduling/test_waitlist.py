@@ -177,6 +177,47 @@ def test_declines_and_lapsed_offers_pass_the_time_on(
     assert services.accept_offer(actor=actor, offer_id=WaitlistOffer.objects.get(entry=three).pk).pk
 
 
+def move(clinic, appointment, start, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reschedule_appointment(actor=clinic.desk, appointment_id=appointment.pk, start=start)
+
+
+def test_a_move_offers_the_time_it_left_to_the_waitlist(clinic, channels, django_capture_on_commit_callbacks):
+    entry = waiting(clinic, "sms", phone="(555) 010-4001")
+    appointment = book(clinic, at(THURSDAY, 10), practitioner_id=clinic.heart.pk)
+    held = sorted(appointment.bookings.values_list("resource_id", flat=True))
+
+    move(clinic, appointment, at(THURSDAY, 14), django_capture_on_commit_callbacks)
+
+    offer = WaitlistOffer.objects.get()
+    assert offer.entry_id == entry.pk
+    assert offer.opening.starts_at == at(THURSDAY, 10)
+    assert [t["to"] for t in sms_sent(channels)] == ["(555) 010-4001"]
+    taken = services.accept_offer(actor=tasks.task_actor(clinic.org.pk), offer_id=offer.pk)
+    assert taken.starts_at == at(THURSDAY, 10)
+    assert taken.patient_id == entry.patient_id
+    assert sorted(taken.bookings.values_list("resource_id", flat=True)) == held
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(THURSDAY, 14)  # the one who moved keeps the new time
+
+
+def test_each_time_a_move_leaves_is_one_opening_and_moving_back_closes_it(
+    clinic, django_capture_on_commit_callbacks
+):
+    appointment = book(clinic, at(THURSDAY, 10), practitioner_id=clinic.heart.pk)
+    move(clinic, appointment, at(THURSDAY, 14), django_capture_on_commit_callbacks)
+    move(clinic, appointment, at(THURSDAY, 10), django_capture_on_commit_callbacks)
+
+    openings = dict(WaitlistOpening.objects.filter(source=appointment).values_list("starts_at", "status"))
+    assert openings == {at(THURSDAY, 10): OpeningStatus.CLOSED, at(THURSDAY, 14): OpeningStatus.OPEN}
+    assert not WaitlistOffer.objects.exists()  # nobody waiting; the mover is never asked for their old time
+
+    move(clinic, appointment, at(THURSDAY, 15), django_capture_on_commit_callbacks)
+    assert WaitlistOpening.objects.get(source=appointment, starts_at=at(THURSDAY, 10)).status == (
+        OpeningStatus.OPEN
+    )
+
+
 def test_no_offers_for_time_too_near(clinic, frozen_clock, django_capture_on_commit_callbacks):
     waiting(clinic, "sms")
     appointment = book(clinic, at(MONDAY, 10))

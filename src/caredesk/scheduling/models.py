@@ -492,10 +492,11 @@ class WaitlistEntry(OrganizationScopedModel):
 
 
 class WaitlistOpening(OrganizationScopedModel):
-    """Time a cancellation freed, offered to waiting patients: the visit type, place, start and the
-    resources the cancelled appointment held. Filled by the first accepted offer."""
+    """Time an appointment freed, offered to waiting patients: the visit type, place, start and the
+    resources it held there. The appointment was cancelled, or moved (then each time it left is one
+    opening). Filled by the first accepted offer."""
 
-    source = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")
     visit_type = models.ForeignKey(VisitType, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey("accounts.Location", on_delete=models.PROTECT, related_name="+")
     starts_at = models.DateTimeField()
@@ -505,6 +506,11 @@ class WaitlistOpening(OrganizationScopedModel):
     filled_by = models.ForeignKey(
         Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "starts_at"], name="sched_opening_source_start_unique")
+        ]
 
     def __str__(self) -> str:
         return f"Opening {self.visit_type} {self.starts_at:%Y-%m-%d %H:%M}"

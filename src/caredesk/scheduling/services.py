@@ -919,7 +919,25 @@ def reschedule_appointment(
             obj=appointment,
             detail={"from": before, "to": after, "reason": reason},
         )
+        _backfill_move(appointment, old_start, before_ids, new_start)
     return appointment
+
+
+def _backfill_move(appointment: Appointment, old_start: int, held: list[int], new_start: int) -> None:
+    """A move frees the time the appointment left: it goes to the waitlist once the move is committed,
+    like a cancellation's (not when it is too near). Moving back into a time it freed earlier closes that
+    time's opening (its offers then find it taken)."""
+    WaitlistOpening.objects.filter(
+        source=appointment, starts_at=rules.from_minute(new_start), status=OpeningStatus.OPEN
+    ).update(status=OpeningStatus.CLOSED)
+    freed = rules.from_minute(old_start)
+    if new_start == old_start or freed <= clock.now() + WAITLIST_MIN_LEAD:
+        return
+    opening = _opening_at(appointment, freed, held)
+    if opening.status != OpeningStatus.OPEN:  # freed before, then taken again: open it anew
+        WaitlistOpening.objects.filter(pk=opening.pk).update(status=OpeningStatus.OPEN, filled_by=None)
+    organization_id, opening_id = appointment.organization_id, opening.pk
+    transaction.on_commit(lambda: _after_move(organization_id, opening_id))
 
 
 def cancel_appointment(
@@ -2156,51 +2174,67 @@ def _send_offer(offer: WaitlistOffer, address: str) -> None:
         WaitlistOffer.objects.filter(pk=offer.pk).update(status=OfferStatus.LAPSED, responded_at=clock.now())
 
 
-def _opening_for(appointment: Appointment) -> WaitlistOpening:
-    bookings = list(appointment.bookings.select_related("resource"))
+def _opening_at(
+    appointment: Appointment, starts_at: dt.datetime, resource_ids: Sequence[int]
+) -> WaitlistOpening:
+    """The opening for the time `appointment` freed at `starts_at`, holding `resource_ids` (made once)."""
+    practitioners = Resource.objects.filter(pk__in=list(resource_ids), practitioner__isnull=False)
     opening, _created = WaitlistOpening.objects.get_or_create(
         source=appointment,
+        starts_at=starts_at,
         defaults={
             "organization_id": appointment.organization_id,
             "visit_type_id": appointment.visit_type_id,
             "location_id": appointment.location_id,
-            "starts_at": appointment.starts_at,
-            "resource_ids": sorted(b.resource_id for b in bookings),
-            "practitioner_ids": sorted(
-                b.resource.practitioner_id for b in bookings if b.resource.practitioner_id
-            ),
+            "resource_ids": sorted(resource_ids),
+            "practitioner_ids": sorted(practitioners.values_list("practitioner_id", flat=True)),
         },
     )
     return opening
 
 
 def offer_opening(*, actor: Actor, appointment_id: int) -> list[WaitlistOffer]:
-    """Offer the time a cancelled appointment freed to the next waiting patients of its visit type, in
-    priority order (those whose practitioner, days and times fit, and whose channel is allowed), at most
-    settings.CAREDESK_WAITLIST_OFFER_BATCH at once, each open CAREDESK_WAITLIST_OFFER_HOURS. While offers
-    are open nobody else is asked; when they lapse the next ones are (the sweep)."""
+    """Offer the time a cancelled appointment freed to the next waiting patients of its visit type (see
+    `offer_time`)."""
     actor.require(Permission.APPOINTMENT_BOOK)
-    now = clock.now()
-    sent: list[tuple[WaitlistOffer, str]] = []
     with transaction.atomic():
         appointment = (
             selectors.appointment_queryset(actor)
-            .select_related("location")
             .filter(pk=checked_id(appointment_id, "appointment_id"))
             .first()
         )
         if appointment is None or appointment.status != S.CANCELLED:
             return []
-        if appointment.starts_at <= now + WAITLIST_MIN_LEAD:
+        if appointment.starts_at <= clock.now() + WAITLIST_MIN_LEAD:
             return []
-        opening = _opening_for(appointment)
+        held = list(appointment.bookings.values_list("resource_id", flat=True))
+        opening = _opening_at(appointment, appointment.starts_at, held)
+    return offer_time(actor=actor, opening_id=opening.pk)
+
+
+def offer_time(*, actor: Actor, opening_id: int) -> list[WaitlistOffer]:
+    """Offer an opening (time a cancellation or a move freed) to the next waiting patients of its visit
+    type, in priority order (those whose practitioner, days and times fit, and whose channel is allowed;
+    never the patient who freed it), at most settings.CAREDESK_WAITLIST_OFFER_BATCH at once, each open
+    CAREDESK_WAITLIST_OFFER_HOURS. While offers are open nobody else is asked; when they lapse the next
+    ones are (the sweep)."""
+    actor.require(Permission.APPOINTMENT_BOOK)
+    now = clock.now()
+    sent: list[tuple[WaitlistOffer, str]] = []
+    with transaction.atomic():
         opening = (
             WaitlistOpening.objects.select_for_update()
-            .select_related("location", "visit_type")
-            .get(pk=opening.pk)
+            .select_related("location", "visit_type", "source")
+            .filter(
+                pk=checked_id(opening_id, "opening_id"), organization_id=scheduling_organization_id(actor)
+            )
+            .first()
         )
-        if opening.status != OpeningStatus.OPEN:
+        if opening is None or opening.status != OpeningStatus.OPEN:
             return []
+        if opening.starts_at <= now + WAITLIST_MIN_LEAD:
+            return []
+        appointment = opening.source
         _lapse(opening.offers.filter(status=OfferStatus.OPEN, expires_at__lte=now), now)
         if opening.offers.filter(status=OfferStatus.OPEN).exists():
             return []
@@ -2341,7 +2375,7 @@ def decline_offer(*, actor: Actor, offer_id: int) -> WaitlistOffer:
         if offer.status != OfferStatus.OPEN:
             raise OfferUnavailable(f"This offer was already {offer.get_status_display().lower()}.")
         _answer(offer, OfferStatus.DECLINED, actor)
-    offer_opening(actor=actor, appointment_id=offer.opening.source_id)
+    offer_time(actor=actor, opening_id=offer.opening_id)
     return offer
 
 
@@ -2360,10 +2394,10 @@ def sweep_waitlist(*, actor: Actor) -> int:
             organization_id=organization_id, status=OpeningStatus.OPEN, starts_at__lte=now + WAITLIST_MIN_LEAD
         ).update(status=OpeningStatus.CLOSED)
     sent = 0
-    for source_id in WaitlistOpening.objects.filter(
+    for opening_id in WaitlistOpening.objects.filter(
         organization_id=organization_id, status=OpeningStatus.OPEN
-    ).values_list("source_id", flat=True):
-        sent += len(offer_opening(actor=actor, appointment_id=source_id))
+    ).values_list("pk", flat=True):
+        sent += len(offer_time(actor=actor, opening_id=opening_id))
     return sent
 
 
@@ -2371,6 +2405,12 @@ def _after_cancel(organization_id: int, appointment_id: int) -> None:
     from . import tasks  # tasks import this module
 
     tasks.offer_waitlist_opening.enqueue(organization_id=organization_id, appointment_id=appointment_id)
+
+
+def _after_move(organization_id: int, opening_id: int) -> None:
+    from . import tasks  # tasks import this module
+
+    tasks.offer_waitlist_time.enqueue(organization_id=organization_id, opening_id=opening_id)
 
 
 # --- the patient portal: a patient books and cancels their own visits --------------------------------------

@@ -44,6 +44,12 @@ def offer_waitlist_opening(organization_id: int, appointment_id: int) -> int:
 
 
 @task()
+def offer_waitlist_time(organization_id: int, opening_id: int) -> int:
+    """Offer time a moved appointment freed (an opening) to the waitlist; returns how many offers went out."""
+    return len(services.offer_time(actor=task_actor(organization_id), opening_id=opening_id))
+
+
+@task()
 def sweep_waitlist(organization_id: int) -> int:
     """Lapse expired offers and offer their times to the next waiting patients."""
     return services.sweep_waitlist(actor=task_actor(organization_id))
