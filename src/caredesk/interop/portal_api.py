@@ -61,6 +61,17 @@ class PortalSlotFilters(Schema):
     latest: dt.time | None = Field(None, description="Latest start, local time")
     limit: int = Field(10, ge=1, le=selectors.MAX_SLOTS)
 
+    def preferences(self) -> dict[str, Any]:
+        """The filters as the portal slot selectors take them."""
+        return {
+            "practitioner_id": self.practitioner_id,
+            "location_id": self.location_id,
+            "weekdays": frozenset(self.weekdays) if self.weekdays is not None else None,
+            "earliest": self.earliest,
+            "latest": self.latest,
+            "limit": self.limit,
+        }
+
 
 class PortalBookingIn(InputSchema):
     visit_type_id: int = Field(ge=1, le=MAX_ID)
@@ -110,12 +121,7 @@ def find_portal_slots(
     found = selectors.portal_slots(
         actor=actor_of(request),
         visit_type_id=visit_type_id,
-        practitioner_id=filters.practitioner_id,
-        location_id=filters.location_id,
-        weekdays=frozenset(filters.weekdays) if filters.weekdays is not None else None,
-        earliest=filters.earliest,
-        latest=filters.latest,
-        limit=filters.limit,
+        **filters.preferences(),
     )
     return slot_list(found)
 
@@ -184,12 +190,7 @@ def find_portal_reschedule_slots(
     found = selectors.portal_reschedule_slots(
         actor=actor,
         appointment=appointment,
-        practitioner_id=filters.practitioner_id,
-        location_id=filters.location_id,
-        weekdays=frozenset(filters.weekdays) if filters.weekdays is not None else None,
-        earliest=filters.earliest,
-        latest=filters.latest,
-        limit=filters.limit,
+        **filters.preferences(),
     )
     return slot_list(found)
 
