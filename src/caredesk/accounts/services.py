@@ -25,7 +25,7 @@ from caredesk.core.errors import Forbidden, NotFound, ValidationFailed
 from caredesk.core.middleware import client_ip
 
 from .errors import DeviceNotFound, LastRequiredDevice, NoDevice, TooManyAttempts, WrongCode
-from .models import ApiToken, User
+from .models import ApiToken, Organization, User
 from .permissions import Role, permissions_for
 
 TOKEN_PREFIX = "cd_"  # noqa: S105 - a public prefix, not a secret
@@ -57,6 +57,17 @@ def actor_for_request(request: HttpRequest, *, channel: str = "web") -> Actor:
     return actor_for_user(
         user, ip=client_ip(request), request_id=getattr(request, "request_id", None), channel=channel
     )
+
+
+def organization_by_code(code: str) -> Organization:
+    """The organization with this short code, in any case (a command's --organization, a webhook's
+    ?organization=); NotFound names the code."""
+    organization = (
+        Organization.objects.filter(short_code__iexact=code.strip()).first() if code.strip() else None
+    )
+    if organization is None:
+        raise NotFound(f"No organization with the short code {code!r}.", code="unknown_organization")
+    return organization
 
 
 def _hash_token(secret: str) -> str:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +30,7 @@ from . import pdf, rules, selectors, services
 from .forms import (
     ActivityForm,
     CancelForm,
+    CareplanForm,
     ClosePlanForm,
     ConsentForm,
     DoneForm,
@@ -291,11 +295,37 @@ def remove_team_member(request: HttpRequest, team_member_id: int) -> HttpRespons
 # --- goals and activities ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _ItemKind:
+    """What editing and cancelling a goal or an activity differ in: how it is loaded for the actor, its
+    form and template, and the services that change it."""
+
+    name: str  # the context name: "goal" or "activity"
+    load: Callable[[Actor, int], Goal | Activity]
+    form: type[CareplanForm]
+    template: str
+    initial: Callable[[Any], dict[str, Any]]
+    update: Callable[..., object]
+    cancel: Callable[[Actor, int, str], object]
+
+
 def _edit(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     page = template if is_htmx(request) else "careplans/edit.html"
     item = context.get("goal") or context.get("activity")
     plan = getattr(item, "plan", None)
     return render(request, page, {**context, "partial": template, "plan": plan}, status=status)
+
+
+def _item_page(
+    request: HttpRequest,
+    kind: _ItemKind,
+    item: Goal | Activity,
+    form: forms.Form,
+    cancel_form: forms.Form,
+    status: int = 200,
+) -> HttpResponse:
+    context = {kind.name: item, "form": form, "cancel_form": cancel_form}
+    return _edit(request, kind.template, context, status)
 
 
 def _goal_initial(goal: Goal) -> dict[str, Any]:
@@ -318,101 +348,91 @@ def _activity_initial(activity: Activity) -> dict[str, Any]:
     }
 
 
-@require_permission(Permission.CAREPLAN_MANAGE)
-@require_http_methods(["GET", "HEAD", "POST"])
-def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
-    actor = request_actor(request)
+GOAL = _ItemKind(
+    name="goal",
+    load=lambda actor, pk: selectors.goal_for_edit(actor=actor, goal_id=pk),
+    form=GoalForm,
+    template="careplans/partials/goal_form.html",
+    initial=_goal_initial,
+    update=lambda actor, pk, **values: services.update_goal(actor=actor, goal_id=pk, **values),
+    cancel=lambda actor, pk, reason: services.cancel_goal(actor=actor, goal_id=pk, reason=reason),
+)
+ACTIVITY = _ItemKind(
+    name="activity",
+    load=lambda actor, pk: selectors.activity_for_edit(actor=actor, activity_id=pk),
+    form=ActivityForm,
+    template="careplans/partials/activity_form.html",
+    initial=_activity_initial,
+    update=lambda actor, pk, **values: services.update_activity(actor=actor, activity_id=pk, **values),
+    cancel=lambda actor, pk, reason: services.cancel_activity(actor=actor, activity_id=pk, reason=reason),
+)
+
+
+def _load(actor: Actor, kind: _ItemKind, item_id: int) -> Goal | Activity:
     try:
-        goal = selectors.goal_for_edit(actor=actor, goal_id=goal_id)
+        return kind.load(actor, item_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+
+
+def _edit_item(request: HttpRequest, kind: _ItemKind, item_id: int) -> HttpResponse:
+    """GET: the item's edit form (with its cancel form); POST: save it through its service."""
+    actor = request_actor(request)
+    item = _load(actor, kind, item_id)
     if request.method != "POST":
-        form = GoalForm(initial=_goal_initial(goal))
-        return _edit(
-            request,
-            "careplans/partials/goal_form.html",
-            {"form": form, "goal": goal, "cancel_form": CancelForm(prefix="cancel")},
+        return _item_page(
+            request, kind, item, kind.form(initial=kind.initial(item)), CancelForm(prefix="cancel")
         )
-    form = GoalForm(request.POST)
+    form = kind.form(request.POST)
     status = 400
     if form.is_valid():
         try:
-            services.update_goal(actor=actor, goal_id=goal.pk, **form.cleaned_data)
+            kind.update(actor, item.pk, **form.cleaned_data)
         except DomainError as exc:
             status = refusal_status(form, exc)
         else:
-            return _done(request, goal.plan.patient_id)
-    context = {"form": form, "goal": goal, "cancel_form": CancelForm(prefix="cancel")}
-    return _edit(request, "careplans/partials/goal_form.html", context, status)
+            return _done(request, item.plan.patient_id)
+    return _item_page(request, kind, item, form, CancelForm(prefix="cancel"), status)
+
+
+def _cancel_item(request: HttpRequest, kind: _ItemKind, item_id: int) -> HttpResponse:
+    """Cancel the item with a reason; a refusal shows on the edit page's cancel form."""
+    actor = request_actor(request)
+    item = _load(actor, kind, item_id)
+    form = CancelForm(request.POST, prefix="cancel")
+    status = 400
+    if form.is_valid():
+        try:
+            kind.cancel(actor, item.pk, form.cleaned_data["reason"])
+        except DomainError as exc:
+            status = refusal_status(form, exc)
+        else:
+            return _done(request, item.plan.patient_id)
+    return _item_page(request, kind, item, kind.form(initial=kind.initial(item)), form, status)
+
+
+@require_permission(Permission.CAREPLAN_MANAGE)
+@require_http_methods(["GET", "HEAD", "POST"])
+def edit_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
+    return _edit_item(request, GOAL, goal_id)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["POST"])
 def cancel_goal(request: HttpRequest, goal_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    try:
-        goal = selectors.goal_for_edit(actor=actor, goal_id=goal_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    form = CancelForm(request.POST, prefix="cancel")
-    status = 400
-    if form.is_valid():
-        try:
-            services.cancel_goal(actor=actor, goal_id=goal.pk, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            status = refusal_status(form, exc)
-        else:
-            return _done(request, goal.plan.patient_id)
-    edit = GoalForm(initial=_goal_initial(goal))
-    context = {"form": edit, "goal": goal, "cancel_form": form}
-    return _edit(request, "careplans/partials/goal_form.html", context, status)
+    return _cancel_item(request, GOAL, goal_id)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    try:
-        activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    if request.method != "POST":
-        form = ActivityForm(initial=_activity_initial(activity))
-        context = {"form": form, "activity": activity, "cancel_form": CancelForm(prefix="cancel")}
-        return _edit(request, "careplans/partials/activity_form.html", context)
-    form = ActivityForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            services.update_activity(actor=actor, activity_id=activity.pk, **form.cleaned_data)
-        except DomainError as exc:
-            status = refusal_status(form, exc)
-        else:
-            return _done(request, activity.plan.patient_id)
-    context = {"form": form, "activity": activity, "cancel_form": CancelForm(prefix="cancel")}
-    return _edit(request, "careplans/partials/activity_form.html", context, status)
+    return _edit_item(request, ACTIVITY, activity_id)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)
 @require_http_methods(["POST"])
 def cancel_activity(request: HttpRequest, activity_id: int) -> HttpResponse:
-    actor = request_actor(request)
-    try:
-        activity = selectors.activity_for_edit(actor=actor, activity_id=activity_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    form = CancelForm(request.POST, prefix="cancel")
-    status = 400
-    if form.is_valid():
-        try:
-            services.cancel_activity(actor=actor, activity_id=activity.pk, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            status = refusal_status(form, exc)
-        else:
-            return _done(request, activity.plan.patient_id)
-    edit = ActivityForm(initial=_activity_initial(activity))
-    context = {"form": edit, "activity": activity, "cancel_form": form}
-    return _edit(request, "careplans/partials/activity_form.html", context, status)
+    return _cancel_item(request, ACTIVITY, activity_id)
 
 
 @require_permission(Permission.CAREPLAN_MANAGE)

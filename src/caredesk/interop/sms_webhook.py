@@ -26,9 +26,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from caredesk.accounts import services as accounts
 from caredesk.accounts.decorators import public
-from caredesk.accounts.models import Organization
-from caredesk.core.errors import DomainError
+from caredesk.core.errors import DomainError, NotFound
 from caredesk.scheduling import services as scheduling
 from caredesk.scheduling import tasks as scheduling_tasks
 
@@ -76,9 +76,10 @@ def sms_reply(request: HttpRequest) -> JsonResponse:
         return _error(400, "missing_field", "Send organization, from and text.")
     if len(text) > MAX_TEXT or len(from_number) > 40:
         return _error(400, "too_long", "That is not an SMS reply.")
-    organization = Organization.objects.filter(short_code__iexact=code).first()
-    if organization is None:
-        return _error(400, "unknown_organization", f"No organization with the short code {code!r}.")
+    try:
+        organization = accounts.organization_by_code(code)
+    except NotFound as exc:
+        return _error(400, exc.code, exc.message)
     actor = scheduling_tasks.task_actor(organization.pk, channel="api")
     try:
         reply = scheduling.record_sms_reply(actor=actor, from_number=from_number, text=text)

@@ -6,23 +6,15 @@ go to standard error. The token is shown this once: only its SHA-256 is stored.
 
 from __future__ import annotations
 
-import getpass
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from caredesk.accounts import services
+from caredesk.accounts.cli import operator
 from caredesk.core.context import system_actor
 from caredesk.core.errors import DomainError
-
-
-def _operator() -> str:
-    """Who ran the command, as the audit row's actor name (the OS account, when it can be told)."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 class Command(BaseCommand):
@@ -41,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         username: str = options["username"]
         name: str = options["name"].strip()[:100] or "default"
-        actor = system_actor(organization_id=None, permissions=frozenset(), username=_operator())
+        actor = system_actor(organization_id=None, permissions=frozenset(), username=operator())
         try:
             token, secret = services.create_api_token(actor=actor, username=username, name=name)
         except DomainError as exc:

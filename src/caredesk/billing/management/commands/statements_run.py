@@ -11,7 +11,6 @@ folder cannot be written or the organization or date is unknown.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from argparse import ArgumentParser, ArgumentTypeError
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from caredesk.accounts.cli import operator
 from caredesk.accounts.models import Organization
 from caredesk.billing import patient_accounts, payments
 from caredesk.billing.models import Statement
@@ -32,13 +32,6 @@ def _day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError as exc:
         raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _user() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 class Command(BaseCommand):
@@ -69,7 +62,7 @@ class Command(BaseCommand):
                 continue
             folder = out / organization.short_code
             folder.mkdir(exist_ok=True)
-            actor = statement_actor(organization.pk, username=_user(), channel="cli")
+            actor = statement_actor(organization.pk, username=operator(), channel="cli")
             with tqdm(
                 total=len(owing), desc=organization.short_code, unit=" statements", file=stream, disable=None
             ) as bar:

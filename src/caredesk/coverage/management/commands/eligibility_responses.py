@@ -8,16 +8,16 @@ the second time.
 
 from __future__ import annotations
 
-import getpass
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caredesk.accounts import cli
 from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor, system_actor
+from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 
 from ... import services
@@ -28,13 +28,7 @@ _PERMISSIONS = frozenset(
 
 
 def _actor(organization: Organization) -> Actor:
-    try:
-        name = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        name = "cli"
-    return system_actor(
-        organization_id=organization.pk, permissions=_PERMISSIONS, channel="cli", username=name
-    )
+    return cli.cli_actor(organization, _PERMISSIONS)
 
 
 class Command(BaseCommand):

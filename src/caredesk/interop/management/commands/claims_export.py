@@ -12,11 +12,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caredesk.accounts.cli import organization_of
 from caredesk.billing.models import Claim
 from caredesk.core.errors import DomainError
 from caredesk.interop.x12.claims import submit_ready_claims
 
-from .x12_import import cli_actor, organization_of
+from .x12_import import cli_actor
 
 
 class Command(BaseCommand):

@@ -14,7 +14,6 @@ the coverage app sits below scheduling.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from argparse import ArgumentParser
 from collections import Counter
 from pathlib import Path
@@ -24,9 +23,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
+from caredesk.accounts import cli
+from caredesk.accounts.cli import organization_of
 from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor, system_actor
+from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 from caredesk.coverage import services as coverage_services
 from caredesk.coverage.models import EligibilityCheck
@@ -46,13 +47,7 @@ _EXPECTED = (AppointmentStatus.PROPOSED, AppointmentStatus.BOOKED, AppointmentSt
 
 
 def _actor(organization: Organization) -> Actor:
-    try:
-        name = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        name = "cli"
-    return system_actor(
-        organization_id=organization.pk, permissions=_PERMISSIONS, channel="cli", username=name
-    )
+    return cli.cli_actor(organization, _PERMISSIONS)
 
 
 def _patients_seen_on(actor: Actor, day: dt.date) -> list[int]:
@@ -75,9 +70,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, help="also write every 270 sent into this folder")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(short_code__iexact=options["organization"]).first()
-        if organization is None:
-            raise CommandError(f"No organization with the short code {options['organization']!r}.")
+        organization = organization_of(options["organization"])
         try:
             day = (
                 dt.date.fromisoformat(options["date"])

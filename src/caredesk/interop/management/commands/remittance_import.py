@@ -9,18 +9,19 @@ becomes one billing worklist task (never two). `caredesk x12_import` reads 835s 
 
 from __future__ import annotations
 
-import getpass
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caredesk.accounts import cli
+from caredesk.accounts.cli import organization_of
 from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
 from caredesk.billing import services as billing
 from caredesk.billing.schemas import Remittance
-from caredesk.core.context import Actor, system_actor
+from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 from caredesk.interop.x12.inbound import unmatched_payment_tasks
 from caredesk.interop.x12.segments import X12Error
@@ -32,13 +33,7 @@ _PERMISSIONS = frozenset(
 
 
 def _actor(organization: Organization) -> Actor:
-    try:
-        name = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        name = "cli"
-    return system_actor(
-        organization_id=organization.pk, permissions=_PERMISSIONS, channel="cli", username=name
-    )
+    return cli.cli_actor(organization, _PERMISSIONS)
 
 
 class Command(BaseCommand):
@@ -49,9 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="835 files")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(short_code__iexact=options["organization"]).first()
-        if organization is None:
-            raise CommandError(f"No organization with the short code {options['organization']!r}.")
+        organization = organization_of(options["organization"])
         parsed: list[tuple[Path, Remittance]] = []
         for path in options["files"]:
             try:

@@ -9,16 +9,17 @@ what changed.
 
 from __future__ import annotations
 
-import getpass
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from caredesk.accounts import cli
+from caredesk.accounts.cli import organization_of
 from caredesk.accounts.models import Organization
 from caredesk.accounts.permissions import Permission
-from caredesk.core.context import Actor, system_actor
+from caredesk.core.context import Actor
 from caredesk.core.errors import DomainError
 from caredesk.interop.x12.inbound import detect_kind, import_x12
 from caredesk.interop.x12.segments import X12Error
@@ -36,20 +37,7 @@ PERMISSIONS = frozenset(
 
 
 def cli_actor(organization: Organization) -> Actor:
-    try:
-        name = f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        name = "cli"
-    return system_actor(
-        organization_id=organization.pk, permissions=PERMISSIONS, channel="cli", username=name
-    )
-
-
-def organization_of(code: str) -> Organization:
-    organization = Organization.objects.filter(short_code__iexact=code).first()
-    if organization is None:
-        raise CommandError(f"No organization with the short code {code!r}.")
-    return organization
+    return cli.cli_actor(organization, PERMISSIONS)
 
 
 def read_files(paths: list[Path]) -> list[tuple[Path, str]]:

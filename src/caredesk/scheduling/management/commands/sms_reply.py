@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from caredesk.accounts.models import Organization
+from caredesk.accounts.cli import organization_of
 from caredesk.core.errors import DomainError
 
 from ... import services, tasks
@@ -26,9 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("text", help="the message as received")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        organization = Organization.objects.filter(short_code__iexact=options["organization"]).first()
-        if organization is None:
-            raise CommandError(f"No organization with the short code {options['organization']!r}.")
+        organization = organization_of(options["organization"])
         try:
             reply = services.record_sms_reply(
                 actor=tasks.task_actor(organization.pk, channel="cli"),
