@@ -17,6 +17,7 @@ from caredesk.credentialing import clock
 from caredesk.credentialing.models import StateLicense
 from caredesk.scheduling.models import Appointment, VisitType
 from caredesk.worklist.models import Task
+from tests.e2e.nav import follow
 from tests.patients.factories import make_patient
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def test_coordinator_sees_the_expiring_license_and_its_task(page: Page, sign_in)
     expiring = StateLicense.objects.get(organization=org, expires_on=clock.today() + dt.timedelta(days=45))
     task = Task.objects.get(source_type="credentialing.license", source_id=str(expiring.pk))
     sign_in("coordinator")
-    page.get_by_role("link", name="Credentialing").click()
+    follow(page, "Credentialing")
     page.get_by_role("link", name="Expiring in 90 days").click()
     row = page.get_by_test_id("expiring-table").locator("tr", has_text=expiring.number)
     expect(row).to_contain_text("45")

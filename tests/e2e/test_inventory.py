@@ -11,6 +11,7 @@ from django.db.models import Sum
 from playwright.sync_api import Page, expect
 
 from caredesk.inventory.models import PurchaseOrder, StockBalance
+from tests.e2e.nav import follow
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +27,7 @@ def _gloves_at(place_name_start: str) -> int:
 
 def test_nurse_records_use_then_a_purchase_order_is_raised_and_received(page: Page, sign_in) -> None:
     sign_in("nurse")
-    page.get_by_role("link", name="Supplies").click()
+    follow(page, "Supplies")
     expect(page.get_by_role("heading", name="Supplies", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile(r"^Exam 1 cabinet")).click()
     expect(page.get_by_test_id("below-par-alert")).to_have_count(0)

@@ -21,6 +21,7 @@ from caredesk.core.context import Actor, system_actor
 from caredesk.patients.models import Patient
 from caredesk.scheduling import clock, selectors, services
 from caredesk.scheduling.models import Appointment, Resource, VisitType
+from tests.e2e.nav import follow
 
 pytestmark = pytest.mark.e2e
 
@@ -189,7 +190,7 @@ def test_the_waitlist_overview_opens_from_the_navigation(page: Page, sign_in) ->
     visit_type = VisitType.objects.get(organization=org, code="follow-up")
     sign_in("frontdesk")
     page.goto("/scheduling/")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Waitlist", exact=True).click()
+    follow(page, "Waitlist")
     expect(page.get_by_role("heading", name="Waitlists")).to_be_visible()
     row = page.get_by_test_id("waitlist-row").filter(has_text=visit_type.name).first
     expect(row).to_be_visible()

@@ -33,3 +33,31 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+
+// Main navigation menus (<details data-nav-menu>): opening one closes the others; a click elsewhere or
+// Escape closes them.
+document.addEventListener("toggle", function (event) {
+  const opened = event.target;
+  if (opened.matches && opened.matches("details[data-nav-menu]") && opened.open) {
+    document.querySelectorAll("details[data-nav-menu][open]").forEach(function (menu) {
+      if (menu !== opened) {
+        menu.open = false;
+      }
+    });
+  }
+}, true);
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details[data-nav-menu][open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) {
+      menu.open = false;
+    }
+  });
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Escape") {
+    document.querySelectorAll("details[data-nav-menu][open]").forEach(function (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+  }
+});
