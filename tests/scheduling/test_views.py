@@ -43,7 +43,7 @@ def test_the_day_calendar_draws_a_column_per_resource_with_appointments_spanning
     body = response.content.decode()
     for column in ("Cora Heart, MD", "Finn Family, MD", "Exam 1", "Exam 2", "Procedure", "Echo cart"):
         assert column in body
-    assert body.count("Quill, ") == 2  # in Dr. Heart's column and in Exam 1's
+    assert body.count("<strong>Quill, ") == 2  # in Dr. Heart's column and in Exam 1's
     assert 'rowspan="3"' in body  # the echo: 60 minutes over 20-minute rows (visits here are 20 min)
     assert "Monday 1 March 2027" in body
     assert 'href="/scheduling/book/?resource=' in body  # free cells offer booking
