@@ -22,6 +22,7 @@ urlpatterns = [
     path("feeds/<int:practitioner_id>/issue/", views.issue_feed, name="issue_feed"),
     path("feeds/<str:token>.ics", views.feed, name="feed"),
     path("appointments/<int:appointment_id>/", views.detail, name="detail"),
+    path("patients/<int:patient_id>/panel/", views.patient_panel, name="patient_panel"),
     path("appointments/<int:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
     path("appointments/<int:appointment_id>/cancel/", views.cancel, name="cancel"),
     path("appointments/<int:appointment_id>/check-in/", views.check_in, name="check_in"),

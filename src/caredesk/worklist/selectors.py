@@ -20,6 +20,8 @@ from caredesk.accounts.permissions import Permission, Role, permissions_for
 from caredesk.audit import services as audit
 from caredesk.audit.codes import AuditAction
 from caredesk.core.context import Actor
+from caredesk.patients import selectors as patient_selectors
+from caredesk.patients.errors import PatientNotFound
 
 from . import clock, rules
 from .choices import (
@@ -217,12 +219,18 @@ def _row(task: Task, now: dt.datetime) -> WorklistRow:
 
 def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: int = 50) -> WorklistPage:
     """One page of the worklist, most pressing first (by due time unless `query.sort` says otherwise).
-    Writes one TASK_SEARCH audit row: the criteria, the task ids and the patient ids shown."""
+    Writes one TASK_SEARCH audit row: the criteria, the task ids and the patient ids shown (about the
+    patient, when the query names one). A patient outside the actor's scope answers PatientNotFound."""
     now = clock.now()
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     offset = (page - 1) * page_size
     ordering = SORTS.get(query.sort, SORTS["due"])
+    if (
+        query.patient_id is not None
+        and not patient_selectors.patient_queryset(actor).filter(pk=query.patient_id).exists()
+    ):
+        raise PatientNotFound(f"No patient with id {query.patient_id}.")
     with transaction.atomic():
         tasks = list(
             _filtered(actor, query, now)
@@ -236,6 +244,7 @@ def list_tasks(*, actor: Actor, query: WorklistQuery, page: int = 1, page_size: 
             actor=actor,
             action=AuditAction.TASK_SEARCH,
             object_type="worklist.task",
+            patient_id=query.patient_id,
             detail={
                 "criteria": _criteria(query),
                 "page": page,

@@ -325,3 +325,28 @@ def new_task(request: HttpRequest) -> HttpResponse:
                 messages.success(request, "Task added to the worklist.")
                 return redirect("worklist:task", task_id=created.task.pk)
     return render(request, "worklist/new.html", {"form": form}, status=status)
+
+
+CHART_PANEL_TASKS = 5  # open tasks the chart's panel lists
+
+
+@require_permission(Permission.TASK_VIEW)
+@require_http_methods(["GET", "HEAD"])
+def patient_panel(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """The chart's open-tasks panel (htmx): the patient's active tasks in every queue, most pressing first,
+    overdue ones marked (the worklist's own query, audited as a task search)."""
+    actor = request_actor(request)
+    try:
+        result = selectors.list_tasks(
+            actor=actor,
+            query=selectors.WorklistQuery(patient_id=patient_id, include_snoozed=True),
+            page_size=CHART_PANEL_TASKS,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    _link_rows(result.rows)
+    return render(
+        request,
+        "worklist/partials/patient_panel.html",
+        {"rows": result.rows, "more": result.has_next},
+    )
