@@ -43,8 +43,8 @@ def test_the_right_password_signs_in_and_writes_a_login_row(client, coordinator,
     assert row.ip == "127.0.0.1"
     assert row.channel == "web"
     assert row.detail == {"second_factor": "none"}
-    # …and the home page then sends staff on to patient search.
-    assert client.get(reverse("core:home"))["Location"] == reverse("patients:search")
+    # …and the home page then sends the coordinator on to the worklist, her home page.
+    assert client.get(reverse("core:home"))["Location"] == reverse("worklist:list")
 
 
 @pytest.mark.parametrize(
@@ -188,8 +188,11 @@ def test_passwords_are_hashed_with_argon2(coordinator):
         assert not coordinator.check_password("correct-horse-battery-stapler")
 
 
-def test_home_sends_staff_to_search_and_patients_to_their_portal(client_as, coordinator, org):
-    assert client_as(coordinator).get("/")["Location"] == reverse("patients:search")
+def test_each_role_lands_on_its_own_home_page(client_as, coordinator, make_user, org):
+    assert client_as(coordinator).get("/")["Location"] == reverse("worklist:list")
+    assert client_as(make_user(Role.FRONT_DESK, org)).get("/")["Location"] == reverse("scheduling:calendar")
+    assert client_as(make_user(Role.BILLING, org)).get("/")["Location"] == reverse("billing:claims")
+    assert client_as(make_user(Role.ADMINISTRATOR, org)).get("/")["Location"] == reverse("patients:search")
     patient = make_patient(staff_actor(org))
     portal = client_as(portal_user_for(patient))
     assert portal.get("/")["Location"] == reverse("patients:portal_home")

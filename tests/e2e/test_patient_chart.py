@@ -30,6 +30,8 @@ def _register_zoe() -> Patient:
 
 
 def _open_chart(page: Page, search_text: str) -> None:
+    if not page.url.endswith("/patients/"):
+        page.goto("/patients/")
     page.get_by_label("Name, birth date, MRN or phone").fill(search_text)
     row = page.get_by_test_id("patient-row").filter(has_text="Ångström, Zoë")
     expect(row).to_have_count(1)  # live results, as typed (no accents, lower case)
@@ -40,7 +42,7 @@ def _open_chart(page: Page, search_text: str) -> None:
 def test_coordinator_adds_a_problem_and_an_invalid_code_saves_nothing(page: Page, sign_in) -> None:
     patient = _register_zoe()
     sign_in("coordinator")
-    expect(page).to_have_url(re.compile(r"/patients/$"))
+    expect(page).to_have_url(re.compile(r"/worklist/$"))  # the coordinator's home page
     expect(page.get_by_test_id("whoami")).to_contain_text("Care coordinator")
 
     _open_chart(page, "angstr")

@@ -15,7 +15,7 @@ from .endpoints import Endpoint
 
 #: Status a user allowed to open the endpoint gets, when it is not 200.
 ALLOWED_STATUS: dict[str, tuple[int, str]] = {
-    "core:home": (302, "the home page sends staff to patient search and patients to their portal"),
+    "core:home": (302, "the home page sends each role to its own page (worklist, schedule, claims, portal)"),
     "accounts:otp_verify": (
         302,
         "nothing to verify: the matrix's users either verified their authenticator or have none, and go on",

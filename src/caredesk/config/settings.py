@@ -250,6 +250,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 CAREDESK_PAGE_SIZE = env_int("CAREDESK_PAGE_SIZE", 25)
+# Where each role lands after signing in (URL names): the worklist is the coordinator's and the nurse's
+# home, the schedule the front desk's and the physician's, the claims the billing office's. A role not
+# listed lands on patient search.
+CAREDESK_HOME_PAGES = {
+    "coordinator": "worklist:list",
+    "nurse": "worklist:list",
+    "front_desk": "scheduling:calendar",
+    "physician": "scheduling:calendar",
+    "billing": "billing:claims",
+    "patient": "patients:portal_home",
+}
 CAREDESK_API_TOKEN_IDLE_DAYS = env_int("CAREDESK_API_TOKEN_IDLE_DAYS", 90)
 
 # Transitional Care Management (transitions app): business days skip weekends, the holiday calendar

@@ -3,6 +3,7 @@ are set by hand with the same attribute the accounts decorators use."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,10 +12,10 @@ from django.shortcuts import redirect, render
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Staff land on patient search; portal users on their own record."""
-    if getattr(request.user, "role", None) == "patient":
-        return redirect("patients:portal_home")
-    return redirect("patients:search")
+    """Each role lands on its own home page (settings.CAREDESK_HOME_PAGES: the coordinator's worklist, the
+    front desk's schedule, the patient's portal, ...); anyone else on patient search."""
+    pages: dict[str, str] = settings.CAREDESK_HOME_PAGES
+    return redirect(pages.get(getattr(request.user, "role", ""), "patients:search"))
 
 
 home.required_permission = "accounts:self:signed_in"  # type: ignore[attr-defined]
