@@ -5,13 +5,14 @@ organization's records (404), the receiver directory and the report with its cha
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.urls import reverse
 
 from caredesk.accounts.permissions import Role
-from caredesk.referrals.models import Referral, ReferralReceiver
+from caredesk.referrals.models import Referral, ReferralEvent, ReferralReceiver
 from caredesk.worklist.models import Task
 
 from .conftest import walk
@@ -184,3 +185,18 @@ def test_the_report_draws_its_chart_and_exports_csv(browser, coord, make_referra
     assert backwards.status_code == 400
     assert browser().get(reverse("referrals:report_csv"), {"since": "soon"}).status_code == 400
     assert browser(Role.PHYSICIAN).get(reverse("referrals:report")).status_code == 403
+
+
+def test_the_page_enters_a_step_that_happened_earlier(browser, make_referral, frozen):
+    referral = make_referral()  # sent now: Monday 23 November 2026, 10:00 in New York
+    url = reverse("referrals:action", args=[referral.pk])
+    page = browser().get(reverse("referrals:referral", args=[referral.pk])).content.decode()
+    assert "Entering a step that happened earlier?" in page
+    refused = browser().post(url, {"action": "accept", "occurred_at": "2026-11-20T09:00"})
+    assert refused.status_code == 400
+    assert "cannot have happened before it" in refused.content.decode()
+    frozen.advance(days=3)
+    accepted = browser().post(url, {"action": "accept", "occurred_at": "2026-11-24T16:30"})
+    assert accepted.status_code == 302
+    step = ReferralEvent.objects.filter(referral=referral).latest("pk")
+    assert (step.to_status, step.at) == ("accepted", dt.datetime(2026, 11, 24, 21, 30, tzinfo=dt.UTC))

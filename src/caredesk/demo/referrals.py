@@ -3,10 +3,11 @@ once the patients exist.
 
 Each organization gets a small receiver directory (outside practices and hospitals) and a few dozen
 referrals of its first patients at every step of the loop (sent, accepted, scheduled, seen, closed,
-declined and re-routed, declined and waiting, cancelled), each with a logged call. Everything but the
-dates comes from the seed; the steps happen "now" (the services' clock), so the report shows the loops
-closed and the worklist the declined referral waiting for a decision. Small and bounded: it keeps
-seed_demo fast whatever the number of patients.
+declined and re-routed, declined and waiting, cancelled), each with a logged call. Everything comes from
+the seed; each step is entered as having happened some days after the one before (the services'
+`occurred_at`), the last shortly before now, so the loop-closure report shows realistic days per step
+and the worklist the declined referral waiting for a decision. Small and bounded: it keeps seed_demo fast
+whatever the number of patients.
 """
 
 from __future__ import annotations
@@ -68,6 +69,18 @@ PATHS: tuple[tuple[str, ...], ...] = (
     ("cancel",),
 )
 
+#: Days between a step and the one before it (uniform between the bounds).
+STEP_DAYS: dict[str, tuple[float, float]] = {
+    "receive": (0.2, 2),
+    "accept": (1, 6),
+    "decline": (1, 6),
+    "reroute": (0.1, 2),
+    "schedule": (1, 8),
+    "seen": (5, 25),
+    "close": (2, 14),
+    "cancel": (1, 10),
+}
+
 
 @dataclass
 class ReferralReport:
@@ -105,6 +118,14 @@ def _load_organization(
     for index, patient_id in enumerate(patient_ids):
         receiver = receivers[index % len(receivers)]
         codes = RECEIVERS[index % len(receivers)][3]
+        path = rng.choice(PATHS)
+        alternates = [r for r in receivers if r.specialty == receiver.specialty and r.pk != receiver.pk]
+        if "reroute" in path and not alternates:
+            path = path[: path.index("reroute")]  # stays declined: its task waits on the worklist
+        # Each step some days after the one before, the last a little before now, so the report's
+        # median days per step and the overdue clocks read like a working clinic's.
+        gaps = [dt.timedelta(days=rng.uniform(*STEP_DAYS[action])) for action in path]
+        moment = now - sum(gaps, dt.timedelta(days=rng.uniform(0.5, 4)))
         referral = services.create_referral(
             actor=actor,
             data=services.NewReferral(
@@ -116,21 +137,25 @@ def _load_organization(
                 diagnoses=[rng.choice(codes)],
             ),
             send=True,
+            occurred_at=moment,
         )
         report.referrals += 1
-        alternates = [r for r in receivers if r.specialty == receiver.specialty and r.pk != receiver.pk]
-        for action in rng.choice(PATHS):
-            if action == "reroute" and not alternates:
-                break  # stays declined: its task waits on the worklist
+        for position, (action, gap) in enumerate(zip(path, gaps, strict=True)):
+            moment += gap
+            appointment_at = None
+            if action == "schedule":  # the visit: when it is seen, or a few weeks ahead
+                seen = path[position + 1 :][:1] == ("seen",)
+                appointment_at = (
+                    moment + gaps[position + 1] if seen else now + dt.timedelta(days=rng.randrange(3, 30))
+                )
             services.act(
                 actor=actor,
                 referral_id=referral.pk,
                 action=action,
                 note="No availability for new patients" if action in ("decline", "cancel") else "",
                 receiver_id=alternates[0].pk if action == "reroute" else None,
-                appointment_at=now + dt.timedelta(days=rng.randrange(3, 30))
-                if action == "schedule"
-                else None,
+                appointment_at=appointment_at,
+                occurred_at=moment,
             )
         messaging.log_communication(
             actor=actor,

@@ -169,6 +169,9 @@ class ReferralIn(InputSchema):
     authorization_required: bool = False
     authorization_number: str = ""
     send: bool = Field(False, description="Send at once instead of saving a draft")
+    occurred_at: dt.datetime | None = Field(
+        None, description="When it was made (and sent), for one entered after the fact (default now)"
+    )
 
 
 class InboundReferrerIn(InputSchema):
@@ -233,6 +236,11 @@ class StepIn(InputSchema):
     )
     consult_document: ConsultDocumentIn | None = Field(
         None, description="For close (a referral we sent): the consult note received, filed in the chart"
+    )
+    occurred_at: dt.datetime | None = Field(
+        None,
+        description="When the step happened, with its UTC offset, for one entered after the fact (default "
+        "now; not in the future, not before the previous step, at most 365 days back)",
     )
     version: int | None = None
 
@@ -366,6 +374,7 @@ def create_referral(request: HttpRequest, payload: ReferralIn, response: HttpRes
             authorization_number=payload.authorization_number,
         ),
         send=payload.send,
+        occurred_at=payload.occurred_at,
     )
     response["Location"] = request.build_absolute_uri(f"{API_PREFIX}/referrals/{referral.pk}")
     return Status(201, referral)
@@ -418,6 +427,7 @@ def take_step(request: HttpRequest, referral_id: ReferralId, payload: StepIn) ->
             expected_version=payload.version,
             appointment_id=payload.appointment_id,
             consult_document=upload,
+            occurred_at=payload.occurred_at,
         )
     except InvalidDocument as exc:
         if exc.field == "file":  # patients.services names its own form's field

@@ -161,6 +161,12 @@ class ActionForm(ReferralForm):
         label="Consult note document",
         help_text="The note as received (PDF, image or text): filed in the patient's chart",
     )
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="It happened at",
+        help_text="Empty: now. The time of a step that happened earlier: the clocks count from it",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(
@@ -183,7 +189,13 @@ class ActionForm(ReferralForm):
         widget.choices = [("", "— booked elsewhere —")] + [(str(pk), label) for pk, label in appointments]
 
     def appointment(self) -> dt.datetime | None:
-        value = self.cleaned_data.get("appointment_at")
+        return self._aware("appointment_at")
+
+    def occurred(self) -> dt.datetime | None:
+        return self._aware("occurred_at")
+
+    def _aware(self, name: str) -> dt.datetime | None:
+        value = self.cleaned_data.get(name)
         if value is not None and timezone.is_naive(value):
             value = timezone.make_aware(value)
         return value

@@ -35,6 +35,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from caredesk.accounts.models import User
 from caredesk.accounts.permissions import Permission
@@ -175,6 +176,32 @@ def _aware(value: Any, field: str, label: str) -> dt.datetime:
     return value
 
 
+#: How long after the fact a step may be entered (the consult note that came by fax last month).
+MAX_BACKDATE = dt.timedelta(days=365)
+_CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def _occurred(value: Any, now: dt.datetime, not_before: dt.datetime | None = None) -> dt.datetime:
+    """When a step happened: now, or earlier for a step entered after the fact (never in the future, not
+    more than MAX_BACKDATE ago, not before the referral's previous step)."""
+    if value is None:
+        return now
+    value = _aware(value, "occurred_at", "When it happened")
+    if value > now + _CLOCK_SKEW:
+        raise ValidationFailed("A step cannot be recorded as happening in the future.", field="occurred_at")
+    if value < now - MAX_BACKDATE:
+        raise ValidationFailed(
+            f"A step can be entered up to {MAX_BACKDATE.days} days after it happened.", field="occurred_at"
+        )
+    if not_before is not None and value < not_before:
+        raise ValidationFailed(
+            f"The referral's previous step was recorded at {timezone.localtime(not_before):%Y-%m-%d %H:%M}; "
+            "this one cannot have happened before it.",
+            field="occurred_at",
+        )
+    return min(value, now)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Receivers
 # ---------------------------------------------------------------------------------------------------
@@ -259,9 +286,12 @@ def _attachments(actor: Actor, patient_id: int, document_ids: Sequence[Any]) -> 
     return [(pk, titles[pk]) for pk in dict.fromkeys(pk for pk in wanted if pk is not None)]
 
 
-def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> Referral:
+def create_referral(
+    *, actor: Actor, data: NewReferral, send: bool = False, occurred_at: dt.datetime | None = None
+) -> Referral:
     """A new referral (a draft, or sent at once with `send=True`), with its diagnoses, attachments and the
-    first step on its timeline."""
+    first step on its timeline. `occurred_at`: when it was made (and sent), for one entered after the fact
+    (see `_occurred`); default now."""
     _require(actor, Permission.REFERRAL_CREATE)
     organization_id = _organization_id(actor)
     authorization_required = bool(data.authorization_required)
@@ -281,7 +311,7 @@ def create_referral(*, actor: Actor, data: NewReferral, send: bool = False) -> R
         "authorization_required": authorization_required,
         "authorization_number": authorization_number,
     }
-    now = clock.now()
+    now = _occurred(occurred_at, clock.now())
     with transaction.atomic():
         patient_id = _check_patient(actor, data.patient_id)
         receiver = _check_receiver(actor, data.receiver_id)
@@ -644,6 +674,7 @@ def act(
     expected_version: int | None = None,
     appointment_id: Any = None,
     consult_document: UploadedFile | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> Referral:
     """Take one step of the loop (rules.TRANSITIONS): send, receive, accept, decline (with the reason),
     re-route (to another receiver), schedule (with one of the patient's booked appointments,
@@ -651,7 +682,8 @@ def act(
     (consult note received; `consult_document`, the note as received, is filed in the patient's chart
     through patients.services.upload_document and linked from this step), cancel (with the reason). An
     inbound referral moves along rules.INBOUND_TRANSITIONS (accept or decline, schedule, seen, close:
-    consult note sent back).
+    consult note sent back). `occurred_at`: when the step happened, for one entered after the fact (not in
+    the future, not before the previous step); default now: the step clocks and the report count from it.
     InvalidTransition when the step is not open from the referral's status; StaleReferral when
     `expected_version` is not the current one."""
     action = _choice(action, "action", "action", ReferralAction.values)
@@ -673,6 +705,7 @@ def act(
                 "Someone else changed this referral since you opened it. Reload to see their changes.",
                 details={"expected_version": expected_version, "current_version": referral.version},
             )
+        when = _occurred(occurred_at, clock.now(), referral.status_changed_at)
         receiver = None
         outbound = not referral.is_inbound  # an inbound one has no receiver: _move refuses these steps
         if outbound and action == ReferralAction.REROUTE:
@@ -695,7 +728,7 @@ def act(
             actor,
             referral,
             action,
-            now=clock.now(),
+            now=when,
             note=note,
             receiver=receiver,
             appointment_at=appointment_at,

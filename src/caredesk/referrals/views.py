@@ -269,6 +269,7 @@ def referral_action(request: HttpRequest, referral_id: int) -> HttpResponse:
                 expected_version=data.get("version"),
                 appointment_id=data.get("booked_appointment"),
                 consult_document=data.get("consult_document"),
+                occurred_at=form.occurred(),
             )
         except DomainError as exc:
             status = refusal_status(form, exc)
