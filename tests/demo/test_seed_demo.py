@@ -24,6 +24,9 @@ from caredesk.patients import rules
 from caredesk.patients.models import Allergy, Medication, Observation, Patient, Problem
 from caredesk.practitioners.models import Practitioner
 from caredesk.practitioners.rules import is_valid_npi
+from caredesk.transitions.models import Encounter, InboundMessage, TcmEpisode
+from caredesk.worklist.choices import TaskType
+from caredesk.worklist.models import Task
 from tests.support.module_data import built_once
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +243,18 @@ def test_demo_logins_prints_every_role_the_password_and_a_working_code(seeded):
     code = re.search(r"Code valid now: (\d{6})", text)
     assert code is not None
     assert device.verify_token(code.group(1))
+
+
+def test_the_hospital_feed_brings_admissions_and_discharges_with_tcm_contacts_made(seeded):
+    messages = InboundMessage.objects.all()
+    assert messages.count() == 2 * (5 + 3 + 1)  # per organization: 5 admissions, 3 discharges, 1 stranger
+    assert set(messages.values_list("ack_code", flat=True)) == {"AA"}
+    encounters = Encounter.objects.all()
+    assert encounters.filter(discharge_at__isnull=False).count() == 6
+    assert encounters.filter(patient__isnull=True).count() == 2  # the unknown admissions wait for a match
+    assert Task.objects.filter(task_type=TaskType.PATIENT_MATCH_REVIEW, status="open").count() == 2
+    episodes = TcmEpisode.objects.all()
+    assert episodes.count() == 6
+    assert not episodes.filter(contact_communication__isnull=True).exists()  # every call logged
+    assert not Task.objects.filter(task_type=TaskType.TCM_CONTACT, status="open").exists()
+    assert Task.objects.filter(task_type=TaskType.TCM_VISIT, status="open").count() == 6

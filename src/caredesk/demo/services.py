@@ -36,6 +36,7 @@ from .insurance import load_insurance
 from .inventory import load_inventory
 from .orders import load_orders
 from .referrals import load_referrals
+from .transitions import load_transitions
 from .schedule import load_schedules
 
 DEMO_PASSWORD = "caredesk-demo"  # noqa: S105 (the published password of the local demo accounts)
@@ -221,6 +222,9 @@ def seed_demo(
     referrals = load_referrals(organizations, seed, patients)
     totals["referrals"] = referrals.referrals
     totals["communications"] = referrals.communications
+    transitions = load_transitions(organizations)
+    totals["hl7_messages"] = transitions.messages
+    totals["discharges"] = transitions.discharges
     totals["education_materials"] = load_education(organizations)
     careplans = load_careplans(organizations)
     totals["care_plans"] = careplans.plans
