@@ -128,35 +128,21 @@ def _load_organization(organization: Organization, report: TransitionsReport) ->
         discharged = None if discharge_days is None else now - dt.timedelta(days=discharge_days)
         person = Person(family, given, birth, (sex or "U")[:1].upper())
         visit = f"{code}V{number:04d}"
-        _send(
-            inbound,
-            report,
-            adt_message(
-                trigger="A01",
-                control_id=f"DEMO-{code}-{number}-A01",
+        events = [("A01", None)] if discharged is None else [("A01", None), ("A03", discharged)]
+        for trigger, until in events:
+            message = adt_message(
+                trigger=trigger,
+                control_id=f"DEMO-{code}-{number}-{trigger}",
                 short_code=code,
                 mrn=mrn,
                 visit=visit,
                 admitted=admitted,
+                discharged=until,
                 person=person,
-            ),
-        )
+            )
+            _send(inbound, report, message)
         if discharged is None:
             continue
-        _send(
-            inbound,
-            report,
-            adt_message(
-                trigger="A03",
-                control_id=f"DEMO-{code}-{number}-A03",
-                short_code=code,
-                mrn=mrn,
-                visit=visit,
-                admitted=admitted,
-                discharged=discharged,
-                person=person,
-            ),
-        )
         report.discharges += 1
         _log_contact(actor, pk, discharged + dt.timedelta(hours=20))
     _send(
