@@ -85,7 +85,7 @@ def test_a_discharge_over_mllp_puts_the_tcm_call_on_top_she_logs_it_and_books_th
     assert patient is not None
     with MllpClient(listener) as client:
         assert ack_fields(client.send(_discharge_message(patient, "E2E-DAY-1")))["code"] == "AA"
-    task = Task.objects.get(patient=patient, task_type=TaskType.TCM_CONTACT)
+    task = Task.objects.get(patient=patient, task_type=TaskType.TCM_CONTACT, status="open")
     assert TcmEpisode.objects.filter(patient=patient).exists()
 
     sign_in("coordinator")

@@ -117,10 +117,11 @@ def _load_organization(organization: Organization, report: TransitionsReport) ->
         .filter(status="active")
         .order_by("pk")
         .values_list("pk", "mrn", "family_name", "given_name", "birth_date", "sex")[
-            : FIRST_PATIENT + len(STAYS)
+            : FIRST_PATIENT + len(STAYS) + 1
         ]
     )
-    patients = first[-len(STAYS) :]  # a small demo has fewer patients: its last ones
+    # A small demo has fewer patients: its last ones, but never the newest (left without a hospital stay).
+    patients = first[:-1][-len(STAYS) :]
     code = organization.short_code
     for number, ((admit_days, discharge_days), row) in enumerate(zip(STAYS, patients, strict=False), 1):
         pk, mrn, family, given, birth, sex = row
