@@ -7,9 +7,12 @@ bench/run_all.py on a scratch database that holds the demo, or by hand):
 
 `--visits` inpatient stays are admitted (A01) and discharged home (A03, which starts TCM: three worklist
 tasks per discharge), for registered patients matched by MRN. `--connections` senders each keep one
-message in flight (send, wait for the ACK, send the next: MLLP's usual discipline), the listener applies
-them with `--workers` threads. Throughput is messages acknowledged AA per second of wall clock, from the
-first send to the last ACK.
+message in flight (send, wait for the ACK, send the next: MLLP's usual discipline); the listener applies
+the messages waiting on its connections together (up to `--batch` per transaction) with `--workers`
+threads per process. Throughput is messages acknowledged AA per second of wall clock, from the first send
+to the last ACK. The senders are one thread over raw non-blocking sockets with every frame encoded
+beforehand, so that the figure measures the listener: CPU per message is printed for the listener
+processes, the sender, and the rest of the machine (PostgreSQL, and whatever else runs there).
 
 Then it checks what a user would: every message stored once, every visit one encounter, every discharge
 one TCM episode, and a resend of a sample of control ids answered from the first outcome and applied
@@ -23,10 +26,10 @@ import datetime as dt
 import json
 import os
 import random
+import selectors
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,28 +72,126 @@ def _message(trigger: str, control_id: str, mrn: str, short_code: str, visit: st
     return VT + "\r".join(segments).encode() + CR + FS + CR
 
 
-def _read_ack(sock: socket.socket, buffer: bytearray) -> str:
-    while (end := buffer.find(FS + CR)) < 0:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the listener closed the connection")
-        buffer.extend(chunk)
-    frame = bytes(buffer[: end + 2])
-    del buffer[: end + 2]
-    text = frame.strip(VT + FS + CR).decode("utf-8", "replace")
-    msa = next((line for line in text.split("\r") if line.startswith("MSA|")), "")
-    return msa.split("|")[1] if "|" in msa else "??"
+class _Connection:
+    """One sender's side of an MLLP connection: its frames (pre-encoded) and the ACK codes it got."""
+
+    def __init__(self, port: int, frames: list[bytes]) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.setblocking(False)
+        self.frames = frames
+        self.sent = 0
+        self.codes: list[str] = []
+        self.buffer = b""
+
+    def send_next(self) -> bool:
+        if self.sent == len(self.frames):
+            return False
+        self.sock.sendall(self.frames[self.sent])  # a frame is far smaller than the socket buffer
+        self.sent += 1
+        return True
+
+    def received(self, chunk: bytes) -> int:
+        """Take what arrived; return how many ACKs it completed (one in flight at a time)."""
+        self.buffer += chunk
+        done = 0
+        while (end := self.buffer.find(FS + CR)) >= 0:
+            frame, self.buffer = self.buffer[:end], self.buffer[end + 2 :]
+            at = frame.find(b"\rMSA|")
+            self.codes.append(frame[at + 5 : at + 7].decode() if at >= 0 else "??")
+            done += 1
+        return done
 
 
-def _sender(port: int, messages: list[bytes], codes: list[str], failures: list[str]) -> None:
+def _send_all(port: int, per_connection: list[list[bytes]]) -> tuple[float, float, list[str], list[str]]:
+    """Every connection keeps one message in flight (send, wait for its ACK, send the next), all driven by
+    one thread over epoll/select with raw sockets and frames encoded beforehand, so the sender's own CPU
+    stays small beside the listener's. Returns (seconds, sender CPU seconds, ACK codes, failures)."""
+    failures: list[str] = []
+    connections = [_Connection(port, frames) for frames in per_connection if frames]
+    cpu = time.process_time()
+    started = time.perf_counter()
+    with selectors.DefaultSelector() as selector:
+        for conn in connections:
+            selector.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.send_next()
+        open_count = len(connections)
+        while open_count:
+            events = selector.select(timeout=60)
+            if not events:
+                failures.append("no ACK within 60 s")
+                break
+            for key, _ in events:
+                conn = key.data
+                try:
+                    chunk = conn.sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    chunk, reason = b"", repr(exc)
+                else:
+                    reason = "the listener closed the connection"
+                if not chunk:
+                    failures.append(reason)
+                    selector.unregister(conn.sock)
+                    open_count -= 1
+                    continue
+                if conn.received(chunk) and not conn.send_next():
+                    selector.unregister(conn.sock)
+                    open_count -= 1
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    for conn in connections:
+        conn.sock.close()
+    return seconds, cpu, [code for conn in connections for code in conn.codes], failures
+
+
+def _cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU of these processes so far (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK") if total else 0.0
+
+
+def _family(pid: int) -> set[int]:
+    """The process and its children (the listener forks one process per --processes)."""
+    found = {pid}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            found.add(int(entry.parent.name))
+    return found
+
+
+def _postgres_backends(database: str) -> set[int]:
+    """The PostgreSQL server processes serving connections to `database` on this machine (Linux: their
+    command line reads "postgres: … <user> <database> <client> …")."""
+    found = set()
+    for entry in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = entry.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+        except OSError:
+            continue
+        if words and words[0].startswith("postgres:") and database in words[1:]:
+            found.add(int(entry.parent.name))
+    return found
+
+
+def _machine_busy() -> float:
+    """CPU seconds all cores spent busy so far (Linux /proc/stat: user, nice, system, irq, softirq,
+    steal); 0 elsewhere."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-            buffer = bytearray()
-            for payload in messages:
-                sock.sendall(payload)
-                codes.append(_read_ack(sock, buffer))
-    except Exception as exc:  # reported in the figures
-        failures.append(repr(exc))
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _stays(mrns: list[str], visits: int, run: str) -> Iterator[tuple[str, str, str]]:
@@ -108,21 +209,6 @@ def _wait_for(process: subprocess.Popen[str], processes: int) -> None:
         if not line:
             raise RuntimeError(f"hl7_listen exited with {process.wait()}")
         listening += line.startswith("Listening")
-
-
-def _send_all(port: int, per_connection: list[list[bytes]]) -> tuple[float, list[str], list[str]]:
-    codes: list[list[str]] = [[] for _ in per_connection]
-    failures: list[str] = []
-    threads = [
-        threading.Thread(target=_sender, args=(port, batch, codes[i], failures))
-        for i, batch in enumerate(per_connection)
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, [c for batch in codes for c in batch], failures
 
 
 def queries_per_message(short_code: str, mrns: list[str], stays: int, run: str) -> tuple[float, float]:
@@ -148,6 +234,35 @@ def queries_per_message(short_code: str, mrns: list[str], stays: int, run: str) 
     return sum(counts["A01"]) / stays, sum(counts["A03"]) / stays
 
 
+def queries_per_batched_message(
+    short_code: str, mrns: list[str], stays: int, run: str
+) -> tuple[float, float]:
+    """SQL statements per message when `stays` admits are applied as one batch (one transaction, as the
+    listener does when that many connections are waiting), then their discharges as another."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from caredesk.interop.hl7.inbound import Inbound
+
+    inbound = Inbound.for_short_code(short_code)
+    now = timezone.localtime().replace(microsecond=0, tzinfo=None)
+    per: list[float] = []
+    for trigger, at in (("A01", now - dt.timedelta(days=3)), ("A03", now)):
+        blocks = [
+            _message(
+                trigger, f"{run}-M{n:04d}-{trigger}", mrns[n % len(mrns)], short_code, f"{run}M{n:04d}", at
+            )[1:-2]
+            for n in range(stays)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            outcomes = inbound.handle_many(blocks)
+        if any(outcome.receipt.ack_code != "AA" for outcome in outcomes):
+            raise RuntimeError(f"a batched {trigger} was not accepted")
+        per.append(len(captured.captured_queries) / stays)
+    return per[0], per[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,7 +272,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--processes", type=int, default=2, help="listener processes on the port (default 2: one per core)"
     )
-    parser.add_argument("--workers", type=int, default=4, help="listener threads per process (default 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="listener threads per process, each applying a batch (default 1)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=64,
+        help="most messages the listener applies in one transaction (default 64)",
+    )
     parser.add_argument("--organization", default="RSH", help="short code of the receiving organization")
     parser.add_argument(
         "--count-queries",
@@ -224,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             str(args.workers),
             "--processes",
             str(args.processes),
+            "--batch",
+            str(args.batch),
             "-v0",
         ],
         env=env,
@@ -233,10 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         _wait_for(listener, args.processes)
-        seconds, codes, failures = _send_all(port, per_connection)
+        family = _family(listener.pid)
+        database = str(connection.settings_dict["NAME"])
+        before = {pid: _cpu_seconds({pid}) for pid in _postgres_backends(database)}
+        listener_cpu, machine_cpu = _cpu_seconds(family), _machine_busy()
+        seconds, sender_cpu, codes, failures = _send_all(port, per_connection)
+        listener_cpu, machine_cpu = _cpu_seconds(family) - listener_cpu, _machine_busy() - machine_cpu
+        postgres_cpu = sum(_cpu_seconds({pid}) - before.get(pid, 0.0) for pid in _postgres_backends(database))
         rng = random.Random(7)
         resend = rng.sample(range(len(admits)), min(100, len(admits)))
-        _, resend_codes, resend_failures = _send_all(port, [[admits[i] for i in resend]])
+        _, _, resend_codes, resend_failures = _send_all(port, [[admits[i] for i in resend]])
     finally:
         listener.terminate()
         listener.wait(timeout=30)
@@ -252,11 +386,18 @@ def main(argv: list[str] | None = None) -> int:
         "connections": args.connections,
         "processes": args.processes,
         "workers": args.workers,
+        "batch": args.batch,
         "seconds": round(seconds, 3),
         "acknowledged_aa": accepted,
         "other_acks": sorted({c for c in codes if c != "AA"}),
         "failures": failures + resend_failures,
         "messages_per_second": round(rate, 1),
+        "listener_cpu_ms_per_message": round(1000 * listener_cpu / total, 3),
+        "sender_cpu_ms_per_message": round(1000 * sender_cpu / total, 3),
+        "postgres_cpu_ms_per_message": round(1000 * postgres_cpu / total, 3),
+        "other_cpu_ms_per_message": round(
+            1000 * (machine_cpu - listener_cpu - sender_cpu - postgres_cpu) / total, 3
+        ),
         "stored_once": stored == len(control_ids),
         "encounters": encounters,
         "tcm_episodes": episodes,
@@ -275,6 +416,12 @@ def main(argv: list[str] | None = None) -> int:
         f"(target >= {TARGET_PER_SECOND:.0f}/s) -> {verdict}"
     )
     print(
+        f"  CPU per message: listener {figures['listener_cpu_ms_per_message']:.2f} ms, sender "
+        f"{figures['sender_cpu_ms_per_message']:.2f} ms, the database's server processes "
+        f"{figures['postgres_cpu_ms_per_message']:.2f} ms; the rest of the machine (other load) "
+        f"{figures['other_cpu_ms_per_message']:.2f} ms"
+    )
+    print(
         f"  exactly once: {stored} messages stored for {total} sent, {encounters} encounters and "
         f"{episodes} TCM episodes for {args.visits} stays; {len(resend)} resent control ids answered "
         f"{resend_codes.count('AA')} AA and applied no second time"
@@ -284,9 +431,15 @@ def main(argv: list[str] | None = None) -> int:
         per_admit, per_discharge = queries_per_message(short_code, mrns, args.count_queries, run)
         figures["queries_per_admit"], figures["queries_per_discharge"] = per_admit, per_discharge
         print(
-            f"  SQL statements per message (in-process, {args.count_queries} more stays): "
+            f"  SQL statements per message applied alone (in-process, {args.count_queries} more stays): "
             f"{per_admit:.1f} per admit (A01), {per_discharge:.1f} per discharge (A03, starting TCM), "
             f"{(per_admit + per_discharge) / 2:.1f} on average"
+        )
+        in_batch = queries_per_batched_message(short_code, mrns, args.count_queries, run)
+        figures["queries_per_message_in_batch"] = in_batch
+        print(
+            f"  SQL statements per message in a batch of {args.count_queries} admits, then one of their "
+            f"{args.count_queries} discharges: {in_batch[0]:.2f} per admit, {in_batch[1]:.2f} per discharge"
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

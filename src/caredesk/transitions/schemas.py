@@ -88,6 +88,19 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class IncomingMessage:
+    """One message handed to `services.receive_messages`: its header and text as received, and either the
+    event read from it or why it could not be read. `request_id`: the audit rows' request id for this
+    message (one per message; empty: the actor's)."""
+
+    header: MessageHeader
+    raw: str
+    event: AdtEvent | None = None
+    rejection: Rejection | None = None
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What the acknowledgement says. `duplicate`: the control id was seen before; nothing was applied."""
 

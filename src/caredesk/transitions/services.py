@@ -1,10 +1,19 @@
-"""Transitions-of-care use cases: receiving an ADT message (store and apply in one transaction), linking
-an unmatched encounter to a patient, the TCM complexity of a discharge, and the patient-merge hook.
+"""Transitions-of-care use cases: receiving ADT messages (store and apply, a batch in one transaction),
+linking an unmatched encounter to a patient, the TCM complexity of a discharge, and the patient-merge hook.
 
-CONTRACT: `interop.hl7` calls `feed_actor` once per listener and `receive_message` once per message, then
-sends the acknowledgement the returned Receipt describes: `receive_message` has committed by then, so an
-acknowledged message is durable. A repeated control id (per sender) is answered as it was the first time
-and never applied twice: the database's unique constraint decides, even between concurrent connections.
+CONTRACT: `interop.hl7` calls `feed_actor` once per listener and `receive_messages` with the messages
+waiting on its connections (`receive_message` for one), then sends the acknowledgements the returned
+Receipts describe: `receive_messages` has committed by then, so an acknowledged message is durable. A
+repeated control id (per sender) is answered as it was the first time and never applied twice: the
+database's unique constraint decides, even between concurrent connections. A message that fails while
+applied is kept with its reason and applies nothing, and the rest of its batch is applied without it.
+There is one way to apply a message: alone, it is a batch of one.
+
+Applying a batch reads once what its messages look up one by one (patients by our MRN, visits with a row
+lock, their active TCM episodes) and writes what they append with one insert per table at the end
+(messages, new visits, timeline events, TCM tasks, audit rows); a message that needs an id sooner (a
+review task names its visit) has its row inserted then. Messages about the same visit see each other's
+changes in order, as they would one transaction after the other.
 
 Applying an event: the patient is matched by identifier (our MRN, an identifier learnt before, a
 registered identifier of the assigning authority), then by demographics (exactly one registered patient
@@ -17,16 +26,18 @@ and asks a person to merge our records when both are registered here (merging ch
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, OperationalError, models, transaction
 from django.db.models import F
 
 from caredesk.accounts.models import Organization, User
@@ -36,6 +47,7 @@ from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
 from caredesk.core.context import Actor, system_actor
 from caredesk.core.errors import DomainError, Forbidden, ValidationFailed
+from caredesk.core.keyed import rows_by_keys
 from caredesk.core.text import name_key
 from caredesk.messaging.hooks import LoggedCommunication
 from caredesk.patients import selectors as patient_selectors
@@ -77,7 +89,16 @@ from .models import (
     TcmEpisode,
     TransferPackage,
 )
-from .schemas import AdtEvent, ExternalId, MessageHeader, PersonData, Receipt, Rejection, VisitData
+from .schemas import (
+    AdtEvent,
+    ExternalId,
+    IncomingMessage,
+    MessageHeader,
+    PersonData,
+    Receipt,
+    Rejection,
+    VisitData,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -145,13 +166,22 @@ def feed_organization(organization_id: int) -> FeedOrganization:
 
 
 class _Writes:
-    """Rows that only get appended while a message is applied (timeline events, audit rows), written in
-    one insert each at the end of the transaction."""
+    """Rows that only get appended while messages are applied (timeline events, audit rows, the TCM
+    worklist tasks), written with one insert each at the end of the transaction. A message of a batch
+    writes through its own view (`for_actor`: its audit rows carry its request id) into the batch's lists.
+    """
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, shared: _Writes | None = None) -> None:
         self.actor = actor
-        self.events: list[EncounterEvent] = []
-        self.audits: list[AuditEvent] = []
+        self.events: list[EncounterEvent] = shared.events if shared is not None else []
+        self.audits: list[_PendingAudit] = shared.audits if shared is not None else []
+        self.tasks: list[tuple[str, Callable[[], list[worklist.NewTask]]]] = (
+            shared.tasks if shared is not None else []
+        )
+        self.episodes: list[TcmEpisode] = shared.episodes if shared is not None else []
+
+    def for_actor(self, actor: Actor) -> _Writes:
+        return _Writes(actor, shared=self)
 
     def event(
         self,
@@ -175,25 +205,102 @@ class _Writes:
         obj: models.Model | None = None,
         object_type: str = "",
         detail: dict[str, Any] | None = None,
+        message: InboundMessage | None = None,
     ) -> None:
-        self.audits.append(
-            audit.build(
+        """An audit row, built when written (`obj` and `message` may get their ids only then); with
+        `message` its detail names the message's id (`message_id`)."""
+        self.audits.append(_PendingAudit(self.actor, action, patient_id, obj, object_type, detail, message))
+
+    def tasks_of(self, build: Callable[[], list[worklist.NewTask]]) -> None:
+        """Tasks to put on the worklist, built when written (they may name rows that get their ids then)."""
+        self.tasks.append((self.actor.request_id, build))
+
+    def episode(self, episode: TcmEpisode) -> None:
+        """A new TCM episode, inserted with the others before the tasks (`flush_tasks`)."""
+        self.episodes.append(episode)
+
+    def flush_tasks(self) -> None:
+        """Store the waiting TCM episodes and put the waiting tasks on the worklist now (before anything
+        reads or changes them)."""
+        if self.episodes:
+            TcmEpisode.objects.bulk_create(list(self.episodes))
+            self.episodes.clear()
+        if self.tasks:
+            pending = [(request_id, task) for request_id, build in self.tasks for task in build()]
+            self.tasks.clear()
+            worklist.create_tasks(
                 actor=self.actor,
-                action=action,
-                patient_id=patient_id,
-                obj=obj,
-                object_type=object_type,
-                detail=detail,
+                data=[task for _, task in pending],
+                request_ids=[request_id for request_id, _ in pending],
             )
-        )
 
     def flush(self) -> None:
+        self.flush_tasks()
         if self.events:
-            EncounterEvent.objects.bulk_create(self.events)
-            self.events = []
+            EncounterEvent.objects.bulk_create(list(self.events))
+            self.events.clear()
         if self.audits:
-            audit.record_many(self.audits)
-            self.audits = []
+            audit.record_many(pending.build() for pending in self.audits)
+            self.audits.clear()
+
+
+@dataclass(frozen=True)
+class _PendingAudit:
+    actor: Actor
+    action: AuditAction
+    patient_id: int | None
+    obj: models.Model | None
+    object_type: str
+    detail: dict[str, Any] | None
+    message: InboundMessage | None
+
+    def build(self) -> AuditEvent:
+        detail = self.detail
+        if self.message is not None:
+            detail = {**(detail or {}), "message_id": self.message.pk}
+        return audit.build(
+            actor=self.actor,
+            action=self.action,
+            patient_id=self.patient_id,
+            obj=self.obj,
+            object_type=self.object_type,
+            detail=detail,
+        )
+
+
+#: One of our MRNs -> (patient id, status, merged into), or None when no patient has it.
+_PatientRow = tuple[int, str, int | None] | None
+
+
+@dataclass
+class _Batch:
+    """What the messages applied in one transaction share: the rows still to insert, and what was read
+    for all of them at once (patients by our MRN; encounters by visit, locked; their active TCM episodes,
+    locked). A message finds its rows here first; what it creates is added, so the next message of the
+    batch sees it as it would one transaction later."""
+
+    organization: FeedOrganization
+    writes: _Writes
+    patients: dict[str, _PatientRow] = field(default_factory=dict)
+    encounters: dict[tuple[str, str], Encounter | None] = field(default_factory=dict)
+    episodes: dict[int, list[TcmEpisode]] = field(default_factory=dict)
+    #: Visits created by the batch's messages and not stored yet: stored with one insert at the end, or
+    #: as soon as something needs their id (`stored`).
+    new_encounters: list[Encounter] = field(default_factory=list)
+
+    def stored(self, encounter: Encounter) -> Encounter:
+        """The encounter with its id (a new one is inserted now)."""
+        if encounter.pk is None:
+            encounter.save(force_insert=True)
+            self.new_encounters.remove(encounter)
+            self.episodes[encounter.pk] = []  # a new visit has no TCM episode yet
+        return encounter
+
+    def store_encounters(self) -> None:
+        if self.new_encounters:
+            Encounter.objects.bulk_create(list(self.new_encounters))
+            self.episodes |= {encounter.pk: [] for encounter in self.new_encounters}
+            self.new_encounters.clear()
 
 
 @dataclass
@@ -205,6 +312,7 @@ class _Context:
     event: AdtEvent
     organization: FeedOrganization
     writes: _Writes
+    batch: _Batch | None = None
     warnings: list[str] = field(default_factory=list)
     patient_id: int | None = None
     encounter: Encounter | None = None
@@ -221,6 +329,13 @@ class _Context:
     def organization_id(self) -> int:
         return self.message.organization_id
 
+    def stored_message(self) -> InboundMessage:
+        """The message with its id: stored now when the batch has not stored it yet (it stores the others
+        at the end, with what applying them found)."""
+        if self.message.pk is None:
+            self.message.save(force_insert=True)
+        return self.message
+
     def moment(self, *candidates: dt.datetime | None) -> dt.datetime:
         """The first time given, else when the event happened, else when the message was sent/received."""
         for value in (*candidates, self.event.event_at, self.event.header.sent_at):
@@ -232,15 +347,19 @@ class _Context:
 class _NotApplied(Exception):
     """Applying failed: the transaction is rolled back and the message stored with this outcome."""
 
-    def __init__(self, rejection: Rejection) -> None:
+    def __init__(self, rejection: Rejection, index: int = 0) -> None:
         super().__init__(rejection.text)
         self.rejection = rejection
+        self.index = index
 
 
 #: A race (two connections creating the same encounter, task or control id at once) ends the transaction
-#: with an IntegrityError; it is run again, and then finds what the other one wrote.
+#: with an IntegrityError (or a deadlock); it is run again, and then finds what the other one wrote.
 _ATTEMPTS = 3
+#: A batch in which this many messages failed one after the other is finished one message at a time.
+_FAILED_PASSES = 3
 _INTERNAL_ERROR = "Application internal error; the message is kept for review."
+_RETRIED_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected (PostgreSQL)
 
 
 def receive_message(
@@ -253,98 +372,219 @@ def receive_message(
     organization: FeedOrganization | None = None,
 ) -> Receipt:
     """Store an inbound message and, when it could be read (`event`), apply it, in one transaction that has
-    committed when this returns. With `rejection` (it could not be read, or is of a type not handled) it
-    is stored with that outcome and nothing is applied. A rule that says no while applying (InvalidEvent
-    and other domain errors) rolls the changes back but keeps the message, answered AE with the reason;
-    so does an unexpected failure (HL7 error 207). A control id seen before from the same sender is
-    answered with the first outcome and not applied again. `organization`: the listener's
-    `feed_organization` (looked up when not given)."""
+    committed when this returns: `receive_messages` with one message."""
+    incoming = IncomingMessage(header=header, raw=raw, event=event, rejection=rejection)
+    return receive_messages(actor=actor, messages=[incoming], organization=organization)[0]
+
+
+def receive_messages(
+    *, actor: Actor, messages: Sequence[IncomingMessage], organization: FeedOrganization | None = None
+) -> list[Receipt]:
+    """Store inbound messages and apply those that could be read (`event`), in order, in one transaction
+    that has committed when this returns; one receipt per message, in the same order. With `rejection`
+    (it could not be read, or is of a type not handled) a message is stored with that outcome and nothing
+    is applied. A rule that says no while applying (InvalidEvent and other domain errors) keeps the
+    message, answered AE with the reason, and applies nothing of it: the batch is run again with that
+    message stored as failed, so the others are applied as if it had come alone. So does an unexpected
+    failure (HL7 error 207). A control id seen before from the same sender (earlier, or earlier in the same
+    batch) is answered with the first outcome and not applied again. Messages of one batch that concern
+    the same visit apply one after the other with the result they would have one by one. `organization`:
+    the listener's `feed_organization` (looked up when not given)."""
     _require(actor, Permission.ENCOUNTER_MANAGE)
     organization_id = _organization_id(actor)
-    if (event is None) == (rejection is None):
-        raise ValueError("Pass either the event or the rejection")
+    for incoming in messages:
+        if (incoming.event is None) == (incoming.rejection is None):
+            raise ValueError("Pass either the event or the rejection")
+    if not messages:
+        return []
     if organization is None or organization.organization_id != organization_id:
         organization = feed_organization(organization_id)
     now = clock.now()
-    digest = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()
+    items = [
+        _Item(
+            incoming,
+            dataclasses.replace(actor, request_id=incoming.request_id) if incoming.request_id else actor,
+            hashlib.sha256(incoming.raw.encode("utf-8", "replace")).hexdigest(),
+        )
+        for incoming in messages
+    ]
+    failed: dict[int, Rejection] = {}
     attempt = 0
     while True:
-        attempt += 1
         try:
             with transaction.atomic():
-                # The first attempt inserts straight away (a repeat is rare): its IntegrityError sends it
-                # round again, and the next attempt looks for the first message before inserting.
-                return _receive(actor, organization, header, raw, digest, now, event, rejection, attempt > 1)
-        except _NotApplied as failed:
-            event, rejection = None, failed.rejection
-        except IntegrityError:
+                return _receive_batch(actor, organization, items, now, failed)
+        except _NotApplied as exc:
+            failed[exc.index] = exc.rejection
+            if len(failed) < _FAILED_PASSES or len(items) == 1:
+                continue
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and _sqlstate(exc) not in _RETRIED_SQLSTATES:
+                raise
+            attempt += 1
             if attempt < _ATTEMPTS:
                 continue
-            if event is None:
-                raise
-            logger.exception("Applying HL7 message %s from %s failed", header.control_id, header.sender)
-            event, rejection = None, Rejection(ack_code=AckCode.ERROR, error_code="207", text=_INTERNAL_ERROR)
+            if len(items) == 1:
+                if items[0].incoming.event is None or 0 in failed:
+                    raise
+                header = items[0].incoming.header
+                logger.exception("Applying HL7 message %s from %s failed", header.control_id, header.sender)
+                failed[0] = Rejection(ack_code=AckCode.ERROR, error_code="207", text=_INTERNAL_ERROR)
+                attempt = 0
+                continue
+        # Too many failures or races in this batch: each message in a transaction of its own.
+        return [
+            receive_messages(
+                actor=actor, messages=[_as_failed(item.incoming, failed.get(n))], organization=organization
+            )[0]
+            for n, item in enumerate(items)
+        ]
 
 
-def _receive(
+def _sqlstate(exc: BaseException) -> str:
+    return str(getattr(exc.__cause__, "sqlstate", "") or "")
+
+
+def _as_failed(incoming: IncomingMessage, rejection: Rejection | None) -> IncomingMessage:
+    if rejection is None:
+        return incoming
+    return dataclasses.replace(incoming, event=None, rejection=rejection)
+
+
+@dataclass(frozen=True)
+class _Item:
+    incoming: IncomingMessage
+    actor: Actor  # with the message's request id
+    digest: str
+
+    @property
+    def sender(self) -> str:
+        return _clip(self.incoming.header.sender or "unknown", 120)
+
+    @property
+    def control_id(self) -> str:
+        return self.incoming.header.control_id[:80]
+
+
+def _receive_batch(
     actor: Actor,
     organization: FeedOrganization,
-    header: MessageHeader,
-    raw: str,
-    digest: str,
+    items: list[_Item],
     now: dt.datetime,
-    event: AdtEvent | None,
-    rejection: Rejection | None,
-    look_first: bool,
-) -> Receipt:
-    """One attempt, inside the transaction: a repeat is answered as the first time (found when
-    `look_first`; else the insert fails on the unique control id); else the message is stored and applied
-    (or stored with `rejection`)."""
-    sender = _clip(header.sender or "unknown", 120)
-    control_id = header.control_id[:80]
-    if control_id and look_first:
-        existing = _existing(organization.organization_id, sender, control_id)
-        if existing is not None:
-            return _repeat(existing, digest, now)
-    message = InboundMessage(
-        organization_id=organization.organization_id,
-        received_at=now,
-        sender=sender,
-        control_id=control_id,
-        message_type=_clip("^".join(p for p in (header.message_type, header.trigger) if p), 20),
-        raw=raw,
-        sha256=digest,
-        status=MessageStatus.APPLIED,
-        ack_code=AckCode.ACCEPT,
-    )
-    if rejection is not None:
-        _set_outcome(message, rejection.ack_code, rejection.error_code, rejection.text)
-    # No savepoint: a repeated control id (or a concurrent insert of it) fails the transaction, which is
-    # run again and finds the message (the unique constraint decides).
-    message.save(force_insert=True)
+    failed: dict[int, Rejection],
+) -> list[Receipt]:
+    """One attempt, inside the transaction: the messages seen before (one locked read), then each message
+    in order applied (or stored as failed, or counted as a repeat); at the end the new messages are stored
+    (one insert, with what applying them found) and the rows they append written (one insert per table).
+    A message whose id is needed while it is applied is stored then (`_Context.stored_message`)."""
+    organization_id = organization.organization_id
+    keyed = {(item.sender, item.control_id) for item in items if item.control_id}
+    stored: dict[tuple[str, str], InboundMessage] = {}
+    if keyed:
+        found = rows_by_keys(
+            InboundMessage,
+            ("sender", "control_id"),
+            keyed,
+            where={"organization_id": organization_id},
+            not_empty=("control_id",),
+            lock=True,
+        )
+        stored = {(m.sender, m.control_id): m for m in found}
+    # Each message is new, a repeat of one stored before, or a repeat of an earlier one in this batch.
+    plan: list[tuple[InboundMessage, str]] = []  # (the message, "new", "stored" or "batch")
+    first_here: dict[tuple[str, str], InboundMessage] = {}
+    new: list[InboundMessage] = []
+    for n, item in enumerate(items):
+        key = (item.sender, item.control_id)
+        if item.control_id and key in stored:
+            plan.append((stored[key], "stored"))
+            continue
+        if item.control_id and key in first_here:
+            plan.append((first_here[key], "batch"))
+            continue
+        header = item.incoming.header
+        message = InboundMessage(
+            organization_id=organization_id,
+            received_at=now,
+            sender=item.sender,
+            control_id=item.control_id,
+            message_type=_clip("^".join(p for p in (header.message_type, header.trigger) if p), 20),
+            raw=item.incoming.raw,
+            sha256=item.digest,
+            status=MessageStatus.APPLIED,
+            ack_code=AckCode.ACCEPT,
+        )
+        rejection = failed.get(n) or item.incoming.rejection
+        if rejection is not None:
+            _set_outcome(message, rejection.ack_code, rejection.error_code, rejection.text)
+        if item.control_id:
+            first_here[key] = message
+        new.append(message)
+        plan.append((message, "new"))
     writes = _Writes(actor)
-    if rejection is None:
-        assert event is not None
-        ctx = _Context(actor, message, event, organization, writes)
-        _apply_or_fail(ctx)
-        if ctx.patient_id is not None or ctx.encounter is not None or ctx.warnings:
+    batch = _Batch(organization, writes)
+    contexts: dict[int, _Context] = {}
+    for n, (item, (message, kind)) in enumerate(zip(items, plan, strict=True)):
+        if kind == "new" and message.ack_code == AckCode.ACCEPT:
+            event = item.incoming.event
+            assert event is not None
+            own = writes.for_actor(item.actor)
+            contexts[n] = _Context(item.actor, message, event, organization, own, batch)
+    _read_ahead(batch, actor, list(contexts.values()))
+    answers: list[Receipt | None] = []  # None: answered from the message once it is stored
+    for n, (item, (message, kind)) in enumerate(zip(items, plan, strict=True)):
+        if kind == "stored":
+            answers.append(_repeat(message, item.digest, now))
+            continue
+        answers.append(None)
+        if kind == "batch":
+            _repeat_in_batch(message, item.digest, now)
+            continue
+        ctx = contexts.get(n)
+        if ctx is not None:
+            try:
+                _apply_or_fail(ctx)
+            except _NotApplied as exc:
+                raise _NotApplied(exc.rejection, index=n) from exc
             message.patient_id = ctx.patient_id
             message.encounter = ctx.encounter
             message.warnings = ctx.warnings
-            message.save(update_fields=["patient", "encounter", "warnings", "updated_at"])
-    writes.audit(
-        AuditAction.HL7_MESSAGE_CREATE,
-        patient_id=message.patient_id,
-        obj=message,
-        detail={
-            "sender": sender,
-            "control_id": control_id,
-            "message_type": message.message_type,
-            "ack": message.ack_code,
-            "error_code": message.error_code,
-        },
-    )
+        writes.for_actor(item.actor).audit(
+            AuditAction.HL7_MESSAGE_CREATE,
+            patient_id=message.patient_id,
+            obj=message,
+            detail={
+                "sender": message.sender,
+                "control_id": message.control_id,
+                "message_type": message.message_type,
+                "ack": message.ack_code,
+                "error_code": message.error_code,
+            },
+        )
+    # A repeated control id (or a concurrent insert of it) fails the transaction, which is run again and
+    # finds the message (the unique constraint decides).
+    batch.store_encounters()
+    early = [message for message in new if message.pk is not None]
+    InboundMessage.objects.bulk_create([message for message in new if message.pk is None])
+    for message in early:  # stored while applied: what came of it since
+        message.save(
+            update_fields=[
+                "patient",
+                "encounter",
+                "warnings",
+                "duplicate_count",
+                "last_duplicate_at",
+                "updated_at",
+            ]
+        )
     writes.flush()
+    return [
+        answer if answer is not None else (_repeat_receipt(message) if kind == "batch" else _receipt(message))
+        for answer, (message, kind) in zip(answers, plan, strict=True)
+    ]
+
+
+def _receipt(message: InboundMessage) -> Receipt:
     return Receipt(
         ack_code=message.ack_code,
         error_code=message.error_code,
@@ -354,24 +594,79 @@ def _receive(
     )
 
 
-def _existing(organization_id: int, sender: str, control_id: str) -> InboundMessage | None:
-    return (
-        InboundMessage.objects.select_for_update()
-        .filter(organization_id=organization_id, sender=sender, control_id=control_id)
-        .first()
+def _read_ahead(batch: _Batch, actor: Actor, contexts: list[_Context]) -> None:
+    """Read for all the batch's messages at once what applying them looks up one by one: the patients
+    with our MRNs they name, the visits they concern (locked, in id order) and those visits' active TCM
+    episodes (locked)."""
+    if not contexts:
+        return
+    short_code = batch.organization.short_code
+    mrns: set[str] = set()
+    visits: set[tuple[str, str]] = set()
+    for ctx in contexts:
+        person, visit = ctx.event.person, ctx.event.visit
+        if person is None:
+            continue
+        mrns |= {ext.value.strip().upper() for ext in person.identifiers if _is_our_mrn(ext, short_code)}
+        if visit is not None and person.identifiers and ctx.trigger != "A40":
+            with contextlib.suppress(InvalidEvent):
+                visits.add((ctx.message.sender, _visit_key(person, visit)))
+    if mrns:
+        batch.patients = dict.fromkeys(mrns)
+        rows = (
+            patient_selectors.patient_queryset(actor)
+            .filter(mrn__in=sorted(mrns))
+            .values_list("mrn", "pk", "status", "merged_into_id")
+        )
+        for mrn, pk, status, merged_into in rows:
+            batch.patients[mrn] = (pk, status, merged_into)
+    if not visits:
+        return
+    batch.encounters = dict.fromkeys(visits)
+    found = rows_by_keys(
+        Encounter,
+        ("source", "visit_number"),
+        visits,
+        where={"organization_id": batch.organization.organization_id},
+        lock=True,
     )
+    for encounter in found:
+        batch.encounters[(encounter.source, encounter.visit_number)] = encounter
+    if found and any(ctx.trigger in ("A03", "A11", "A13") for ctx in contexts):
+        batch.episodes = {encounter.pk: [] for encounter in found}
+        for episode in (
+            TcmEpisode.objects.select_for_update()
+            .filter(encounter_id__in=list(batch.episodes), status=TcmStatus.ACTIVE)
+            .order_by("pk")
+        ):
+            batch.episodes[episode.encounter_id].append(episode)
 
 
 def _repeat(existing: InboundMessage, digest: str, now: dt.datetime) -> Receipt:
     """A control id seen before: count it, note a different content, answer as the first time."""
     warnings = list(existing.warnings)
     if digest != existing.sha256:
-        warnings.append(
-            f"Repeated at {now:%Y-%m-%d %H:%M:%S} with different content; the repeat was not applied."
-        )
+        warnings.append(_different_content(now))
     InboundMessage.objects.filter(pk=existing.pk).update(
         duplicate_count=F("duplicate_count") + 1, last_duplicate_at=now, warnings=warnings
     )
+    existing.warnings = warnings
+    return _repeat_receipt(existing)
+
+
+def _repeat_in_batch(first: InboundMessage, digest: str, now: dt.datetime) -> None:
+    """A repeat of a message earlier in the same batch: counted on it (stored with the batch)."""
+    first.duplicate_count += 1
+    first.last_duplicate_at = now
+    if digest != first.sha256:
+        first.warnings = [*first.warnings, _different_content(now)]
+
+
+def _different_content(now: dt.datetime) -> str:
+    return f"Repeated at {now:%Y-%m-%d %H:%M:%S} with different content; the repeat was not applied."
+
+
+def _repeat_receipt(existing: InboundMessage) -> Receipt:
     first = f"received {existing.received_at:%Y-%m-%d %H:%M:%S}"
     text = f"Duplicate of message {existing.control_id} ({first}); not applied again."
     if existing.error_text:
@@ -408,6 +703,11 @@ def _apply_or_fail(ctx: _Context) -> None:
         ) from exc
     except IntegrityError:
         raise
+    except OperationalError as exc:
+        if _sqlstate(exc) in _RETRIED_SQLSTATES:
+            raise  # a deadlock: the batch runs again
+        logger.exception("Applying HL7 message %s from %s failed", ctx.message.control_id, ctx.message.sender)
+        raise _NotApplied(Rejection(ack_code=AckCode.ERROR, error_code="207", text=_INTERNAL_ERROR)) from exc
     except Exception as exc:
         # A defect must not lose the message or the connection: it is kept, answered AE, and logged.
         logger.exception("Applying HL7 message %s from %s failed", ctx.message.control_id, ctx.message.sender)
@@ -418,7 +718,11 @@ def _apply(ctx: _Context) -> None:
     handler = _HANDLERS.get(ctx.trigger)
     if handler is None:
         raise InvalidEvent(f"ADT^{ctx.trigger} is not supported here.", hl7_code="201")
+    if ctx.trigger == "A40" and ctx.batch is not None:
+        ctx.batch.store_encounters()  # it looks visits up by the patient's identifier
     handler(ctx)
+    if ctx.trigger == "A40" and ctx.batch is not None:
+        ctx.batch.encounters.clear()  # it changed visits read by other means: read them again
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -458,12 +762,17 @@ def _by_our_mrn(ctx: _Context, value: str) -> int | None:
     """What `search_patients(mrn=value)` finds, in one indexed read (two after a merge): the active record
     with this MRN or the one it was merged into. The same PATIENT_SEARCH audit row, written with the
     message's other rows."""
-    scope = patient_selectors.patient_queryset(ctx.actor)
     columns = ("pk", "status", "merged_into_id")
-    row = scope.filter(mrn=value.strip().upper()).values_list(*columns).first()
+    mrn = value.strip().upper()
+    row: _PatientRow
+    if ctx.batch is not None and mrn in ctx.batch.patients:
+        row = ctx.batch.patients[mrn]  # read with the batch's other messages' MRNs
+    else:
+        row = patient_selectors.patient_queryset(ctx.actor).filter(mrn=mrn).values_list(*columns).first()
     for _ in range(patient_selectors.MAX_MERGE_HOPS):
         if row is None or row[1] != PatientStatus.MERGED or row[2] is None:
             break
+        scope = patient_selectors.patient_queryset(ctx.actor)
         row = scope.filter(pk=row[2]).values_list(*columns).first()
     found = row[0] if row is not None and row[1] == PatientStatus.ACTIVE else None
     ctx.writes.audit(
@@ -615,10 +924,18 @@ def _event_row(
     )
 
 
-def _locked_encounter(organization_id: int, source: str, key: str) -> Encounter | None:
+def _stored(batch: _Batch | None, encounter: Encounter) -> Encounter:
+    """The encounter with its id (one created earlier in the batch is inserted now)."""
+    return batch.stored(encounter) if batch is not None else encounter
+
+
+def _locked_encounter(ctx: _Context, source: str, key: str) -> Encounter | None:
+    """The visit, locked: as the batch read (or created) it, else read now."""
+    if ctx.batch is not None and (source, key) in ctx.batch.encounters:
+        return ctx.batch.encounters[(source, key)]
     return (
         Encounter.objects.select_for_update()
-        .filter(organization_id=organization_id, source=source, visit_number=key)
+        .filter(organization_id=ctx.organization_id, source=source, visit_number=key)
         .first()
     )
 
@@ -630,7 +947,7 @@ def _encounter_for(
     details refreshed from the message."""
     key = _visit_key(person, visit)
     source = ctx.message.sender
-    encounter = _locked_encounter(ctx.organization_id, source, key)
+    encounter = _locked_encounter(ctx, source, key)
     created = encounter is None
     if encounter is None:
         primary = primary_identifier(person.identifiers)
@@ -672,9 +989,14 @@ def _save_encounter(ctx: _Context, encounter: Encounter, created: bool, summary:
             f"({encounter.admit_at:%Y-%m-%d %H:%M}).",
             hl7_code="207",
         )
-    if created:
-        # A visit another connection creates at the same moment fails the transaction: it runs again.
+    # A visit another connection creates at the same moment fails the transaction: it runs again.
+    if created and ctx.batch is not None:  # stored with the batch; its next messages find it here
+        ctx.batch.new_encounters.append(encounter)
+        ctx.batch.encounters[(encounter.source, encounter.visit_number)] = encounter
+    elif created:
         encounter.save(force_insert=True)
+    elif encounter.pk is None:  # created by an earlier message of the batch: stored as it ends up
+        encounter.version += 1
     else:
         encounter.version += 1
         encounter.save()
@@ -683,7 +1005,8 @@ def _save_encounter(ctx: _Context, encounter: Encounter, created: bool, summary:
         AuditAction.ENCOUNTER_CREATE if created else AuditAction.ENCOUNTER_UPDATE,
         patient_id=encounter.patient_id,
         obj=encounter,
-        detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
+        detail={"trigger": ctx.trigger, "status": encounter.status},
+        message=ctx.message,
     )
     ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
 
@@ -691,6 +1014,7 @@ def _save_encounter(ctx: _Context, encounter: Encounter, created: bool, summary:
 def _review_unmatched(ctx: _Context, encounter: Encounter, match: _Match) -> None:
     if encounter.patient_id is not None:
         return
+    _stored(ctx.batch, encounter)
     details = encounter.demographics
     who = (
         f"{details.get('family_name', '')}, {details.get('given_name', '')}".strip(", ") or "unnamed patient"
@@ -777,7 +1101,7 @@ def _on_transfer(ctx: _Context) -> None:
 
 
 def _on_discharge(ctx: _Context) -> None:
-    encounter = _visit_event(ctx, _discharge)
+    encounter = _stored(ctx.batch, _visit_event(ctx, _discharge))
     if encounter.patient_id is None:
         _discharge_review(
             ctx.actor,
@@ -787,7 +1111,7 @@ def _on_discharge(ctx: _Context) -> None:
             "Match them first.",
         )
         return
-    _start_tcm(ctx.actor, encounter, ctx.zone, ctx.message, ctx.writes)
+    _start_tcm(ctx.actor, encounter, ctx.zone, ctx.message, ctx.writes, ctx.batch)
 
 
 def _on_update(ctx: _Context) -> None:
@@ -822,10 +1146,11 @@ def _update_demographics(ctx: _Context, patient_id: int, person: PersonData) -> 
 def _cancelled_visit(ctx: _Context) -> Encounter | None:
     person = _need_person(ctx)
     visit = _need_visit(ctx)
-    encounter = _locked_encounter(ctx.organization_id, ctx.message.sender, _visit_key(person, visit))
+    encounter = _locked_encounter(ctx, ctx.message.sender, _visit_key(person, visit))
     if encounter is None:
         ctx.warnings.append("No such visit is known here: there was nothing to cancel.")
-    return encounter
+        return None
+    return _stored(ctx.batch, encounter)
 
 
 def _record_cancel(ctx: _Context, encounter: Encounter, summary: str) -> None:
@@ -836,7 +1161,8 @@ def _record_cancel(ctx: _Context, encounter: Encounter, summary: str) -> None:
         AuditAction.ENCOUNTER_CANCEL,
         patient_id=encounter.patient_id,
         obj=encounter,
-        detail={"trigger": ctx.trigger, "message_id": ctx.message.pk, "status": encounter.status},
+        detail={"trigger": ctx.trigger, "status": encounter.status},
+        message=ctx.message,
     )
     ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
 
@@ -846,7 +1172,7 @@ def _on_cancel_admit(ctx: _Context) -> None:
     if encounter is None:
         return
     reason = "Admission cancelled (A11)."
-    _cancel_tcm(ctx.actor, encounter, reason)
+    _cancel_tcm(ctx.actor, encounter, reason, ctx)
     worklist.close_tasks_by_keys(
         actor=ctx.actor,
         dedupe_keys=[f"hl7-match:{encounter.pk}"],
@@ -866,7 +1192,7 @@ def _on_cancel_discharge(ctx: _Context) -> None:
         ctx.encounter, ctx.patient_id = encounter, encounter.patient_id
         return
     reason = "Discharge cancelled (A13)."
-    _cancel_tcm(ctx.actor, encounter, reason)
+    _cancel_tcm(ctx.actor, encounter, reason, ctx)
     encounter.status = EncounterStatus.IN_PROGRESS
     encounter.discharge_at = None
     encounter.discharge_disposition = encounter.discharge_disposition_text = ""
@@ -911,7 +1237,8 @@ def _on_merge(ctx: _Context) -> None:
                     else AuditAction.ENCOUNTER_UPDATE,
                     patient_id=encounter.patient_id,
                     obj=encounter,
-                    detail={"trigger": "A40", "message_id": ctx.message.pk},
+                    detail={"trigger": "A40"},
+                    message=ctx.message,
                 )
         if prior.patient_id and survivor.patient_id and prior.patient_id != survivor.patient_id:
             _merge_review(ctx, index, prior.patient_id, survivor.patient_id, survivor_id)
@@ -939,7 +1266,7 @@ def _merge_review(ctx: _Context, index: int, prior_id: int, survivor_id: int, ex
             queue=TaskQueue.CARE_COORDINATION,
             patient_id=survivor_id,
             source_type="transitions.inboundmessage",
-            source_id=str(ctx.message.pk),
+            source_id=str(ctx.stored_message().pk),
             dedupe_key=f"hl7-merge:{prior_id}:{survivor_id}",
         ),
     )
@@ -1061,6 +1388,7 @@ def _start_tcm(
     zone: ZoneInfo,
     message: InboundMessage | None = None,
     writes: _Writes | None = None,
+    batch: _Batch | None = None,
 ) -> TcmEpisode | None:
     """Start TCM for a qualifying discharge (idempotent: an active episode with the same discharge date is
     left alone; a corrected discharge date moves its deadlines). With `writes` (a message being applied)
@@ -1071,18 +1399,19 @@ def _start_tcm(
     assert encounter.discharge_at is not None
     assert encounter.patient_id is not None
     discharge_date = encounter.discharge_at.astimezone(zone).date()
-    active = (
-        TcmEpisode.objects.select_for_update().filter(encounter=encounter, status=TcmStatus.ACTIVE).first()
-    )
+    episodes = _active_episodes(encounter, batch)
+    active = episodes[0] if episodes else None
     if active is not None:
         if active.discharge_date != discharge_date:
+            if writes is not None:
+                writes.flush_tasks()  # the episode's tasks may still wait to be inserted
             _reschedule(actor, active, discharge_date, active.complexity, zone, "The discharge date changed.")
         return active
     complexity = TcmComplexity(settings.CAREDESK_TCM_DEFAULT_COMPLEXITY)
     deadlines = rules.tcm_deadlines(
         discharge_date, complexity, selectors.holiday_calendar(), settings.CAREDESK_TCM_DISCHARGE_DAY_NUMBER
     )
-    episode = TcmEpisode.objects.create(
+    episode = TcmEpisode(
         organization_id=encounter.organization_id,
         encounter=encounter,
         patient_id=encounter.patient_id,
@@ -1092,12 +1421,15 @@ def _start_tcm(
         visit_due=deadlines.visit_due,
         period_end=deadlines.period_end,
     )
-    tasks = _tcm_tasks(episode, encounter, zone)
+    if batch is not None:
+        batch.episodes[encounter.pk] = [*episodes, episode]
     if writes is None:
-        for task in tasks:
+        episode.save(force_insert=True)
+        for task in _tcm_tasks(episode, encounter, zone):
             worklist.create_task(actor=actor, data=task)
-    else:
-        worklist.create_tasks(actor=actor, data=tasks)
+    else:  # inserted with the message's (or batch's) other rows: the episode, then its tasks
+        writes.episode(episode)
+        writes.tasks_of(lambda: _tcm_tasks(episode, encounter, zone))
     summary = (
         f"TCM started: contact due {episode.contact_due:%a %Y-%m-%d}, "
         f"visit due {episode.visit_due:%a %Y-%m-%d}."
@@ -1120,11 +1452,27 @@ def _start_tcm(
     return episode
 
 
-def _cancel_tcm(actor: Actor, encounter: Encounter, reason: str) -> None:
-    """Undo TCM for the encounter: episodes cancelled, their open tasks (and discharge reviews) too."""
-    episodes = list(
-        TcmEpisode.objects.select_for_update().filter(encounter=encounter, status=TcmStatus.ACTIVE)
+def _active_episodes(encounter: Encounter, batch: _Batch | None) -> list[TcmEpisode]:
+    """The encounter's active TCM episodes, locked: as the batch read (or started) them, else read now."""
+    if batch is not None and encounter.pk in batch.episodes:
+        return batch.episodes[encounter.pk]
+    if batch is not None and encounter.pk is None:
+        return []  # created in this batch
+    return list(
+        TcmEpisode.objects.select_for_update()
+        .filter(encounter=encounter, status=TcmStatus.ACTIVE)
+        .order_by("pk")
     )
+
+
+def _cancel_tcm(actor: Actor, encounter: Encounter, reason: str, ctx: _Context | None = None) -> None:
+    """Undo TCM for the encounter: episodes cancelled, their open tasks (and discharge reviews) too."""
+    batch = ctx.batch if ctx is not None else None
+    if ctx is not None:
+        ctx.writes.flush_tasks()  # the tasks to cancel may still wait to be inserted
+    episodes = list(_active_episodes(encounter, batch))
+    if batch is not None:
+        batch.episodes[encounter.pk] = []
     keys = [episode.task_key(element) for episode in episodes for element in selectors.TCM_ELEMENTS]
     if encounter.discharge_at is not None:
         day = encounter.discharge_at.date().isoformat()
@@ -1634,6 +1982,7 @@ __all__ = [
     "move_encounters_on_merge",
     "primary_identifier",
     "receive_message",
+    "receive_messages",
     "record_transfer_package",
     "set_checklist_item",
     "set_tcm_complexity",

@@ -14,8 +14,8 @@ timeline and writes its audit row, naming the patient when the task has one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -30,6 +30,7 @@ from caredesk.core.context import Actor
 from caredesk.core.errors import Forbidden, ValidationFailed
 from caredesk.core.ids import checked_id
 from caredesk.core.inputs import checked_text
+from caredesk.core.keyed import rows_by_keys
 from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.choices import PatientStatus
 from caredesk.patients.errors import PatientNotFound
@@ -135,6 +136,28 @@ def _check_patient(actor: Actor, patient_id: Any) -> int | None:
             "That patient was merged into another record; use the surviving record.", field="patient_id"
         )
     return pk
+
+
+def _check_patients(actor: Actor, patient_ids: set[Any]) -> dict[Any, int | None]:
+    """`_check_patient` for several at once: one read."""
+    if len(patient_ids) <= 1:
+        return {pid: _check_patient(actor, pid) for pid in patient_ids}
+    checked = {pid: checked_id(pid, "patient_id") for pid in patient_ids if pid not in (None, "")}
+    statuses = dict(
+        patient_selectors.patient_queryset(actor)
+        .filter(pk__in=sorted(set(checked.values())))
+        .values_list("pk", "status")
+    )
+    found: dict[Any, int | None] = dict.fromkeys(patient_ids - set(checked))
+    for pid, pk in checked.items():
+        if pk not in statuses:
+            raise PatientNotFound(f"No patient with id {pid}.", field="patient_id", details={"id": pk})
+        if statuses[pk] == PatientStatus.MERGED:
+            raise ValidationFailed(
+                "That patient was merged into another record; use the surviving record.", field="patient_id"
+            )
+        found[pid] = pk
+    return found
 
 
 def _check_assignee(actor: Actor, assignee_id: Any) -> User | None:
@@ -260,32 +283,39 @@ def create_task(*, actor: Actor, data: NewTask) -> CreatedTask:
     return CreatedTask(task, created=True)
 
 
-def create_tasks(*, actor: Actor, data: list[NewTask]) -> list[CreatedTask]:
+def create_tasks(
+    *, actor: Actor, data: list[NewTask], request_ids: Sequence[str] | None = None
+) -> list[CreatedTask]:
     """`create_task` for several tasks at once (a feed's TCM tasks): the same checks and outcome, in a
-    few queries (one read of the existing dedupe keys, one per distinct patient, one insert, one audit
+    few queries (one read of the existing dedupe keys, one of the patients, one insert, one audit
     insert). A key that exists (or repeats in `data`) returns its task with `created=False`. No savepoint:
     when a concurrent caller inserts one of the keys first, the IntegrityError ends the surrounding
-    transaction and the caller retries it (transitions.receive_message does)."""
+    transaction and the caller retries it (transitions.receive_messages does). `request_ids`: one per
+    task, the request id its audit row carries (a feed applying several messages at once: each message's
+    own); the actor's when not given."""
     _require(actor, Permission.TASK_WORK)
+    if request_ids is not None and len(request_ids) != len(data):
+        raise ValueError("One request id per task")
     organization_id = _organization_id(actor)
     now = clock.now()
     cleaned = [_clean_new(actor, item, now) for item in data]
     with transaction.atomic(savepoint=False):
         keys = sorted({values["dedupe_key"] for values in cleaned if values["dedupe_key"]})
-        existing = (
-            {
-                t.dedupe_key: t
-                for t in Task.objects.filter(organization_id=organization_id, dedupe_key__in=keys)
-            }
-            if keys
-            else {}
+        found = rows_by_keys(
+            Task,
+            ("dedupe_key",),
+            {(key,) for key in keys},
+            where={"organization_id": organization_id},
+            not_empty=("dedupe_key",),
         )
-        patients = {pid: _check_patient(actor, pid) for pid in {item.patient_id for item in data}}
+        existing = {t.dedupe_key: t for t in found}
+        patients = _check_patients(actor, {item.patient_id for item in data})
         assignees = {aid: _check_assignee(actor, aid) for aid in {item.assignee_id for item in data}}
         name = _name_of(actor)
         outcomes: list[CreatedTask | None] = []
         new: list[Task] = []
-        for item, values in zip(data, cleaned, strict=True):
+        new_requests: list[str | None] = []
+        for n, (item, values) in enumerate(zip(data, cleaned, strict=True)):
             key = values["dedupe_key"]
             if key and key in existing:
                 outcomes.append(CreatedTask(existing[key], created=False))
@@ -301,6 +331,7 @@ def create_tasks(*, actor: Actor, data: list[NewTask]) -> list[CreatedTask]:
             if key:
                 existing[key] = task
             new.append(task)
+            new_requests.append(request_ids[n] if request_ids is not None else None)
             outcomes.append(None)
         Task.objects.bulk_create(new)
         for task in new:
@@ -308,7 +339,7 @@ def create_tasks(*, actor: Actor, data: list[NewTask]) -> list[CreatedTask]:
                 _event(task, actor, f"Assigned to {task.assignee.display_name}.")
         audit.record_many(
             audit.build(
-                actor=actor,
+                actor=replace(actor, request_id=request_id) if request_id is not None else actor,
                 action=AuditAction.TASK_CREATE,
                 patient_id=task.patient_id,
                 obj=task,
@@ -319,7 +350,7 @@ def create_tasks(*, actor: Actor, data: list[NewTask]) -> list[CreatedTask]:
                     "source": f"{task.source_type}:{task.source_id}" if task.source_type else "",
                 },
             )
-            for task in new
+            for task, request_id in zip(new, new_requests, strict=True)
         )
     created = iter(new)
     return [outcome or CreatedTask(next(created), created=True) for outcome in outcomes]

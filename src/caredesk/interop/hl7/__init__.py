@@ -4,9 +4,10 @@
 - `adt`: a parsed `hl7.Message` to the domain's `transitions.schemas` values; what it cannot read raises
   `Unreadable` with the acknowledgement code and HL7 error code to answer.
 - `ack`: the ACK message (MSA, and ERR for AE/AR).
-- `inbound`: one MLLP block in, one ACK out: parse, hand to `transitions.services.receive_message` (which
-  stores and applies the message and commits), then build the acknowledgement.
-- `server`: the asyncio MLLP server (python-hl7's `hl7.mllp`), runnable in a thread for tests.
+- `inbound`: MLLP blocks in, one ACK each out: parse, hand them to `transitions.services.receive_messages`
+  (which stores and applies them in one transaction and commits), then build the acknowledgements.
+- `server`: the asyncio MLLP server (python-hl7's `hl7.mllp`): the blocks waiting on all connections are
+  applied as one batch by a worker thread; runnable in a thread for tests.
 
 Business rules stay in `transitions`; this package only translates.
 """

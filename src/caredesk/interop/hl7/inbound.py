@@ -1,22 +1,23 @@
-"""One inbound MLLP block in, one acknowledgement out.
+"""Inbound MLLP blocks in, one acknowledgement each out.
 
-`Inbound.handle` is synchronous and does its database work through `transitions.services.receive_message`,
-which has committed when it returns: the ACK is built only after that, so an acknowledged message is
-durable. Every block gets an answer: what cannot be parsed is stored for review and answered AR.
+`Inbound.handle_many` (and `handle`, for one block) is synchronous and does its database work through
+`transitions.services.receive_messages`, which has committed when it returns: the ACKs are built only
+after that, so an acknowledged message is durable. Every block gets an answer: what cannot be parsed is
+stored for review and answered AR.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from caredesk.accounts.models import Organization
 from caredesk.core.context import Actor
 from caredesk.transitions import services as transitions
-from caredesk.transitions.schemas import MessageHeader, Receipt, Rejection
+from caredesk.transitions.schemas import IncomingMessage, MessageHeader, Receipt, Rejection
 
 from . import adt
 from .ack import build_ack
@@ -48,8 +49,22 @@ class Inbound:
         return cls(Organization.objects.get(short_code__iexact=short_code))
 
     def handle(self, block: bytes) -> Outcome:
+        return self.handle_many([block])[0]
+
+    def handle_many(self, blocks: Sequence[bytes]) -> list[Outcome]:
+        """Answer several blocks (from different connections) applied together: one call to
+        `transitions.services.receive_messages`, which has committed when it returns; one outcome per
+        block, in order."""
+        read = [self._read(block) for block in blocks]
+        receipts = transitions.receive_messages(
+            actor=self.actor, messages=[incoming for _, incoming in read], organization=self.organization
+        )
+        return [self._answer(env, receipt) for (env, _), receipt in zip(read, receipts, strict=True)]
+
+    def _read(self, block: bytes) -> tuple[adt.Envelope, IncomingMessage]:
+        """The block as text, its envelope (what the ACK needs) and the event, or why it cannot be read."""
         text = normalize(decode(block))
-        actor = dataclasses.replace(self.actor, request_id=uuid.uuid4().hex)  # one id per message
+        request_id = uuid.uuid4().hex  # one per message
         env = adt.Envelope()
         try:
             message = adt.parse(text)
@@ -59,13 +74,10 @@ class Inbound:
         except adt.Unreadable as exc:
             header = env.header() if env.control_id or env.message_type else MessageHeader()
             rejection = Rejection(ack_code=exc.ack_code, error_code=exc.error_code, text=exc.text)
-            receipt = transitions.receive_message(
-                actor=actor, header=header, raw=text, rejection=rejection, organization=self.organization
-            )
-        else:
-            receipt = transitions.receive_message(
-                actor=actor, header=env.header(), raw=text, event=event, organization=self.organization
-            )
+            return env, IncomingMessage(header=header, raw=text, rejection=rejection, request_id=request_id)
+        return env, IncomingMessage(header=env.header(), raw=text, event=event, request_id=request_id)
+
+    def _answer(self, env: adt.Envelope, receipt: Receipt) -> Outcome:
         if receipt.ack_code != "AA" and not receipt.duplicate:
             logger.warning(
                 "HL7 %s %s answered %s: %s", env.trigger, env.control_id, receipt.ack_code, receipt.text

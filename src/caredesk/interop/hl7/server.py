@@ -1,13 +1,16 @@
 """The MLLP listener: python-hl7's asyncio server (`hl7.mllp.start_hl7_server`) with our framing reader.
 
-Each connection is read one block at a time (VT … FS CR); each block is handled in a worker thread (the
-ORM is synchronous) and its ACK written before the next block is read, so a sender's messages are applied
-in the order sent. Bytes before the VT (stray line breaks between frames) are skipped. When handling fails
-outright (the database is down) no ACK is sent and the connection is closed: the sender will resend, and
-nothing was acknowledged that was not stored.
+Each connection is read one block at a time (VT … FS CR), and its ACK is written before its next block is
+read, so a sender's messages are applied in the order sent. Bytes before the VT (stray line breaks between
+frames) are skipped. When handling fails outright (the database is down) no ACK is sent and the connection
+is closed: the sender will resend, and nothing was acknowledged that was not stored.
 
-Concurrency comes from several connections (a sender waits for each ACK): up to `workers` messages are
-applied at once, each in its own transaction. One process applies messages on one core (Python's lock);
+Concurrency comes from several connections (a sender waits for each ACK). The blocks read from all
+connections wait in one queue; a free worker thread (the ORM is synchronous) takes everything waiting, up
+to `batch_size` blocks, and applies it as one batch in one transaction (`Inbound.handle_many`); each
+block's ACK goes back once that transaction has committed. While a batch is applied the next one gathers,
+so a busy listener applies many messages per transaction and a quiet one answers each at once. Up to
+`workers` batches are applied at a time. One process applies messages on one core (Python's lock);
 `serve_in_processes` runs several listener processes on one port (SO_REUSEPORT: the kernel spreads new
 connections over them), each with its own threads and database connections.
 
@@ -19,7 +22,9 @@ new one; all are closed when the server stops.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -40,6 +45,10 @@ logger = logging.getLogger(__name__)
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 MAX_MESSAGE_BYTES = 1024 * 1024
+#: The most messages applied in one transaction.
+MAX_BATCH = 64
+
+_Waiting = tuple[bytes, "asyncio.Future[Outcome]"]
 
 
 class MllpServer:
@@ -52,25 +61,74 @@ class MllpServer:
         workers: int = 1,
         on_outcome: Callable[[Outcome], None] | None = None,
         reuse_port: bool = False,
+        batch_size: int = MAX_BATCH,
     ) -> None:
         self.inbound = inbound
         self.host = host
         self.port = port
         self.reuse_port = reuse_port
         self.on_outcome = on_outcome
-        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hl7")
+        self.workers = max(1, workers)
+        self.batch_size = max(1, batch_size)
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="hl7")
         self._lock = threading.Lock()
         self._databases: set[BaseDatabaseWrapper] = set()
         self._clients: set[asyncio.Task[None]] = set()
+        # Blocks read and not yet handed to a worker, and how many workers are applying a batch (both
+        # touched only on the event loop's thread).
+        self._waiting: collections.deque[_Waiting] = collections.deque()
+        self._busy = 0
+        self._closing = False
 
-    def _handle(self, block: bytes) -> Outcome:
+    @property
+    def waiting(self) -> int:
+        """Blocks read and waiting for a free worker (they go together as the next batch)."""
+        return len(self._waiting)
+
+    def _handle_batch(self, blocks: list[bytes]) -> list[Outcome]:
         with self._lock:
             self._databases.add(connections[DEFAULT_DB_ALIAS])  # this thread's, closed at the end
         try:
-            return self.inbound.handle(block)
+            return self.inbound.handle_many(blocks)
         except Exception:
-            connections.close_all()  # possibly broken: the next message on this thread reconnects
+            connections.close_all()  # possibly broken: the next batch on this thread reconnects
             raise
+
+    def _submit(self, block: bytes) -> asyncio.Future[Outcome]:
+        """Queue a block; its outcome once the batch it joins has committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._waiting.append((block, future))
+        self._dispatch(loop)
+        return future
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """While a worker is free, hand it everything waiting (up to `batch_size` blocks) as one batch."""
+        while self._waiting and self._busy < self.workers and not self._closing:
+            count = min(self.batch_size, len(self._waiting))
+            batch = [self._waiting.popleft() for _ in range(count)]
+            batch = [(block, future) for block, future in batch if not future.done()]  # sender gone
+            if not batch:
+                continue
+            self._busy += 1
+            job = loop.run_in_executor(self._executor, self._handle_batch, [block for block, _ in batch])
+            job.add_done_callback(functools.partial(self._finished, loop, batch))
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting], job: asyncio.Future[list[Outcome]]
+    ) -> None:
+        self._busy -= 1
+        error = None if job.cancelled() else job.exception()
+        for n, (_, future) in enumerate(batch):
+            if future.done():  # its connection went away meanwhile
+                continue
+            if job.cancelled():
+                future.cancel()
+            elif error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(job.result()[n])
+        self._dispatch(loop)
 
     def _close_connections(self) -> None:
         """Close the worker threads' database connections, once the pool has stopped (no thread uses them
@@ -109,10 +167,9 @@ class MllpServer:
         task = asyncio.current_task()
         if task is not None:
             self._clients.add(task)
-        loop = asyncio.get_running_loop()
         try:
             while (block := await self._read_block(reader)) is not None:
-                outcome = await loop.run_in_executor(self._executor, self._handle, block)
+                outcome = await self._submit(block)
                 writer.writeblock(outcome.ack.encode("utf-8"))
                 await writer.drain()
                 if self.on_outcome is not None:
@@ -139,6 +196,7 @@ class MllpServer:
         try:
             await stop.wait()
         finally:
+            self._closing = True  # what is still waiting is not applied (and so not acknowledged)
             server.close()
             for task in list(self._clients):
                 task.cancel()

@@ -1,9 +1,10 @@
 """`caredesk hl7_listen --port 2575 --organization RSH`: receive HL7 v2 ADT over MLLP for one organization.
 
-Each message is stored and applied (transitions) and committed before its ACK goes back. Stop with
-Ctrl-C or SIGTERM. `--processes N` runs N listener processes on the same port (one per core: a process
-applies messages on one core), each with `--workers` threads; a sender's connection stays with one
-process, so its messages are still applied in the order sent.
+Each message is stored and applied (transitions) and committed before its ACK goes back; the messages
+waiting on all of a process's connections are applied together, up to `--batch` in one transaction. Stop
+with Ctrl-C or SIGTERM. `--processes N` runs N listener processes on the same port (one per core: a
+process applies messages on one core), each with `--workers` threads applying batches; a sender's
+connection stays with one process, so its messages are still applied in the order sent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.db import connections
 
 from caredesk.accounts.models import Organization
 from caredesk.interop.hl7.inbound import Inbound, Outcome
-from caredesk.interop.hl7.server import MllpServer, can_share_port, serve_in_processes
+from caredesk.interop.hl7.server import MAX_BATCH, MllpServer, can_share_port, serve_in_processes
 
 
 class Command(BaseCommand):
@@ -29,7 +30,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=2575, help="TCP port (default 2575)")
         parser.add_argument(
-            "--workers", type=int, default=1, help="Threads applying messages, per process (default 1)"
+            "--workers",
+            type=int,
+            default=1,
+            help="Threads applying batches of messages, per process (default 1)",
+        )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=MAX_BATCH,
+            help=f"Most messages applied in one transaction (default {MAX_BATCH}; 1: each on its own)",
         )
         parser.add_argument(
             "--processes",
@@ -55,8 +65,8 @@ class Command(BaseCommand):
                 )
 
         processes, workers, port = options["processes"], options["workers"], options["port"]
-        if processes < 1 or workers < 1:
-            raise CommandError("--processes and --workers must be at least 1.")
+        if processes < 1 or workers < 1 or options["batch"] < 1:
+            raise CommandError("--processes, --workers and --batch must be at least 1.")
         if processes > 1 and port == 0:
             raise CommandError("Several processes share one port: give it with --port (not 0).")
         if processes > 1 and not can_share_port():
@@ -70,6 +80,7 @@ class Command(BaseCommand):
                 workers=workers,
                 on_outcome=report,
                 reuse_port=processes > 1,
+                batch_size=options["batch"],
             )
 
             async def main() -> None:
