@@ -36,8 +36,8 @@ from .insurance import load_insurance
 from .inventory import load_inventory
 from .orders import load_orders
 from .referrals import load_referrals
-from .transitions import load_transitions
 from .schedule import load_schedules
+from .transitions import load_transitions
 
 DEMO_PASSWORD = "caredesk-demo"  # noqa: S105 (the published password of the local demo accounts)
 ADMIN_DEVICE_NAME = "Demo authenticator"
