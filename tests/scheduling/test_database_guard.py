@@ -76,6 +76,8 @@ def test_the_guard_exists_in_this_database():
             assert {row[0] for row in cursor.fetchall()} == {
                 "sched_booking_no_overlap_insert",
                 "sched_booking_no_overlap_update",
+                "sched_busy_day_forget_update",  # migration 0012: busy days never outlive a booking
+                "sched_busy_day_forget_delete",
             }
         elif connection.vendor == "postgresql":
             cursor.execute("SELECT contype FROM pg_constraint WHERE conname = 'sched_booking_no_overlap'")

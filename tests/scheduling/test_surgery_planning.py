@@ -24,7 +24,13 @@ from caredesk.scheduling.errors import (
     SurgeryPlanConflict,
     SurgicalCaseNotFound,
 )
-from caredesk.scheduling.models import Appointment, AppointmentResource, SurgeryPlan, SurgicalCase
+from caredesk.scheduling.models import (
+    Appointment,
+    AppointmentResource,
+    ResourceBusyDay,
+    SurgeryPlan,
+    SurgicalCase,
+)
 from caredesk.scheduling.services import RequirementInput, TemplateInput, VisitTypeInput
 from tests.patients.factories import staff_actor
 from tests.practitioners.conftest import valid_npi
@@ -383,6 +389,11 @@ def test_book_plan_books_everything_then_nothing_when_one_case_conflicts(theatre
         assert case.appointment is not None
     room_row = AppointmentResource.objects.get(appointment=first.appointment, resource__category="operating")
     assert room_row.ends_at - first.appointment.ends_at == dt.timedelta(minutes=plan.turnover_minutes)
+    # The slot search's busy days hold the booked cases, exactly as rebuilt from the bookings.
+    kept = set(ResourceBusyDay.objects.exclude(busy="").values_list("resource_id", "day", "busy"))
+    assert room_row.resource_id in {resource_id for resource_id, _day, _busy in kept}
+    services.rebuild_busy_days()
+    assert set(ResourceBusyDay.objects.exclude(busy="").values_list("resource_id", "day", "busy")) == kept
     with pytest.raises(SurgeryPlanConflict, match="only a draft"):
         surgery.book_plan(actor=theatre.coordinator, plan_id=plan.pk)
 

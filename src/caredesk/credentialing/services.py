@@ -302,6 +302,8 @@ def add_malpractice(*, actor: Actor, practitioner_id: int, data: MalpracticeInpu
 
 
 _M = TypeVar("_M", bound=models.Model)
+# passing_days_at keeps its answers with a CredentialSetup for this many days before and after today.
+PASSING_DAYS_KEPT = (dt.timedelta(days=7), dt.timedelta(days=420))
 
 
 def _locked_row(actor: Actor, queryset: models.QuerySet[_M], row_id: Any) -> _M | None:
@@ -790,10 +792,12 @@ def suspend_privilege(*, actor: Actor, privilege_id: int, reason: str) -> Privil
 # ---------------------------------------------------------------------------------------------------
 
 
-def enforcement_on(organization_id: int) -> bool:
+def enforcement_on(organization_id: int, setup: CredentialSetup | None = None) -> bool:
     """Whether bookings are checked. An organization's setting decides; without one, checking starts
     with the organization's first recorded license (an organization that has not started credentialing
     books as before)."""
+    if setup is not None and setup.organization_id == organization_id:
+        return setup.enforce
     configured = (
         CredentialingConfig.objects.filter(organization_id=organization_id)
         .values_list("enforce_at_booking", flat=True)
@@ -821,6 +825,98 @@ def set_enforcement(*, actor: Actor, enforce: bool) -> CredentialingConfig:
             {"from": before, "to": config.enforce_at_booking},
         )
     return config
+
+
+@dataclass(frozen=True)
+class CredentialSetup:
+    """What the booking check reads that is set-up, not per patient, for one organization, read in five
+    queries: the enforcement setting, locations, practitioners, licenses, DEA registrations and
+    privileges. For a caller that knows when it goes stale: scheduling.setup_cache keeps it under the
+    organization's set-up version, which every write to these tables changes in its own transaction.
+    Shared between threads: read it, never change it (nor the model instances in it)."""
+
+    organization_id: int
+    enforce: bool
+    locations: dict[int, Location]
+    practitioners: dict[int, Practitioner]
+    licenses: dict[tuple[int, str], list[rules.LicenseFact]]  # (practitioner, state)
+    deas: dict[tuple[int, str], list[rules.DeaFact]]  # (practitioner, state)
+    privileges: dict[tuple[int, int, str], list[rules.PrivilegeFact]]  # (practitioner, location, service)
+    privileged: dict[tuple[int, str], list[int]]  # (location, service) -> practitioners, active privilege
+    labels: dict[str, str]  # service code -> the label of its first privilege that has one
+    # passing_days_at's answers for every practitioner over PASSING_DAYS_KEPT around today, by (service
+    # code, sites, today): a pure function of this set-up and the day, so kept with it.
+    passing: dict[tuple[Any, ...], dict[int, dict[int, list[tuple[dt.date, dt.date]]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def facts(
+        self, practitioners: Sequence[Practitioner], state: str, location_id: int, service_code: str
+    ) -> dict[int, rules.Facts]:
+        """`_facts` from the set-up (no query)."""
+        return {
+            p.pk: rules.Facts(
+                name=str(p),
+                licenses=list(self.licenses.get((p.pk, state), ())),
+                deas=list(self.deas.get((p.pk, state), ())),
+                privileges=list(self.privileges.get((p.pk, location_id, service_code), ())),
+            )
+            for p in practitioners
+        }
+
+
+def load_credential_setup(organization_id: int) -> CredentialSetup:
+    """The organization's CredentialSetup, read now."""
+    licenses: dict[tuple[int, str], list[rules.LicenseFact]] = {}
+    for row in StateLicense.objects.filter(organization_id=organization_id).order_by("pk"):
+        licenses.setdefault((row.practitioner_id, row.state), []).append(
+            rules.LicenseFact(row.state, row.number, row.status, row.issued_on, row.expires_on)
+        )
+    deas: dict[tuple[int, str], list[rules.DeaFact]] = {}
+    for dea in DeaRegistration.objects.filter(organization_id=organization_id).order_by("pk"):
+        deas.setdefault((dea.practitioner_id, dea.state), []).append(
+            rules.DeaFact(dea.state, dea.number, dea.status, tuple(dea.schedule_list), dea.expires_on)
+        )
+    privileges: dict[tuple[int, int, str], list[rules.PrivilegeFact]] = {}
+    privileged: dict[tuple[int, str], list[int]] = {}
+    labels: dict[str, str] = {}
+    for priv in Privilege.objects.filter(organization_id=organization_id).order_by("pk"):
+        privileges.setdefault((priv.practitioner_id, priv.location_id, priv.service_code), []).append(
+            rules.PrivilegeFact(
+                priv.location_id, priv.service_code, priv.status, priv.starts_on, priv.expires_on
+            )
+        )
+        if priv.status in ACTIVE_PRIVILEGE_STATUSES:
+            privileged.setdefault((priv.location_id, priv.service_code), []).append(priv.practitioner_id)
+        if priv.service_label:
+            labels.setdefault(priv.service_code, priv.service_label)
+    configured = (
+        CredentialingConfig.objects.filter(organization_id=organization_id)
+        .values_list("enforce_at_booking", flat=True)
+        .first()
+    )
+    return CredentialSetup(
+        organization_id=organization_id,
+        enforce=bool(configured) if configured is not None else bool(licenses),
+        locations={
+            location.pk: location for location in Location.objects.filter(organization_id=organization_id)
+        },
+        practitioners={
+            p.pk: p for p in Practitioner.objects.filter(organization_id=organization_id).order_by("pk")
+        },
+        licenses=licenses,
+        deas=deas,
+        privileges=privileges,
+        privileged=privileged,
+        labels=labels,
+    )
+
+
+def _setup_for(actor: Actor, setup: CredentialSetup | None) -> CredentialSetup | None:
+    """The set-up when it is the actor's organization's (else None: read from the database)."""
+    if setup is None or actor.organization_id != setup.organization_id:
+        return None
+    return setup
 
 
 @dataclass(frozen=True)
@@ -901,15 +997,30 @@ def check_practitioner(
     controlled_substance: bool = False,
     candidate_ids: Iterable[int] | None = None,
     service_label: str = "",
+    setup: CredentialSetup | None = None,
 ) -> CheckResult:
     """May this practitioner do `service_code` at this location on that day, in `service_state` (where the
     service happens; for telehealth the caller passes the patient's state)? An active license in that
     state, a granted or provisional privilege for the service at the location, and a DEA registration in
     that state for controlled substances. When not, the reasons in plain words and the practitioners who
-    would pass: among `candidate_ids` when given, else everyone privileged for the service there."""
+    would pass: among `candidate_ids` when given, else everyone privileged for the service there. With
+    the organization's `setup` (CredentialSetup, current), no query."""
     organization_id = _organization_id(actor)
     service_code = (service_code or "").strip()
     state = (service_state or "").strip().upper()
+    known = _setup_for(actor, setup)
+    if known is not None and practitioner_id in known.practitioners and location_id in known.locations:
+        return _check_with_setup(
+            known,
+            practitioner_id,
+            service_code,
+            location_id,
+            state,
+            on_date,
+            controlled_substance=controlled_substance,
+            candidate_ids=candidate_ids,
+            service_label=service_label,
+        )
     practitioner = _practitioner(actor, practitioner_id)
     location = _location(actor, location_id)
     need = rules.Need(
@@ -941,6 +1052,48 @@ def check_practitioner(
         .order_by("family_key", "given_key", "pk")
     )
     facts = _facts(organization_id, others, state, location.pk, service_code)
+    alternatives = [Alternative(p.pk, str(p)) for p in others if not rules.check_reasons(facts[p.pk], need)]
+    return CheckResult(ok=False, reasons=reasons, alternatives=alternatives)
+
+
+def _check_with_setup(
+    setup: CredentialSetup,
+    practitioner_id: int,
+    service_code: str,
+    location_id: int,
+    state: str,
+    on_date: dt.date,
+    *,
+    controlled_substance: bool,
+    candidate_ids: Iterable[int] | None,
+    service_label: str,
+) -> CheckResult:
+    """check_practitioner from the set-up: the same answer, no query."""
+    practitioner = setup.practitioners[practitioner_id]
+    location = setup.locations[location_id]
+    need = rules.Need(
+        service_code=service_code,
+        service_label=service_label or setup.labels.get(service_code, service_code),
+        location_id=location.pk,
+        location_name=location.name,
+        state=state,
+        on_date=on_date,
+        controlled_substance=controlled_substance,
+        today=clock.today(),
+    )
+    reasons = rules.check_reasons(
+        setup.facts([practitioner], state, location.pk, service_code)[practitioner.pk], need
+    )
+    if not reasons:
+        return CheckResult(ok=True)
+    if candidate_ids is None:
+        candidate_ids = setup.privileged.get((location.pk, service_code), [])
+    wanted = set(candidate_ids)
+    others = sorted(
+        (p for pk, p in setup.practitioners.items() if pk in wanted and p.active and pk != practitioner.pk),
+        key=lambda p: (p.family_key, p.given_key, p.pk),
+    )
+    facts = setup.facts(others, state, location.pk, service_code)
     alternatives = [Alternative(p.pk, str(p)) for p in others if not rules.check_reasons(facts[p.pk], need)]
     return CheckResult(ok=False, reasons=reasons, alternatives=alternatives)
 
@@ -977,25 +1130,69 @@ def passing_days_at(
     sites: Sequence[tuple[int, str]],
     first_day: dt.date,
     last_day: dt.date,
+    setup: CredentialSetup | None = None,
+    remember: bool = True,
 ) -> dict[int, dict[int, list[tuple[dt.date, dt.date]]]]:
     """`passing_days` at several sites at once, each a (location id, state where the service happens):
     location id -> practitioner id -> the passing day ranges. Four queries whatever the number of sites,
     practitioners or days: the facts are read once and the rule is evaluated only on the days where a
-    license, DEA registration or privilege starts or ends."""
+    license, DEA registration or privilege starts or ends. With the organization's `setup`
+    (CredentialSetup, current), no query, and the answers for a span around today are kept with it."""
     organization_id = _organization_id(actor)
     service_code = (service_code or "").strip()
     wanted = {int(location_id): (state or "").strip().upper() for location_id, state in sites}
-    locations = {
-        location.pk: location
-        for location in Location.objects.filter(organization_id=organization_id, pk__in=sorted(wanted))
-    }
+    kept = _setup_for(actor, setup)
+    today = clock.today()
+    span = (today - PASSING_DAYS_KEPT[0], today + PASSING_DAYS_KEPT[1])
+    if remember and kept is not None and span[0] <= first_day <= last_day <= span[1]:
+        key = (service_code, tuple(sorted(wanted.items())), today)
+        every = kept.passing.get(key)
+        if every is None:
+            every = kept.passing[key] = passing_days_at(
+                actor=actor,
+                practitioner_ids=kept.practitioners,
+                service_code=service_code,
+                sites=sorted(wanted.items()),
+                first_day=span[0],
+                last_day=span[1],
+                setup=kept,
+                remember=False,
+            )
+        return {
+            location_id: {
+                practitioner_id: _clip_days(every[location_id].get(practitioner_id, []), first_day, last_day)
+                for practitioner_id in set(practitioner_ids)
+                if practitioner_id in kept.practitioners
+            }
+            for location_id in wanted
+        }
+    if kept is not None:
+        locations = {i: kept.locations[i] for i in wanted if i in kept.locations}
+    else:
+        locations = {
+            location.pk: location
+            for location in Location.objects.filter(organization_id=organization_id, pk__in=sorted(wanted))
+        }
     for location_id in wanted:
         if location_id not in locations:
             raise InvalidCredential(f"No location with id {location_id}.", field="location_id")
-    practitioners = list(
-        practitioner_selectors.practitioner_queryset(actor).filter(pk__in=sorted(set(practitioner_ids)))
-    )
-    facts = _facts_at(organization_id, practitioners, wanted, service_code)
+    facts: dict[int, dict[int, rules.Facts]]
+    if kept is not None:
+        practitioners = [
+            kept.practitioners[i] for i in sorted(set(practitioner_ids)) if i in kept.practitioners
+        ]
+        facts = {
+            location_id: kept.facts(practitioners, state, location_id, service_code)
+            for location_id, state in wanted.items()
+        }
+        for by_practitioner in facts.values():  # as _facts_at: no DEA registrations here
+            for practitioner_id, fact in by_practitioner.items():
+                by_practitioner[practitioner_id] = rules.Facts(fact.name, fact.licenses, [], fact.privileges)
+    else:
+        practitioners = list(
+            practitioner_selectors.practitioner_queryset(actor).filter(pk__in=sorted(set(practitioner_ids)))
+        )
+        facts = _facts_at(organization_id, practitioners, wanted, service_code)
     today = clock.today()
     one = dt.timedelta(days=1)
     out: dict[int, dict[int, list[tuple[dt.date, dt.date]]]] = {}
@@ -1034,6 +1231,14 @@ def passing_days_at(
             here[practitioner.pk] = days
         out[location_id] = here
     return out
+
+
+def _clip_days(
+    ranges: list[tuple[dt.date, dt.date]], first_day: dt.date, last_day: dt.date
+) -> list[tuple[dt.date, dt.date]]:
+    """Inclusive day ranges cut to first_day..last_day (passing days are decided day by day, so the
+    ranges of a longer span, cut, are those of the shorter one)."""
+    return [(max(a, first_day), min(b, last_day)) for a, b in ranges if b >= first_day and a <= last_day]
 
 
 def _facts_at(
@@ -1143,15 +1348,20 @@ def assert_bookable(
     on_date: dt.date,
     candidate_ids: Iterable[int] | None = None,
     override_reason: str = "",
+    setup: CredentialSetup | None = None,
 ) -> None:
     """The booking path's check, for each practitioner being booked. Does nothing while the organization's
     enforcement is off. A failure raises CredentialCheckFailed (reasons and alternatives in `details`)
-    unless an administrator gave an override reason, which is recorded (and audited) instead."""
+    unless an administrator gave an override reason, which is recorded (and audited) instead. With the
+    organization's `setup` (CredentialSetup, current), the only query is a telehealth patient's state."""
     organization_id = _organization_id(actor)
     ids = sorted(set(practitioner_ids))
-    if not ids or not enforcement_on(organization_id):
+    known = _setup_for(actor, setup)
+    if not ids or not enforcement_on(organization_id, known):
         return
-    location = _location(actor, location_id)
+    location = known.locations.get(int(location_id)) if known is not None else None
+    if location is None:
+        location = _location(actor, location_id)
     if telehealth:
         state = (
             patient_selectors.patient_queryset(actor)
@@ -1174,6 +1384,7 @@ def assert_bookable(
             on_date=on_date,
             candidate_ids=candidates,
             service_label=service_label,
+            setup=known,
         )
         if result.ok:
             continue

@@ -53,6 +53,24 @@ MAX_BUFFER_MINUTES = 240
 MAX_BLOCK = dt.timedelta(minutes=MAX_DURATION_MINUTES + 2 * MAX_BUFFER_MINUTES)
 
 
+class SetupVersion(models.Model):
+    """An organization's scheduling set-up version: a random number drawn anew, by database triggers in
+    the same transaction, on every insert, update or delete of what the slot search and the booking
+    check read as set-up (locations, resources, visit types, their requirements and practitioners,
+    templates, windows, exceptions; practitioners, licenses, DEA registrations, privileges and the
+    credentialing setting). Processes cache that set-up under this number (setup_cache): one read of it
+    tells whether their copy is current. Random rather than counted, so a number seen inside a
+    transaction that rolled back is never drawn again for other data. Triggers, not services, bump it:
+    the tables belong to several apps (below scheduling in the layers) and admin or bulk writes count
+    too (migration 0011). No foreign key: a trigger may write it while tables are being emptied."""
+
+    organization_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"Set-up of organization {self.organization_id}: {self.version}"
+
+
 class Resource(OrganizationScopedModel):
     """Something an appointment occupies: a practitioner, a room or a piece of equipment.
 
@@ -369,6 +387,26 @@ class AppointmentResource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+
+
+class ResourceBusyDay(models.Model):
+    """A resource's busy minutes on one UTC day (the blocked ranges of its active bookings, clipped to the
+    day and merged), as text (rules.busy_day_text). A deep slot search reads these first and then the
+    bookings only where the visit can fit. Written by the booking services in the same transaction as
+    the bookings they change (services.refresh_busy_days), for every day a changed booking meets;
+    `caredesk rebuild_busy_days` writes them all (at deploy, or after loading bookings by other means).
+    A missing row counts as a free day and a row that misses a booking as free time, which only costs
+    speed (the bookings are read there); a row is never left busier than its bookings."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(help_text="UTC day")
+    busy = models.TextField(blank=True, help_text="Start and end of each busy range, epoch minutes")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource", "day"], name="sched_busy_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} {self.day}: {self.busy}"
 
 
 class AppointmentEvent(models.Model):

@@ -378,6 +378,39 @@ def allowed_starts(
     return subtract(starts, forbidden)
 
 
+# --- busy days: a resource's bookings on one UTC day, as text ---------------------------------------------
+
+DAY_MINUTES = 24 * 60
+
+
+def utc_day(minute: Minute) -> dt.date:
+    return (EPOCH + dt.timedelta(days=minute // DAY_MINUTES)).date()
+
+
+def utc_day_bounds(day: dt.date) -> Interval:
+    low = (day - EPOCH.date()).days * DAY_MINUTES
+    return (low, low + DAY_MINUTES)
+
+
+def utc_days(start: Minute, end: Minute) -> Iterator[dt.date]:
+    """The UTC days that [start, end) meets."""
+    for n in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
+        yield (EPOCH + dt.timedelta(days=n)).date()
+
+
+def busy_day_text(busy: Iterable[Interval], day: dt.date) -> str:
+    """The busy minutes of `day` (the ranges clipped to it and merged) as compact text: the start and
+    end of each range, in epoch minutes, space-separated; "" when nothing is busy."""
+    low, high = utc_day_bounds(day)
+    return " ".join(f"{a} {b}" for a, b in normalize((max(a, low), min(b, high)) for a, b in busy))
+
+
+def busy_day_intervals(text: str) -> list[Interval]:
+    """`busy_day_text` read back, as normalized intervals."""
+    values = iter(map(int, text.split()))
+    return list(zip(values, values, strict=False))
+
+
 def _first_on_grid(minute: Minute, step: int, zone: ZoneInfo) -> Minute:
     """The first minute >= `minute` that falls on a multiple of `step` minutes after local midnight."""
     offset = int(from_minute(minute).astimezone(zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]

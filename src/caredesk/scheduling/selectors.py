@@ -36,7 +36,7 @@ from caredesk.patients import selectors as patient_selectors
 from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
-from . import clock, ical, rules
+from . import clock, ical, rules, setup_cache
 from .choices import AppointmentStatus, Modality, OfferStatus, ResourceKind, VisitModality, WaitlistStatus
 from .errors import (
     AppointmentNotFound,
@@ -60,6 +60,7 @@ from .models import (
     PractitionerFeed,
     ReminderReply,
     Resource,
+    ResourceBusyDay,
     VisitType,
     WaitlistEntry,
     WaitlistOffer,
@@ -70,6 +71,9 @@ FIRST_CHUNK_DAYS = 1  # the slot search reads bookings 1 day at a time, then 2, 
 MAX_CHUNK_DAYS = 28
 SEARCH_CHUNK_RESOURCE_DAYS = 60  # a search of fewer resources starts with longer chunks
 MAX_SEARCH_DAYS = 400
+# The slot search first reads the resources' busy days (ResourceBusyDay) and then only the bookings of
+# the times where the visit might fit; False reads every booking (the tests compare both).
+USE_BUSY_DAYS = True
 # Statuses that make a patient "seen" for the new/established rule.
 ATTENDED = (AppointmentStatus.ARRIVED, AppointmentStatus.IN_PROGRESS, AppointmentStatus.FULFILLED)
 
@@ -264,7 +268,10 @@ class Schedule:
                 )
             )
             entry = self.expanded[key] = (templates, working)
-        return rules.subtract(entry[1], rules.normalize(self.exceptions.get(resource_id, [])))
+        exceptions = self.exceptions.get(resource_id)
+        if not exceptions:
+            return entry[1]  # shared: callers never change it
+        return rules.subtract(entry[1], rules.normalize(exceptions))
 
     def holders(self, resource_id: int) -> frozenset[int]:
         """The resources some of this resource's windows are held for (the surgeons of a room's block
@@ -399,15 +406,31 @@ def load_schedule(
     start: dt.datetime,
     end: dt.datetime,
     exclude_appointment_id: int | None = None,
+    setup: setup_cache.Setup | None = None,
 ) -> Schedule:
+    """With the organization's `setup` (setup_cache, current), templates and exceptions come from it:
+    the bookings are the only query."""
     zone = zone_of(location)
     first_day = start.astimezone(zone).date() - dt.timedelta(days=1)
     last_day = end.astimezone(zone).date() + dt.timedelta(days=1)
     ids = sorted(set(resource_ids))
+    known = setup if setup is not None and setup.organization_id == organization_id else None
+    exceptions = None
+    if known is not None:
+        kept = known.search_exceptions([(location.pk, ids, start, end)])
+        exceptions = kept[location.pk] if kept is not None else None
     return Schedule(
         zone=zone,
-        templates=load_templates(organization_id, ids, location.pk, first_day, last_day),
-        exceptions=load_exceptions(organization_id, ids, location.pk, start, end),
+        templates=(
+            known.templates_at(ids, location.pk, first_day, last_day)
+            if known is not None
+            else load_templates(organization_id, ids, location.pk, first_day, last_day)
+        ),
+        exceptions=(
+            exceptions
+            if exceptions is not None
+            else load_exceptions(organization_id, ids, location.pk, start, end)
+        ),
         busy=load_busy(ids, start, end, exclude_appointment_id=exclude_appointment_id),
     )
 
@@ -459,18 +482,19 @@ class Slot:
 
 
 def _search_plan(
-    actor: Actor, query: SlotQuery
+    actor: Actor, query: SlotQuery, setup: setup_cache.Setup
 ) -> tuple[VisitType, str, list[rules.Requirement], frozenset[int], list[Location]]:
-    if actor.organization_id is None:
-        raise VisitTypeNotFound("No visit types outside an organization.")
-    visit_type = get_visit_type(actor=actor, visit_type_id=query.visit_type_id)
+    """get_visit_type, requirements_of, offered_by and the locations, from the set-up."""
+    visit_type = setup.visit_type(query.visit_type_id)
+    if visit_type is None:
+        raise VisitTypeNotFound(f"No visit type with id {query.visit_type_id}.", field="visit_type_id")
     modality = modality_for(visit_type, query.modality)
-    needs = rules.needed(requirements_of(visit_type), modality)
+    needs = rules.needed(list(setup.requirements[visit_type.pk]), modality)
     if not needs:
         raise ValidationFailed(
             f"{visit_type.name} has no required resources to schedule.", field="visit_type_id"
         )
-    offering = offered_by(visit_type)
+    offering = setup.offered[visit_type.pk]
     if query.practitioner_id is not None and (
         query.practitioner_id not in offering or not any(r.is_offering_practitioner for r in needs)
     ):
@@ -480,9 +504,12 @@ def _search_plan(
             code="not_offered",
         )
     if query.location_id is not None:
-        locations = [get_location(actor=actor, location_id=query.location_id)]
+        location = setup.location(query.location_id)
+        if location is None:
+            raise LocationNotFound(f"No location with id {query.location_id}.", field="location_id")
+        locations = [location]
     else:
-        locations = list(location_queryset(actor))
+        locations = setup.all_locations()
     return visit_type, modality, needs, offering, locations
 
 
@@ -501,8 +528,12 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
     it would use (a booking with them then succeeds unless someone books first)."""
     _check_query(query)
     limit = min(max(query.limit, 1), MAX_SLOTS)
-    visit_type, modality, needs, offering, locations = _search_plan(actor, query)
-    assert actor.organization_id is not None
+    if actor.organization_id is None:
+        raise VisitTypeNotFound("No visit types outside an organization.")
+    # The organization's set-up (visit types, locations, resources, templates, exceptions, credentials),
+    # kept by this process while its version is current: one query instead of about twelve.
+    setup = setup_cache.for_organization(actor.organization_id)
+    visit_type, modality, needs, offering, locations = _search_plan(actor, query, setup)
     now = clock.now()
     if query.patient_id is not None:
         with transaction.atomic():
@@ -522,7 +553,7 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
     footprint = rules.Footprint(
         visit_type.duration_minutes, visit_type.buffer_before_minutes, visit_type.buffer_after_minutes
     )
-    resources = resource_infos(actor.organization_id)
+    resources = setup.resources
     by_id = {r.id: r for r in resources}
     candidates = []
     for location in locations:
@@ -549,15 +580,14 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
     # by chunk, in one query for all locations. A resource without a template at a location never
     # works there: it is dropped from that location's options (and a location left without a candidate
     # for some requirement from the search) before any booking is read.
-    templates = _search_templates(
-        actor.organization_id,
+    templates = setup.search_templates(
         {location.pk: {i for opts in options for i in opts} for location, _zone, options in candidates},
         first,
         final,
     )
     plans = []
     credentialed: dict[int, list[rules.Interval]] = {}  # practitioner resource -> the starts it may take
-    checking = credentialing.enforcement_on(actor.organization_id)  # as the booking path does
+    checking = credentialing.enforcement_on(actor.organization_id, setup.credentials)  # as booking does
     sites = []
     for location, zone, options in candidates:
         here = templates.get(location.pk, {})
@@ -572,6 +602,7 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
             by_id,
             first,
             final,
+            setup.credentials,
         )
         if checking
         else {}
@@ -583,18 +614,18 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
             credentialed.update(allowed)
         if all(options):
             plans.append((location, zone, options, sorted({i for opts in options for i in opts})))
-    exceptions = _search_exceptions(
-        actor.organization_id,
-        [
-            (
-                location.pk,
-                ids,
-                rules.from_minute(rules.local_day_bounds(first, zone)[0]),
-                rules.from_minute(rules.local_day_bounds(final, zone)[1]),
-            )
-            for location, zone, _options, ids in plans
-        ],
-    )
+    exception_plans = [
+        (
+            location.pk,
+            ids,
+            rules.from_minute(rules.local_day_bounds(first, zone)[0]),
+            rules.from_minute(rules.local_day_bounds(final, zone)[1]),
+        )
+        for location, zone, _options, ids in plans
+    ]
+    exceptions = setup.search_exceptions(exception_plans)
+    if exceptions is None:  # a search that starts before the exceptions kept
+        exceptions = _search_exceptions(actor.organization_id, exception_plans)
     known = {
         location.pk: Schedule(zone=zone, templates=templates[location.pk], exceptions=exceptions[location.pk])
         for location, zone, _options, _ids in plans
@@ -621,69 +652,232 @@ def find_slots(*, actor: Actor, query: SlotQuery) -> list[Slot]:
             )
             if within:
                 windows.append((location, zone, options, ids, within))
-        busy: dict[int, list[rules.Interval]] = {}
-        if windows:  # the bookings of every location's resources over the chunk, in one query
-            busy = _busy_minutes(
-                sorted({i for window in windows for i in window[3]}),
-                rules.from_minute(min(window[4][0][0] for window in windows) - footprint.before),
-                rules.from_minute(
-                    max(window[4][-1][1] for window in windows) + footprint.duration + footprint.after
-                ),
-                merge_gaps_under=footprint.before + footprint.duration + footprint.after,
-                exclude_appointment_id=query.exclude_appointment_id,
+        # Where each resource might take the visit at each location, from its busy days (absent: anywhere).
+        possible: dict[tuple[int, int], list[rules.Interval]] = {}
+        passes = [windows]
+        if windows and USE_BUSY_DAYS and query.exclude_appointment_id is None:
+            windows = _narrow_by_busy_days(
+                windows, known, chunk_start, chunk_end, visit_type.pk, footprint, possible
             )
-        for location, zone, options, ids, within in windows:
-            schedule = known[location.pk]
-            starts = {
-                i: rules.allowed_starts(
-                    schedule.available(i, chunk_start, chunk_end, visit_type.pk), busy.get(i, []), footprint
-                )
-                for i in ids
-            }
-            for i in ids:
-                if i in credentialed:
-                    starts[i] = rules.intersect(starts[i], credentialed[i])
-            # Time held for one resource (a surgeon's operating-room block): usable with that resource only.
-            held: dict[int, dict[int, list[rules.Interval]]] = {}
-            for i in ids:
-                for holder in sorted(schedule.holders(i).intersection(ids)):
-                    extra = rules.subtract(
-                        rules.allowed_starts(
-                            schedule.available(
-                                i, chunk_start, chunk_end, visit_type.pk, with_resources={holder}
-                            ),
-                            busy.get(i, []),
-                            footprint,
-                        ),
-                        starts[i],
-                    )
-                    if i in credentialed:
-                        extra = rules.intersect(extra, credentialed[i])
-                    if extra:
-                        held.setdefault(i, {})[holder] = extra
-            requirement_maps = [{i: starts[i] for i in opts} for opts in options]
-            for hit in rules.find_slots(
-                requirement_maps,
-                within=within,
-                step=visit_type.slot_step_minutes,
-                zone=zone,
+            # Most searches need the first few of many possible times: read the bookings up to the
+            # time where enough might be, and the rest of the chunk only if too few of them were free.
+            cut = _enough_by(windows, limit - len(found), visit_type.slot_step_minutes)
+            passes = [windows] if cut is None else [_clip(windows, None, cut), _clip(windows, cut, None)]
+        for n, part in enumerate(passes):
+            if n and len(found) >= limit:
+                break
+            _search_chunk(
+                part,
+                possible,
+                known=known,
+                chunk=(chunk_start, chunk_end),
+                visit_type=visit_type,
+                footprint=footprint,
+                credentialed=credentialed,
+                exclude_appointment_id=query.exclude_appointment_id,
                 limit=limit,
-                held=held,
-            ):
-                start = rules.from_minute(hit.start).astimezone(zone)
-                found.append(
-                    Slot(
-                        start=start,
-                        end=start + dt.timedelta(minutes=visit_type.duration_minutes),
-                        location_id=location.pk,
-                        location_name=location.name,
-                        modality=modality,
-                        resources=tuple(by_id[i] for i in hit.resources),
-                    )
-                )
+                modality=modality,
+                by_id=by_id,
+                found=found,
+            )
         chunk_start = chunk_end + dt.timedelta(days=1)
     found.sort(key=lambda s: (s.start, s.location_name))
     return found[:limit]
+
+
+Window = tuple[Location, ZoneInfo, list[list[int]], list[int], list[rules.Interval]]
+
+
+def _enough_by(windows: Sequence[Window], wanted: int, step: int) -> rules.Minute | None:
+    """The `wanted`-th earliest start on the grid among the windows' `within` (after the busy days
+    narrowed them), or None when they hold fewer. Every free slot is among these candidates, so when the
+    bookings up to there leave `wanted` slots, no later one comes first."""
+    if wanted <= 0:
+        return None
+    points: list[rules.Minute] = []
+    for _location, zone, _options, _ids, within in windows:
+        for n, point in enumerate(rules.grid_points(within, step, zone)):
+            if n >= wanted:
+                break
+            points.append(point)
+    if len(points) < wanted:
+        return None
+    return sorted(points)[wanted - 1]
+
+
+def _clip(windows: Sequence[Window], after: rules.Minute | None, until: rules.Minute | None) -> list[Window]:
+    """The windows with starts in (after, until] only."""
+    low = after + 1 if after is not None else -(2**62)
+    high = until + 1 if until is not None else 2**62
+    out = []
+    for location, zone, options, ids, within in windows:
+        part = rules.intersect(within, [(low, high)])
+        if part:
+            out.append((location, zone, options, ids, part))
+    return out
+
+
+def _search_chunk(
+    windows: Sequence[Window],
+    possible: dict[tuple[int, int], list[rules.Interval]],
+    *,
+    known: dict[int, Schedule],
+    chunk: tuple[dt.date, dt.date],
+    visit_type: VisitType,
+    footprint: rules.Footprint,
+    credentialed: dict[int, list[rules.Interval]],
+    exclude_appointment_id: int | None,
+    limit: int,
+    modality: str,
+    by_id: dict[int, rules.ResourceInfo],
+    found: list[Slot],
+) -> None:
+    """Read the bookings the windows need (where `possible` says, else over each window) and append the
+    slots they leave to `found` (at most `limit` per location)."""
+    if not windows:
+        return
+    chunk_start, chunk_end = chunk
+    merge = footprint.before + footprint.duration + footprint.after
+    if possible:
+        ranges: dict[int, list[rules.Interval]] = defaultdict(list)
+        for location, _zone, _options, ids, within in windows:
+            for i in ids:
+                spans = possible.get((location.pk, i))
+                if spans is not None:
+                    spans = rules.intersect(spans, within)
+                    if not spans:
+                        continue
+                else:
+                    spans = within
+                # its bookings from a buffer before its first start to the end of a visit at its last
+                ranges[i].append(
+                    (spans[0][0] - footprint.before, spans[-1][1] - 1 + merge - footprint.before)
+                )
+        busy = _busy_minutes_in(
+            [(i, low, high) for i, parts in sorted(ranges.items()) for low, high in rules.normalize(parts)],
+            merge_gaps_under=merge,
+        )
+    else:
+        busy = _busy_minutes(
+            sorted({i for window in windows for i in window[3]}),
+            rules.from_minute(min(window[4][0][0] for window in windows) - footprint.before),
+            rules.from_minute(
+                max(window[4][-1][1] for window in windows) + footprint.duration + footprint.after
+            ),
+            merge_gaps_under=merge,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+    for location, zone, options, ids, within in windows:
+        schedule = known[location.pk]
+        starts = {
+            i: rules.allowed_starts(
+                schedule.available(i, chunk_start, chunk_end, visit_type.pk), busy.get(i, []), footprint
+            )
+            for i in ids
+        }
+        for i in ids:
+            spans = possible.get((location.pk, i))
+            if spans is not None:  # its bookings were read only where it might take the visit
+                starts[i] = rules.intersect(starts[i], spans)
+            if i in credentialed:
+                starts[i] = rules.intersect(starts[i], credentialed[i])
+        # Time held for one resource (a surgeon's operating-room block): usable with that resource only.
+        held: dict[int, dict[int, list[rules.Interval]]] = {}
+        for i in ids:
+            for holder in sorted(schedule.holders(i).intersection(ids)):
+                extra = rules.subtract(
+                    rules.allowed_starts(
+                        schedule.available(i, chunk_start, chunk_end, visit_type.pk, with_resources={holder}),
+                        busy.get(i, []),
+                        footprint,
+                    ),
+                    starts[i],
+                )
+                if i in credentialed:
+                    extra = rules.intersect(extra, credentialed[i])
+                if extra:
+                    held.setdefault(i, {})[holder] = extra
+        requirement_maps = [{i: starts[i] for i in opts} for opts in options]
+        for hit in rules.find_slots(
+            requirement_maps,
+            within=within,
+            step=visit_type.slot_step_minutes,
+            zone=zone,
+            limit=limit,
+            held=held,
+        ):
+            start = rules.from_minute(hit.start).astimezone(zone)
+            found.append(
+                Slot(
+                    start=start,
+                    end=start + dt.timedelta(minutes=visit_type.duration_minutes),
+                    location_id=location.pk,
+                    location_name=location.name,
+                    modality=modality,
+                    resources=tuple(by_id[i] for i in hit.resources),
+                )
+            )
+
+
+def _narrow_by_busy_days(
+    windows: list[tuple[Location, ZoneInfo, list[list[int]], list[int], list[rules.Interval]]],
+    known: dict[int, Schedule],
+    chunk_start: dt.date,
+    chunk_end: dt.date,
+    visit_type_id: int,
+    footprint: rules.Footprint,
+    possible: dict[tuple[int, int], list[rules.Interval]],
+) -> list[tuple[Location, ZoneInfo, list[list[int]], list[int], list[rules.Interval]]]:
+    """A deep search's shortcut (one query): from the resources' busy days (ResourceBusyDay), where each
+    might take the visit (a superset of its real starts: a day without a row counts as free), narrowed
+    to the times when every requirement has such a resource. Fills `possible` ((location, resource) ->
+    those start minutes; resources with time held for another resource, whose extra starts these do not
+    cover, are left out: read in full) and returns the windows that can still hold a slot, with `within`
+    narrowed. The caller then reads the bookings of `possible` only."""
+    every = sorted({i for window in windows for i in window[3]})
+    low = min(window[4][0][0] for window in windows) - footprint.before
+    high = max(window[4][-1][1] for window in windows) + footprint.duration + footprint.after
+    texts: dict[int, list[str]] = defaultdict(list)
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT resource_id, busy FROM {ResourceBusyDay._meta.db_table} "  # noqa: S608 (ids as parameters)
+            f"WHERE resource_id IN ({', '.join(['%s'] * len(every))}) AND day >= %s AND day <= %s "
+            "AND busy <> '' ORDER BY resource_id, day",
+            [
+                *every,
+                ops.adapt_datefield_value(rules.utc_day(low)),
+                ops.adapt_datefield_value(rules.utc_day(high)),
+            ],
+        )
+        for resource_id, text in cursor.fetchall():
+            texts[resource_id].append(text)
+    busy = {resource_id: rules.busy_day_intervals(" ".join(parts)) for resource_id, parts in texts.items()}
+    kept = []
+    for location, zone, options, ids, within in windows:
+        schedule = known[location.pk]
+        here: dict[int, list[rules.Interval] | None] = {}
+        for i in ids:
+            if schedule.holders(i):
+                here[i] = None
+                continue
+            available = schedule.available(i, chunk_start, chunk_end, visit_type_id)
+            here[i] = rules.intersect(rules.allowed_starts(available, busy.get(i, ()), footprint), within)
+        alive = within
+        for opts in options:
+            if any(here[i] is None for i in opts):
+                continue
+            alive = rules.intersect(alive, rules.normalize(span for i in opts for span in here[i] or ()))
+            if not alive:
+                break
+        if not alive:
+            continue
+        for i in ids:
+            spans = here[i]
+            if spans is not None:
+                possible[location.pk, i] = rules.intersect(spans, alive)
+        kept.append((location, zone, options, ids, alive))
+    return kept
 
 
 def why_no_slots(actor: Actor, query: SlotQuery) -> credentialing.CheckResult | None:
@@ -741,6 +935,7 @@ def _credentialed_starts(
     by_id: dict[int, rules.ResourceInfo],
     first_day: dt.date,
     last_day: dt.date,
+    credentials: credentialing.CredentialSetup | None = None,
 ) -> dict[int, dict[int, list[rules.Interval]]]:
     """The booking path's credential check (credentialing.assert_bookable, when the organization enforces
     it), once for the whole search, every location at once: location id -> practitioner resource -> the
@@ -782,6 +977,7 @@ def _credentialed_starts(
         ],
         first_day=first_day,
         last_day=last_day,
+        setup=credentials,
     )
     out: dict[int, dict[int, list[rules.Interval]]] = {}
     for location, zone in checked:
@@ -796,65 +992,6 @@ def _credentialed_starts(
             ]
         out[location.pk] = allowed
     return out
-
-
-def _search_templates(
-    organization_id: int, wanted: dict[int, set[int]], first_day: dt.date, last_day: dt.date
-) -> dict[int, dict[int, list[rules.WeeklyTemplate]]]:
-    """For the slot search: location id -> resource id -> the resource's templates there in force on some
-    day of `first_day`..`last_day`, for the `wanted` resources of each location, as plain values (a search
-    may look at hundreds of resources). Equal windows and equal templates come back as one object each,
-    so the working hours of resources that share their week are expanded once (Schedule.available).
-    Templates without windows are left out (they make no working time)."""
-    every = sorted(set().union(*wanted.values())) if wanted else []
-    templates = {
-        template_id: (location_id, resource_id, since, until)
-        for template_id, location_id, resource_id, since, until in AvailabilityTemplate.objects.filter(
-            organization_id=organization_id,
-            location_id__in=sorted(wanted),
-            resource_id__in=every,
-            effective_from__lte=last_day,
-        )
-        .filter(Q(effective_until__isnull=True) | Q(effective_until__gte=first_day))
-        .values_list("pk", "location_id", "resource_id", "effective_from", "effective_until")
-        if resource_id in wanted.get(location_id, ())
-    }
-    windows: dict[int, list[rules.WeeklyWindow]] = defaultdict(list)
-    shared_windows: dict[tuple[Any, ...], rules.WeeklyWindow] = {}
-    rows = (
-        AvailabilityWindow.objects.filter(template_id__in=sorted(templates))
-        .order_by("template_id", "weekday", "start_time", "pk")
-        .values_list(
-            "template_id",
-            "weekday",
-            "start_time",
-            "end_time",
-            "week_interval",
-            "reserved_for_id",
-            "reserved_for_surgeon_id",
-        )
-    )
-    for template_id, weekday, start, end, interval, reserved, held in rows:
-        values = (weekday, start, end, interval, reserved, held)
-        window = shared_windows.get(values)
-        if window is None:
-            window = shared_windows[values] = rules.WeeklyWindow(
-                weekday, start, end, interval, reserved, held
-            )
-        windows[template_id].append(window)
-    shared_templates: dict[tuple[Any, ...], rules.WeeklyTemplate] = {}
-    out: dict[int, dict[int, list[rules.WeeklyTemplate]]] = defaultdict(lambda: defaultdict(list))
-    for template_id, (location_id, resource_id, since, until) in sorted(templates.items()):
-        if template_id not in windows:
-            continue
-        same = (since, until, *map(id, windows[template_id]))
-        template = shared_templates.get(same)
-        if template is None:
-            template = shared_templates[same] = rules.WeeklyTemplate(
-                since, until, tuple(windows[template_id])
-            )
-        out[location_id][resource_id].append(template)
-    return {location_id: dict(by_resource) for location_id, by_resource in out.items()}
 
 
 def _search_exceptions(
@@ -941,6 +1078,66 @@ def _busy_minutes(
         cursor.execute(merged, [merge_gaps_under, *params])
         for resource_id, first_minute, end_minute in cursor.fetchall():
             busy[resource_id].append((first_minute, end_minute))
+    return busy
+
+
+def _busy_minutes_in(
+    wanted: Sequence[tuple[int, rules.Minute, rules.Minute]], *, merge_gaps_under: int
+) -> dict[int, list[rules.Interval]]:
+    """`_busy_minutes` over a range of its own for each resource: (resource id, from, to) in minutes. One
+    query: the ranges join the bookings' index as a VALUES list."""
+    if not wanted:
+        return {}
+    vendor_cast = connection.vendor == "postgresql"
+    ops = connection.ops
+    rows_sql = []
+    params: list[Any] = []
+    for resource_id, low, high in wanted:
+        start, end = rules.from_minute(low), rules.from_minute(high)
+        if vendor_cast:
+            rows_sql.append("(%s::bigint, %s::timestamptz, %s::timestamptz, %s::timestamptz)")
+        else:
+            rows_sql.append("(%s, %s, %s, %s)")
+        params += [
+            resource_id,
+            ops.adapt_datetimefield_value(start),
+            ops.adapt_datetimefield_value(end),
+            ops.adapt_datetimefield_value(start - MAX_BLOCK),
+        ]
+    table = AppointmentResource._meta.db_table
+    epoch = (
+        "CAST(FLOOR(EXTRACT(EPOCH FROM {col}) / 60) AS BIGINT)"
+        if vendor_cast
+        else "(CAST(strftime('%%s', {col}) AS INTEGER) / 60)"
+    )
+    bookings = f"""
+        SELECT b.resource_id AS resource_id, {epoch.format(col="b.starts_at")} AS first_minute,
+               {epoch.format(col="b.ends_at")} AS end_minute
+        FROM want JOIN {table} AS b ON b.resource_id = want.resource_id AND b.active
+             AND b.starts_at < want.high AND b.starts_at > want.earliest AND b.ends_at > want.low"""  # noqa: S608
+    merged = f"""
+        WITH want (resource_id, low, high, earliest) AS (VALUES {", ".join(rows_sql)})
+        SELECT resource_id, MIN(first_minute), MAX(end_minute) FROM (
+            SELECT resource_id, first_minute, end_minute,
+                   SUM(opens) OVER (PARTITION BY resource_id ORDER BY first_minute, end_minute
+                                    ROWS UNBOUNDED PRECEDING) AS stretch
+            FROM (
+                SELECT resource_id, first_minute, end_minute,
+                       CASE WHEN first_minute - MAX(end_minute) OVER (
+                                PARTITION BY resource_id ORDER BY first_minute, end_minute
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < %s
+                            THEN 0 ELSE 1 END AS opens
+                FROM ({bookings}) AS booking
+            ) AS flagged
+        ) AS stretches
+        GROUP BY resource_id, stretch"""  # noqa: S608 (our own SQL; values are parameters)
+    busy: dict[int, list[rules.Interval]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(merged, [*params, merge_gaps_under])
+        for resource_id, first_minute, end_minute in cursor.fetchall():
+            busy[resource_id].append((first_minute, end_minute))
+    for intervals in busy.values():
+        intervals.sort()
     return busy
 
 

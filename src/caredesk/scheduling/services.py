@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +45,7 @@ from caredesk.practitioners import selectors as practitioner_selectors
 from caredesk.worklist import services as worklist
 from caredesk.worklist.choices import TaskPriority, TaskQueue, TaskType
 
-from . import clock, notify, rules, selectors
+from . import clock, notify, rules, selectors, setup_cache
 from .choices import (
     ACTIVE_STATUSES,
     REMINDABLE_STATUSES,
@@ -98,6 +98,7 @@ from .models import (
     PractitionerFeed,
     ReminderReply,
     Resource,
+    ResourceBusyDay,
     VisitType,
     VisitTypeRequirement,
     WaitlistEntry,
@@ -107,6 +108,7 @@ from .models import (
 
 MAX_NOTES = 2000
 MAX_SERIES = 52
+REBUILD_DAYS_PER_TRANSACTION = 31
 S = AppointmentStatus
 
 
@@ -242,9 +244,12 @@ def _slot_conflict(listed: list[dict[str, Any]], detected_by: str = "check") -> 
     )
 
 
-def _write_bookings(rows: list[AppointmentResource]) -> None:
+def _write_bookings(
+    rows: list[AppointmentResource], removed: Iterable[tuple[int, dt.datetime, dt.datetime]] = ()
+) -> None:
     """Insert booking rows in ascending resource order, under a savepoint: the database's refusal of an
-    overlap becomes SlotConflict (the whole use case then rolls back)."""
+    overlap becomes SlotConflict (the whole use case then rolls back). Their busy days follow, with
+    those of the `removed` booking ranges (a reschedule's old ones), in one go."""
     rows.sort(key=lambda row: (row.resource_id, row.starts_at))
     try:
         with transaction.atomic():
@@ -257,6 +262,94 @@ def _write_bookings(rows: list[AppointmentResource]) -> None:
                 details={"detected_by": "database", "conflicts": []},
             ) from exc
         raise
+    refresh_busy_days([*removed, *((row.resource_id, row.starts_at, row.ends_at) for row in rows)])
+
+
+def _busy_day_pairs(changed: Iterable[tuple[int, dt.datetime, dt.datetime]]) -> list[tuple[int, dt.date]]:
+    return sorted(
+        {
+            (resource_id, day)
+            for resource_id, starts_at, ends_at in changed
+            for day in rules.utc_days(rules.to_minute(starts_at), rules.to_minute_ceil(ends_at))
+        }
+    )
+
+
+def lock_busy_days(changed: Iterable[tuple[int, dt.datetime, dt.datetime]]) -> dict[tuple[int, dt.date], Any]:
+    """Lock the ResourceBusyDay rows of the days the booking ranges meet (created empty when missing),
+    under the locks of their resources (`_hold`, taken here too): a resource's busy days are written by
+    one transaction at a time, the one that holds the resource, as its bookings are. A use case that
+    updates or deletes booking rows takes them before (the database's triggers then delete rows it
+    already holds), so writers never wait for each other's busy days in a circle."""
+    pairs = _busy_day_pairs(changed)
+    if not pairs:
+        return {}
+    _hold([resource_id for resource_id, _day in pairs])
+    ResourceBusyDay.objects.bulk_create(
+        [ResourceBusyDay(resource_id=resource_id, day=day) for resource_id, day in pairs],
+        ignore_conflicts=True,
+    )
+    wanted = set(pairs)
+    return {
+        (row.resource_id, row.day): row
+        for row in ResourceBusyDay.objects.select_for_update()
+        .filter(resource_id__in=sorted({r for r, _d in pairs}), day__in=sorted({d for _r, d in pairs}))
+        .order_by("resource_id", "day")
+        if (row.resource_id, row.day) in wanted
+    }
+
+
+def refresh_busy_days(changed: Iterable[tuple[int, dt.datetime, dt.datetime]]) -> None:
+    """Write again, in the caller's transaction, the ResourceBusyDay of every (resource, UTC day) that
+    the changed booking ranges (resource, starts at, ends at; added, removed or switched on or off)
+    meet. The rows are locked first, in a fixed order, and the bookings read after: two transactions
+    that change bookings of one resource on one day write its row one after the other, the second from
+    what the first committed (READ COMMITTED reads anew at each statement)."""
+    rows = lock_busy_days(changed)
+    if not rows:
+        return
+    resource_ids = sorted({resource_id for resource_id, _day in rows})
+    days = sorted({day for _resource_id, day in rows})
+    start = rules.from_minute(rules.utc_day_bounds(days[0])[0])
+    end = rules.from_minute(rules.utc_day_bounds(days[-1])[1])
+    busy = selectors.load_busy(resource_ids, start, end)
+    for (resource_id, day), row in rows.items():
+        row.busy = rules.busy_day_text((b.blocked for b in busy.get(resource_id, [])), day)
+    ResourceBusyDay.objects.bulk_update(list(rows.values()), ["busy"])
+
+
+def rebuild_busy_days(*, resource_ids: Sequence[int] | None = None) -> int:
+    """Write every ResourceBusyDay anew from the active bookings (all resources, or these): after loading
+    bookings by other means than the services, or at the deploy that adds the table. Each resource's days
+    (those with bookings or a row) go through `refresh_busy_days`, a few weeks per transaction, so it is
+    safe beside bookings being made. Returns the number of days written."""
+    ids = (
+        list(resource_ids)
+        if resource_ids is not None
+        else list(Resource.objects.order_by("pk").values_list("pk", flat=True))
+    )
+    written = 0
+    for resource_id in ids:
+        days = set(ResourceBusyDay.objects.filter(resource_id=resource_id).values_list("day", flat=True))
+        for first_minute, end_minute in (
+            AppointmentResource.objects.filter(resource_id=resource_id, active=True)
+            .annotate(
+                first_minute=selectors.EpochMinute("starts_at"), end_minute=selectors.EpochMinute("ends_at")
+            )
+            .values_list("first_minute", "end_minute")
+            .iterator(chunk_size=5000)
+        ):
+            days.update(rules.utc_days(first_minute, end_minute))
+        ordered = sorted(days)
+        for n in range(0, len(ordered), REBUILD_DAYS_PER_TRANSACTION):
+            batch = ordered[n : n + REBUILD_DAYS_PER_TRANSACTION]
+            with transaction.atomic():
+                refresh_busy_days(
+                    (resource_id, rules.from_minute(low), rules.from_minute(high))
+                    for low, high in map(rules.utc_day_bounds, batch)
+                )
+            written += len(batch)
+    return written
 
 
 def _event(
@@ -302,19 +395,28 @@ class _Context:
     resources: list[rules.ResourceInfo]
     footprint: rules.Footprint
     booking_rules: rules.BookingRules
+    setup: setup_cache.Setup
 
     def name(self, resource_id: int) -> str:
         return next((r.name for r in self.resources if r.id == resource_id), f"resource {resource_id}")
 
 
 def _context(actor: Actor, visit_type_id: Any, location_id: Any, modality: str | None) -> _Context:
+    """From the organization's set-up, kept by this process while its version is current (setup_cache):
+    one query."""
     organization_id = scheduling_organization_id(actor)
-    visit_type = selectors.get_visit_type(
-        actor=actor, visit_type_id=checked_id(visit_type_id, "visit_type_id")
-    )
-    location = _location(organization_id, location_id)
+    setup = setup_cache.for_organization(organization_id)
+    wanted_type = checked_id(visit_type_id, "visit_type_id")
+    visit_type = setup.visit_type(wanted_type)
+    if visit_type is None:
+        raise VisitTypeNotFound(f"No visit type with id {wanted_type}.", field="visit_type_id")
+    location = setup.location(checked_id(location_id, "location_id"))
+    if location is None:
+        raise ValidationFailed(
+            f"No location with id {location_id}.", field="location_id", code="location_not_found"
+        )
     chosen = selectors.modality_for(visit_type, modality or None)
-    needs = rules.needed(selectors.requirements_of(visit_type), chosen)
+    needs = rules.needed(list(setup.requirements[visit_type.pk]), chosen)
     if not needs:
         raise ValidationFailed(
             f"{visit_type.name} has no required resources to schedule.", field="visit_type_id"
@@ -326,14 +428,15 @@ def _context(actor: Actor, visit_type_id: Any, location_id: Any, modality: str |
         zone=selectors.zone_of(location),
         modality=chosen,
         needs=needs,
-        offering=selectors.offered_by(visit_type),
-        resources=selectors.resource_infos(organization_id),
+        offering=setup.offered[visit_type.pk],
+        resources=setup.resources,
         footprint=rules.Footprint(
             visit_type.duration_minutes, visit_type.buffer_before_minutes, visit_type.buffer_after_minutes
         ),
         booking_rules=rules.BookingRules(
             visit_type.min_notice_minutes, visit_type.max_days_ahead, visit_type.eligibility
         ),
+        setup=setup,
     )
 
 
@@ -414,6 +517,7 @@ def _choose_resources(
         start=rules.from_minute(blocked[0]),
         end=rules.from_minute(blocked[1]),
         exclude_appointment_id=exclude_appointment_id,
+        setup=ctx.setup,
     )
     first_day = rules.from_minute(visit[0]).astimezone(ctx.zone).date()
     last_day = rules.from_minute(visit[1] - 1).astimezone(ctx.zone).date()
@@ -661,6 +765,7 @@ def _check_credentials(
         on_date=rules.from_minute(start).astimezone(ctx.zone).date(),
         candidate_ids=ctx.offering,
         override_reason=override,
+        setup=ctx.setup.credentials,
     )
 
 
@@ -839,7 +944,13 @@ def _set_status(appointment: Appointment, status: str, **fields: Any) -> None:
         setattr(appointment, name, value)
     appointment.save(update_fields=["status", "version", "updated_at", *fields])
     active = rules.holds_time(status)
-    appointment.bookings.exclude(active=active).update(active=active)
+    switched = list(
+        appointment.bookings.exclude(active=active).values_list("resource_id", "starts_at", "ends_at")
+    )
+    if switched:
+        lock_busy_days(switched)  # before the update, whose trigger deletes them
+        appointment.bookings.exclude(active=active).update(active=active)
+        refresh_busy_days(switched)
 
 
 def reschedule_appointment(
@@ -897,8 +1008,12 @@ def reschedule_appointment(
             "resources": [{"id": b.resource_id} for b in bookings],
         }
         after = _summary(ctx, new_start, chosen)
+        new_rows = _booking_rows(ctx, appointment, new_start, chosen)
+        removed = [(b.resource_id, b.starts_at, b.ends_at) for b in bookings]
+        # Old and new days locked in one order before the delete, whose trigger deletes the old ones.
+        lock_busy_days([*removed, *((row.resource_id, row.starts_at, row.ends_at) for row in new_rows)])
         AppointmentResource.objects.filter(appointment=appointment).delete()
-        _write_bookings(_booking_rows(ctx, appointment, new_start, chosen))
+        _write_bookings(new_rows, removed=removed)
         appointment.starts_at = rules.from_minute(new_start)
         appointment.ends_at = rules.from_minute(new_start + ctx.footprint.duration)
         appointment.location = ctx.location

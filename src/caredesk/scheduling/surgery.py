@@ -75,7 +75,7 @@ from .models import (
     SurgeryPlanItem,
     SurgicalCase,
 )
-from .services import is_overlap_violation, scheduling_organization_id
+from .services import is_overlap_violation, refresh_busy_days, scheduling_organization_id
 
 OPERATING_CATEGORY = "operating"
 ANESTHESIA_CATEGORY = "anesthesia"
@@ -873,6 +873,8 @@ def book_plan(*, actor: Actor, plan_id: int) -> list[Appointment]:
         try:
             with transaction.atomic():
                 AppointmentResource.objects.bulk_create(rows)
+                # The slot search's busy days of the days these bookings meet, as the booking path does.
+                refresh_busy_days((row.resource_id, row.starts_at, row.ends_at) for row in rows)
         except DatabaseError as exc:
             if is_overlap_violation(exc):
                 raise SurgeryPlanConflict(
