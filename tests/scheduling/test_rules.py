@@ -78,6 +78,16 @@ def test_allowed_starts_are_exactly_the_starts_that_fit(available, busy, footpri
         assert rules.contains(allowed, start) == fits, (start, visit)
 
 
+@given(intervals, intervals, footprints)
+def test_allowed_starts_read_sorted_busy_ranges_in_one_pass_with_the_same_answer(available, busy, footprint):
+    # The search hands over busy ranges already sorted and apart (the one-pass merge); anything else
+    # (as in the test above) is sorted first. Both give the same starts.
+    available = rules.normalize(available)
+    expected = rules.allowed_starts(available, busy, footprint)
+    assert rules.allowed_starts(available, rules.normalize(busy), footprint) == expected
+    assert rules.allowed_starts(available, iter(rules.normalize(busy)), footprint) == expected
+
+
 # --- slot finding -----------------------------------------------------------------------------------------
 
 resource_starts = st.dictionaries(st.integers(1, 6), intervals.map(rules.normalize), min_size=1, max_size=4)

@@ -69,11 +69,16 @@ def local_day_bounds(day: dt.date, zone: ZoneInfo) -> Interval:
 def normalize(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-empty, merged (overlapping or touching intervals become one)."""
     merged: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
+    last_start = last_end = 0
+    for start, end in sorted(intervals):  # the slot search's hot path: no generator, locals only
+        if end <= start:
+            continue
+        if merged and start <= last_end:
+            if end > last_end:
+                last_end = end
+                merged[-1] = (last_start, end)
         else:
+            last_start, last_end = start, end
             merged.append((start, end))
     return merged
 
@@ -81,22 +86,27 @@ def normalize(intervals: Iterable[Interval]) -> list[Interval]:
 def subtract(base: Sequence[Interval], remove: Sequence[Interval]) -> list[Interval]:
     """`base` minus `remove` (both normalized); the result is normalized."""
     result: list[Interval] = []
+    append = result.append
+    count = len(remove)
     j = 0
     for start, end in base:
         cursor = start
-        while j < len(remove) and remove[j][1] <= cursor:
+        while j < count and remove[j][1] <= cursor:
             j += 1
         k = j
-        while k < len(remove) and remove[k][0] < end:
+        while k < count:
             cut_start, cut_end = remove[k]
+            if cut_start >= end:
+                break
             if cut_start > cursor:
-                result.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
+                append((cursor, cut_start))
+            if cut_end > cursor:
+                cursor = cut_end
             if cursor >= end:
                 break
             k += 1
         if cursor < end:
-            result.append((cursor, end))
+            append((cursor, end))
     return result
 
 
@@ -374,7 +384,29 @@ def allowed_starts(
     meets none of the `busy` ranges (other bookings' blocked ranges)."""
     d, b, a = footprint.duration, footprint.before, footprint.after
     starts = [(x, y - d + 1) for x, y in available if y - x >= d]
-    forbidden = normalize((p - d - a + 1, q + b) for p, q in busy if q > p)
+    if not starts:
+        return starts
+    # Busy ranges come sorted and apart (normalized) from the search's reads: their forbidden starts are
+    # merged in one pass; anything else goes through `normalize`.
+    reach = d + a - 1
+    forbidden: list[Interval] = []
+    last_start = last_end = 0
+    ranges = busy if isinstance(busy, list | tuple) else list(busy)
+    for p, q in ranges:
+        if q <= p:
+            continue
+        low, high = p - reach, q + b
+        if forbidden:
+            if low < last_start:
+                forbidden = normalize((p - reach, q + b) for p, q in ranges if q > p)
+                break
+            if low <= last_end:
+                if high > last_end:
+                    last_end = high
+                    forbidden[-1] = (last_start, high)
+                continue
+        last_start, last_end = low, high
+        forbidden.append((low, high))
     return subtract(starts, forbidden)
 
 
