@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "--connections",
         type=int,
         default=128,
-        help="concurrent MLLP senders (default 128: the offered load a 1,000/s feed needs; see the docstring)",
+        help="concurrent MLLP senders (default 128: what a 1,000/s feed offers; see above)",
     )
     parser.add_argument(
         "--processes", type=int, default=2, help="listener processes on the port (default 2: one per core)"
