@@ -54,7 +54,7 @@ serve: install ## Production-style web server: migrate, then gunicorn (WEB_WORKE
 .PHONY: lint
 lint: install ## ruff, mypy and import-linter
 	$(BIN)/ruff check .
-	$(BIN)/mypy src
+	$(BIN)/mypy src bench
 	$(BIN)/lint-imports
 
 .PHONY: test

@@ -44,8 +44,10 @@ def build_queries(per_kind: int, seed: int) -> dict[str, list[str]]:
     from caredesk.patients.models import Patient, PatientTelecom
 
     coordinator = User.objects.get(username="coordinator")
+    organization_id = coordinator.organization_id
+    assert organization_id is not None, "the demo coordinator belongs to an organization"
     rng = random.Random(seed)
-    patients = Patient.objects.filter(organization_id=coordinator.organization_id)
+    patients = Patient.objects.filter(organization_id=organization_id)
     ids = list(patients.order_by("pk").values_list("pk", flat=True))
     sample_ids = rng.sample(ids, min(len(ids), per_kind))
     sample = list(patients.filter(pk__in=sample_ids).values("given_name", "family_name", "birth_date", "mrn"))
@@ -57,7 +59,7 @@ def build_queries(per_kind: int, seed: int) -> dict[str, list[str]]:
     ]
     rng.shuffle(accented)
     phones = list(
-        PatientTelecom.objects.filter(patient__organization_id=coordinator.organization_id)
+        PatientTelecom.objects.filter(patient__organization_id=organization_id)
         .order_by("pk")
         .values_list("value", flat=True)[: per_kind * 20]
     )
@@ -119,7 +121,9 @@ def run(per_kind: int, warmup: int, seed: int) -> dict[str, object]:
     return {
         "vendor": connection.vendor,
         "patients": Patient.objects.count(),
-        "organization_patients": Patient.objects.filter(organization_id=coordinator.organization_id).count(),
+        "organization_patients": Patient.objects.filter(
+            organization_id=coordinator.organization_id or 0
+        ).count(),
         "kinds": results,
         "all": {**percentiles(everything), "queries": len(everything)},
         "target_p95_ms": TARGET_P95_MS,

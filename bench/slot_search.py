@@ -151,7 +151,7 @@ def build_queries(per_kind: int, seed: int) -> tuple[object, dict[str, list[Call
     offered = {v.pk: sorted(v.practitioners.values_list("pk", flat=True)) for v in visit_types}
     locations = list(selectors.location_queryset(actor).values_list("pk", flat=True))
     scheduled = set(
-        Resource.objects.filter(organization_id=actor.organization_id, kind="practitioner").values_list(
+        Resource.objects.filter(organization_id=actor.organization_id or 0, kind="practitioner").values_list(
             "practitioner_id", flat=True
         )
     )
@@ -161,17 +161,39 @@ def build_queries(per_kind: int, seed: int) -> tuple[object, dict[str, list[Call
         "first 10, practitioner + prefs": [],
         "third next available": [],
     }
+
+    def first_ten(visit_type_id: int, location_id: int | None) -> Callable[[], object]:
+        query = selectors.SlotQuery(
+            visit_type_id=visit_type_id,
+            location_id=location_id,
+            last_day=today + dt.timedelta(days=60),
+            limit=10,
+        )
+        return lambda: selectors.find_slots(actor=actor, query=query)
+
+    def with_prefs(
+        visit_type_id: int, practitioner_id: int, days: frozenset[int], earliest: dt.time
+    ) -> Callable[[], object]:
+        query = selectors.SlotQuery(
+            visit_type_id=visit_type_id,
+            practitioner_id=practitioner_id,
+            weekdays=days,
+            earliest=earliest,
+            latest=(dt.datetime.combine(today, earliest) + dt.timedelta(hours=3)).time(),
+            last_day=today + dt.timedelta(days=60),
+            limit=10,
+        )
+        return lambda: selectors.find_slots(actor=actor, query=query)
+
+    def third(visit_type_id: int, practitioner_id: int) -> Callable[[], object]:
+        return lambda: selectors.third_next_available(
+            actor=actor, visit_type_id=visit_type_id, practitioner_id=practitioner_id
+        )
+
     for _ in range(per_kind):
         visit_type = rng.choice(visit_types)
         location = rng.choice([None, *locations])
-        queries["first 10, 60 days"].append(
-            lambda v=visit_type, loc=location: selectors.find_slots(
-                actor=actor,
-                query=selectors.SlotQuery(
-                    visit_type_id=v.pk, location_id=loc, last_day=today + dt.timedelta(days=60), limit=10
-                ),
-            )
-        )
+        queries["first 10, 60 days"].append(first_ten(visit_type.pk, location))
         choices = [p for p in offered[visit_type.pk] if p in scheduled]
         if not choices:
             continue
@@ -179,24 +201,9 @@ def build_queries(per_kind: int, seed: int) -> tuple[object, dict[str, list[Call
         days = frozenset(rng.sample(range(5), rng.randint(1, 3)))
         earliest = dt.time(rng.choice([8, 9, 10, 13, 14]))
         queries["first 10, practitioner + prefs"].append(
-            lambda v=visit_type, p=practitioner, d=days, e=earliest: selectors.find_slots(
-                actor=actor,
-                query=selectors.SlotQuery(
-                    visit_type_id=v.pk,
-                    practitioner_id=p,
-                    weekdays=d,
-                    earliest=e,
-                    latest=(dt.datetime.combine(today, e) + dt.timedelta(hours=3)).time(),
-                    last_day=today + dt.timedelta(days=60),
-                    limit=10,
-                ),
-            )
+            with_prefs(visit_type.pk, practitioner, days, earliest)
         )
-        queries["third next available"].append(
-            lambda v=visit_type, p=practitioner: selectors.third_next_available(
-                actor=actor, visit_type_id=v.pk, practitioner_id=p
-            )
-        )
+        queries["third next available"].append(third(visit_type.pk, practitioner))
     return actor, queries
 
 
