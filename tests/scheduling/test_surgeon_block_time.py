@@ -14,6 +14,8 @@ import pytest
 from django.urls import reverse
 
 from caredesk.accounts.permissions import Role
+from caredesk.audit.codes import AuditAction
+from caredesk.audit.models import AuditEvent
 from caredesk.scheduling import planning, rules, selectors, services, surgery
 from caredesk.scheduling.errors import InvalidTemplate, ResourcesUnavailable
 from caredesk.scheduling.models import Appointment, AvailabilityTemplate, AvailabilityWindow, Resource
@@ -356,3 +358,11 @@ def test_the_setup_api_reads_and_writes_the_surgeon_hold(theatre, make_user, org
     assert refused.status_code == 400
     assert "Only a room's hours" in str(refused.json())
     assert AvailabilityTemplate.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_the_audit_trail_records_whose_block_a_template_holds(theatre):
+    template = AvailabilityTemplate.objects.get(resource=theatre.or1)
+    event = AuditEvent.objects.get(action=AuditAction.SCHEDULE_TEMPLATE_CREATE, object_id=str(template.pk))
+    assert event.detail["held_for_surgeons"] == [theatre.dr_heart.pk]
+    assert event.detail["reserved_for_visit_types"] == [theatre.chole.pk]

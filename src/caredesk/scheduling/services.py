@@ -1680,6 +1680,13 @@ def create_availability_template(*, actor: Actor, data: TemplateInput) -> Availa
                 "from": data.effective_from.isoformat(),
                 "until": data.effective_until.isoformat() if data.effective_until else None,
                 "windows": len(data.windows),
+                # Blocks kept for a visit type or held for one surgeon change who may be booked there.
+                "reserved_for_visit_types": sorted(
+                    {w.reserved_for_id for w in data.windows if w.reserved_for_id}
+                ),
+                "held_for_surgeons": sorted(
+                    {w.reserved_for_surgeon_id for w in data.windows if w.reserved_for_surgeon_id}
+                ),
             },
         )
     return template
