@@ -17,6 +17,8 @@ from caredesk.accounts.models import Department, Location, Organization, User
 from caredesk.accounts.permissions import Role
 from caredesk.audit.codes import AuditAction
 from caredesk.audit.models import AuditEvent
+from caredesk.billing.choices import ClaimStatus
+from caredesk.billing.models import Claim, ProcedureCode
 from caredesk.core.text import name_key
 from caredesk.demo.generator import generate_patients, network
 from caredesk.demo.services import DEMO_PASSWORD, demo_totp_key
@@ -258,3 +260,12 @@ def test_the_hospital_feed_brings_admissions_and_discharges_with_tcm_contacts_ma
     assert not episodes.filter(contact_communication__isnull=True).exists()  # every call logged
     assert not Task.objects.filter(task_type=TaskType.TCM_CONTACT, status="open").exists()
     assert Task.objects.filter(task_type=TaskType.TCM_VISIT, status="open").count() == 6
+
+
+def test_the_billing_desk_has_draft_claims_that_scrub_clean(seeded):
+    claims = Claim.objects.all()
+    assert claims.count() == 2 * 6  # per organization
+    assert set(claims.values_list("status", flat=True)) == {ClaimStatus.DRAFT}
+    assert all(not claim.scrub_problems for claim in claims)
+    assert all(claim.coverage_id is not None for claim in claims)
+    assert ProcedureCode.objects.filter(code="G0439").count() == 2  # the demo code list, per organization

@@ -28,6 +28,7 @@ from caredesk.core.errors import Conflict, ValidationFailed
 from caredesk.patients.bulk import PatientRecord, import_patients, refresh_planner_statistics
 from caredesk.practitioners.services import PractitionerInput, create_practitioner
 
+from .billing import load_billing
 from .careplans import load_careplans
 from .credentialing import load_credentials
 from .education import load_education
@@ -219,6 +220,9 @@ def seed_demo(
     totals["surgical_cases"] = schedule.surgical_cases
     insurance = load_insurance(organizations, seed, patients)
     totals["coverages"] = insurance.coverages
+    billing = load_billing(organizations)
+    totals["procedure_codes"] = billing.codes
+    totals["claims"] = billing.claims
     referrals = load_referrals(organizations, seed, patients)
     totals["referrals"] = referrals.referrals
     totals["communications"] = referrals.communications
