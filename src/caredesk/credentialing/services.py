@@ -1023,15 +1023,13 @@ def check_practitioner(
         )
     practitioner = _practitioner(actor, practitioner_id)
     location = _location(actor, location_id)
-    need = rules.Need(
-        service_code=service_code,
-        service_label=service_label or _service_label(organization_id, location.pk, service_code),
-        location_id=location.pk,
-        location_name=location.name,
-        state=state,
-        on_date=on_date,
-        controlled_substance=controlled_substance,
-        today=clock.today(),
+    need = _need(
+        service_code,
+        service_label or _service_label(organization_id, location.pk, service_code),
+        location,
+        state,
+        on_date,
+        controlled_substance,
     )
     reasons = rules.check_reasons(
         _facts(organization_id, [practitioner], state, location.pk, service_code)[practitioner.pk], need
@@ -1056,6 +1054,27 @@ def check_practitioner(
     return CheckResult(ok=False, reasons=reasons, alternatives=alternatives)
 
 
+def _need(
+    service_code: str,
+    service_label: str,
+    location: Location,
+    state: str,
+    on_date: dt.date,
+    controlled_substance: bool,
+) -> rules.Need:
+    """What a booking or order at `location` asks of a practitioner, for rules.check_reasons."""
+    return rules.Need(
+        service_code=service_code,
+        service_label=service_label,
+        location_id=location.pk,
+        location_name=location.name,
+        state=state,
+        on_date=on_date,
+        controlled_substance=controlled_substance,
+        today=clock.today(),
+    )
+
+
 def _check_with_setup(
     setup: CredentialSetup,
     practitioner_id: int,
@@ -1071,15 +1090,13 @@ def _check_with_setup(
     """check_practitioner from the set-up: the same answer, no query."""
     practitioner = setup.practitioners[practitioner_id]
     location = setup.locations[location_id]
-    need = rules.Need(
-        service_code=service_code,
-        service_label=service_label or setup.labels.get(service_code, service_code),
-        location_id=location.pk,
-        location_name=location.name,
-        state=state,
-        on_date=on_date,
-        controlled_substance=controlled_substance,
-        today=clock.today(),
+    need = _need(
+        service_code,
+        service_label or setup.labels.get(service_code, service_code),
+        location,
+        state,
+        on_date,
+        controlled_substance,
     )
     reasons = rules.check_reasons(
         setup.facts([practitioner], state, location.pk, service_code)[practitioner.pk], need

@@ -37,7 +37,15 @@ from caredesk.patients.errors import PatientNotFound
 from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import clock, ical, rules, setup_cache
-from .choices import AppointmentStatus, Modality, OfferStatus, ResourceKind, VisitModality, WaitlistStatus
+from .choices import (
+    ACTIVE_STATUSES,
+    AppointmentStatus,
+    Modality,
+    OfferStatus,
+    ResourceKind,
+    VisitModality,
+    WaitlistStatus,
+)
 from .errors import (
     AppointmentNotFound,
     BookingRuleViolation,
@@ -141,21 +149,7 @@ def get_visit_type(*, actor: Actor, visit_type_id: int, active_only: bool = True
     return visit_type
 
 
-def resource_infos(organization_id: int) -> list[rules.ResourceInfo]:
-    """The organization's active resources as values, in a stable order (kind, name, id)."""
-    return [
-        rules.ResourceInfo(
-            id=row["id"],
-            kind=row["kind"],
-            name=row["name"],
-            location_id=row["location_id"],
-            practitioner_id=row["practitioner_id"],
-            category=row["category"],
-        )
-        for row in Resource.objects.filter(organization_id=organization_id, active=True)
-        .order_by("kind", "name", "id")
-        .values("id", "kind", "name", "location_id", "practitioner_id", "category")
-    ]
+resource_infos = setup_cache.resource_infos  # the organization's active resources, as values
 
 
 def requirements_of(visit_type: VisitType) -> list[rules.Requirement]:
@@ -1057,8 +1051,15 @@ def _busy_minutes(
         .values_list("resource_id", "first_minute", "end_minute")
         .query.sql_with_params()
     )
-    # A booking opens a new stretch unless it starts less than the gap after every earlier one's end.
-    merged = f"""
+    return _merged_busy(_merge_stretches(bookings), [merge_gaps_under, *params])
+
+
+def _merge_stretches(bookings: str, prefix: str = "") -> str:
+    """The SQL that merges the rows of `bookings` (resource_id, first_minute, end_minute) into stretches:
+    a booking opens a new stretch unless it starts less than the gap (the first parameter after those
+    of `prefix`) after every earlier one's end of the same resource. Only our own SQL goes in."""
+    return f"""
+        {prefix}
         SELECT resource_id, MIN(first_minute), MAX(end_minute) FROM (
             SELECT resource_id, first_minute, end_minute,
                    SUM(opens) OVER (PARTITION BY resource_id ORDER BY first_minute, end_minute
@@ -1072,12 +1073,18 @@ def _busy_minutes(
                 FROM ({bookings}) AS booking
             ) AS flagged
         ) AS stretches
-        GROUP BY resource_id, stretch"""  # noqa: S608 (our own compiled query, parameters kept apart)
+        GROUP BY resource_id, stretch"""  # noqa: S608 (our own compiled SQL, parameters kept apart)
+
+
+def _merged_busy(sql: str, params: Sequence[Any]) -> dict[int, list[rules.Interval]]:
+    """Run a `_merge_stretches` query: resource id -> its stretches, in order."""
     busy: dict[int, list[rules.Interval]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(merged, [merge_gaps_under, *params])
+        cursor.execute(sql, list(params))
         for resource_id, first_minute, end_minute in cursor.fetchall():
             busy[resource_id].append((first_minute, end_minute))
+    for intervals in busy.values():
+        intervals.sort()
     return busy
 
 
@@ -1115,30 +1122,8 @@ def _busy_minutes_in(
                {epoch.format(col="b.ends_at")} AS end_minute
         FROM want JOIN {table} AS b ON b.resource_id = want.resource_id AND b.active
              AND b.starts_at < want.high AND b.starts_at > want.earliest AND b.ends_at > want.low"""  # noqa: S608
-    merged = f"""
-        WITH want (resource_id, low, high, earliest) AS (VALUES {", ".join(rows_sql)})
-        SELECT resource_id, MIN(first_minute), MAX(end_minute) FROM (
-            SELECT resource_id, first_minute, end_minute,
-                   SUM(opens) OVER (PARTITION BY resource_id ORDER BY first_minute, end_minute
-                                    ROWS UNBOUNDED PRECEDING) AS stretch
-            FROM (
-                SELECT resource_id, first_minute, end_minute,
-                       CASE WHEN first_minute - MAX(end_minute) OVER (
-                                PARTITION BY resource_id ORDER BY first_minute, end_minute
-                                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < %s
-                            THEN 0 ELSE 1 END AS opens
-                FROM ({bookings}) AS booking
-            ) AS flagged
-        ) AS stretches
-        GROUP BY resource_id, stretch"""  # noqa: S608 (our own SQL; values are parameters)
-    busy: dict[int, list[rules.Interval]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(merged, [*params, merge_gaps_under])
-        for resource_id, first_minute, end_minute in cursor.fetchall():
-            busy[resource_id].append((first_minute, end_minute))
-    for intervals in busy.values():
-        intervals.sort()
-    return busy
+    values = f"WITH want (resource_id, low, high, earliest) AS (VALUES {', '.join(rows_sql)})"
+    return _merged_busy(_merge_stretches(bookings, prefix=values), [*params, merge_gaps_under])
 
 
 @dataclass(frozen=True)
@@ -1288,6 +1273,34 @@ def patient_appointments(
             detail={"patient_appointments": True, "ids": [a.pk for a in rows]},
         )
     return rows
+
+
+CHART_VISITS = 5  # upcoming visits the chart's appointments panel lists
+_UPCOMING = ACTIVE_STATUSES - {AppointmentStatus.FULFILLED}
+
+
+@dataclass(frozen=True)
+class ChartAppointments:
+    upcoming: list[Appointment]  # the next CHART_VISITS, soonest first
+    more: int  # upcoming beyond those
+    no_shows: int  # in the last 365 days
+
+
+def chart_appointments(*, actor: Actor, patient_id: int) -> ChartAppointments:
+    """What the patient chart shows of a patient's visits (what the desk weighs before booking again): the
+    next ones not yet over, soonest first, and the no-shows of the last year. Read (and audited) through
+    `patient_appointments`."""
+    appointments = patient_appointments(actor=actor, patient_id=patient_id)
+    now = clock.now()
+    upcoming = sorted(
+        (a for a in appointments if a.ends_at >= now and a.status in _UPCOMING), key=lambda a: a.starts_at
+    )
+    year_ago = now - dt.timedelta(days=365)
+    return ChartAppointments(
+        upcoming=upcoming[:CHART_VISITS],
+        more=max(0, len(upcoming) - CHART_VISITS),
+        no_shows=sum(a.status == AppointmentStatus.NO_SHOW and a.starts_at >= year_ago for a in appointments),
+    )
 
 
 # --- the patient portal: what a patient may book themselves ---------------------------------------------

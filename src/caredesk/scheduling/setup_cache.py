@@ -70,7 +70,7 @@ class Setup:
     requirements: dict[int, tuple[rules.Requirement, ...]]
     offered: dict[int, frozenset[int]]
     locations: tuple[Location, ...]  # by name, in the database's order
-    resources: list[rules.ResourceInfo]  # active ones (selectors.resource_infos)
+    resources: list[rules.ResourceInfo]  # active ones (resource_infos)
     templates: tuple[TemplateRow, ...]  # templates with windows, by id
     exceptions: tuple[ExceptionRow, ...]
     exceptions_since: dt.datetime  # every exception that ends after this is in `exceptions`
@@ -176,6 +176,23 @@ def forget() -> None:
     _kept.clear()
 
 
+def resource_infos(organization_id: int) -> list[rules.ResourceInfo]:
+    """The organization's active resources as values, in a stable order (kind, name, id)."""
+    return [
+        rules.ResourceInfo(
+            id=row["id"],
+            kind=row["kind"],
+            name=row["name"],
+            location_id=row["location_id"],
+            practitioner_id=row["practitioner_id"],
+            category=row["category"],
+        )
+        for row in Resource.objects.filter(organization_id=organization_id, active=True)
+        .order_by("kind", "name", "id")
+        .values("id", "kind", "name", "location_id", "practitioner_id", "category")
+    ]
+
+
 def load(organization_id: int, version: int | None) -> Setup:
     """Read the organization's set-up (13 queries), after its version was read."""
     visit_types = {
@@ -194,19 +211,7 @@ def load(organization_id: int, version: int | None) -> Setup:
         visittype__organization_id=organization_id
     ).values_list("visittype_id", "practitioner_id"):
         offered[visit_type_id].add(practitioner_id)
-    resources = [
-        rules.ResourceInfo(
-            id=row["id"],
-            kind=row["kind"],
-            name=row["name"],
-            location_id=row["location_id"],
-            practitioner_id=row["practitioner_id"],
-            category=row["category"],
-        )
-        for row in Resource.objects.filter(organization_id=organization_id, active=True)
-        .order_by("kind", "name", "id")
-        .values("id", "kind", "name", "location_id", "practitioner_id", "category")
-    ]
+    resources = resource_infos(organization_id)
     since = clock.now() - EXCEPTIONS_KEPT_BEFORE
     exceptions = tuple(
         ExceptionRow(

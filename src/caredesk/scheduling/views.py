@@ -35,7 +35,7 @@ from caredesk.practitioners import selectors as practitioner_selectors
 
 from . import clock, grid, rules, search_text, selectors, services
 from .authorizations import check_booked
-from .choices import ACTIVE_STATUSES, REMINDABLE_STATUSES, AppointmentStatus, OfferStatus, ResourceKind
+from .choices import REMINDABLE_STATUSES, AppointmentStatus, OfferStatus, ResourceKind
 from .errors import ResourceNotFound, SeriesConflict
 from .forms import (
     CALENDAR_KINDS,
@@ -1373,34 +1373,14 @@ def offer(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/offer.html", context, status=status)
 
 
-CHART_PANEL_VISITS = 5  # upcoming visits the chart's panel lists
-_UPCOMING = ACTIVE_STATUSES - {AppointmentStatus.FULFILLED}
-
-
 @require_permission(Permission.SCHEDULE_VIEW)
 @require_http_methods(["GET", "HEAD"])
 def patient_panel(request: HttpRequest, patient_id: int) -> HttpResponse:
-    """The chart's appointments panel (htmx): the next visits, soonest first, and the no-shows of the
-    last year (what the desk weighs before booking again)."""
-    actor = request_actor(request)
+    """The chart's appointments panel (htmx): selectors.chart_appointments."""
     try:
-        appointments = selectors.patient_appointments(actor=actor, patient_id=patient_id)
+        summary = selectors.chart_appointments(actor=request_actor(request), patient_id=patient_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    now = clock.now()
-    upcoming = sorted(
-        (a for a in appointments if a.ends_at >= now and a.status in _UPCOMING),
-        key=lambda a: a.starts_at,
-    )
-    year_ago = now - dt.timedelta(days=365)
-    no_shows = sum(a.status == AppointmentStatus.NO_SHOW and a.starts_at >= year_ago for a in appointments)
     return render(
-        request,
-        "scheduling/partials/patient_panel.html",
-        {
-            "patient_id": patient_id,
-            "upcoming": upcoming[:CHART_PANEL_VISITS],
-            "more": max(0, len(upcoming) - CHART_PANEL_VISITS),
-            "no_shows": no_shows,
-        },
+        request, "scheduling/partials/patient_panel.html", {"patient_id": patient_id, "summary": summary}
     )
