@@ -5,6 +5,7 @@ in the future, before the previous step, or more than a year back is refused and
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -103,3 +104,17 @@ def test_the_rest_step_takes_the_time_it_happened(coord, make_referral, staff, f
     assert accepted.json()["status"] == "accepted"
     last = ReferralEvent.objects.filter(referral=referral).latest("pk")
     assert last.at == dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
+
+
+def test_the_report_counts_days_as_the_clinic_lives_them(coord, patient, heart, frozen):
+    evening = dt.datetime(2026, 11, 23, 21, 0, tzinfo=ZoneInfo("America/New_York"))  # 02:00 UTC the next day
+    frozen.now = evening
+    sent(coord, patient, heart, evening)
+    report = selectors.loop_report(actor=coord, since=evening.date(), until=evening.date())
+    assert report.total.sent == 1
+    assert (
+        selectors.loop_report(
+            actor=coord, since=NOW.date() + dt.timedelta(days=1), until=NOW.date() + dt.timedelta(days=1)
+        ).total.sent
+        == 0
+    )

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 from caredesk.accounts.permissions import Permission
 from caredesk.audit import services as audit
@@ -339,8 +340,11 @@ def loop_report(
         raise ValidationFailed(f"{direction!r} is not a referral direction.", field="direction")
     inbound = direction == ReferralDirection.INBOUND
     steps = rules.steps_for(direction)
-    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC)
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    # Days are the clinic's days (the default period ends on timezone.localdate()), not UTC's: a referral
+    # sent at 8 p.m. in New York belongs to that day.
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
     scope = referral_queryset(actor).filter(direction=direction)
     started_ids = (
         ReferralEvent.objects.filter(
